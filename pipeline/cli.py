@@ -1,0 +1,190 @@
+"""Command line: ``python -m pipeline analyze [--offline] [--db PATH] [--export PATH] SOURCE...``
+
+Progress bars go to stderr, the summary to stdout; the exit status is 1 when
+any source failed (one line per failure on stderr), 2 for usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .config import Settings
+from .errors import PipelineError
+
+EXPORT_HELP = "write places to PATH; format by extension: .csv .geojson .kml .parquet .json"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description="Video-to-map workbench pipeline.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--db", metavar="PATH", help="DuckDB file (default data/workbench.duckdb)")
+        p.add_argument("--offline", action="store_true", help="make no network call at all")
+        p.add_argument("--export", metavar="PATH", help=EXPORT_HELP)
+        p.add_argument("--extractor", choices=["auto", "offline", "llm"], help="place extractor")
+        p.add_argument("--geocoder", choices=["gazetteer", "nominatim"], help="geocoder (nominatim needs network)")
+        p.add_argument("--llm-model", metavar="MODEL", help="litellm model id, e.g. openai/gpt-4o-mini")
+        p.add_argument("--asr-model", metavar="NAME", help="faster-whisper model name or path (default tiny.en)")
+        p.add_argument("--language", metavar="CODE", help="spoken language for ASR (default: detect)")
+        p.add_argument("--force", action="store_true", help="re-run even when a stored result exists")
+        p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+        p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    analyze = sub.add_parser("analyze", help="analyse sources (URLs, media, .srt/.vtt/.txt, @list.txt)")
+    common(analyze)
+    analyze.add_argument("sources", nargs="+", metavar="SOURCE")
+
+    demo = sub.add_parser("demo", help="analyse the bundled demo sources fully offline")
+    common(demo)
+
+    retry = sub.add_parser("retry-geocodes", help="re-run only the failed geocodes of a job")
+    retry.add_argument("job_id")
+    retry.add_argument("--db", metavar="PATH")
+
+    jobs = sub.add_parser("jobs", help="list recent jobs")
+    jobs.add_argument("--db", metavar="PATH")
+    jobs.add_argument("--limit", type=int, default=20)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .logs import configure_logging
+
+    settings_kwargs = {}
+    if getattr(args, "db", None):
+        settings_kwargs["db_path"] = Path(args.db)
+    if getattr(args, "offline", False):
+        settings_kwargs["offline"] = True
+    settings = Settings(**settings_kwargs)
+    configure_logging(log_file=settings.db_path.parent / "logs" / "pipeline.jsonl")
+    logging.getLogger("pipeline").debug("cli start")
+
+    from .api import Workbench, demo_sources
+
+    try:
+        bench = Workbench(settings, resume=False)
+    except PipelineError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    try:
+        if args.command == "jobs":
+            for job in bench.list_jobs(args.limit):
+                err = f"  {job.error['message']}" if job.error else ""
+                print(f"{job.job_id}  {job.status:8}  {job.progress:4.0%}  {job.source}{err}")
+            return 0
+        if args.command == "retry-geocodes":
+            job = bench.retry_failed_geocodes(args.job_id)
+            print(f"{job.job_id}: {job.status} ({job.metrics.get('geocode_failed', 0)} still failing)")
+            return 0 if job.status == "done" else 1
+        sources = demo_sources() if args.command == "demo" else args.sources
+        return _analyze(bench, args, sources)
+    finally:
+        bench.shutdown(wait=False)
+
+
+def _analyze(bench, args: argparse.Namespace, sources: Sequence[str]) -> int:
+    overrides = {
+        "offline": True if args.offline or args.command == "demo" else None,
+        "extractor": args.extractor,
+        "geocoder": args.geocoder,
+        "llm_model": args.llm_model,
+        "asr_model": args.asr_model,
+        "asr_language": args.language,
+        "force": True if args.force else None,
+    }
+    options = bench.options(**overrides)
+    outcomes = bench.submit(sources, options)
+    jobs = [o.job for o in outcomes if o.job is not None]
+    bars: dict[str, tqdm] = {}
+    show = not args.quiet and not args.json
+
+    def update(views) -> None:
+        if not show:
+            return
+        for view in views:
+            if view.parent_job_id is None and len(views) > len(jobs) and view.video_id is None:
+                pass
+            bar = bars.get(view.job_id)
+            if bar is None:
+                label = (view.video_id or os.path.basename(view.source) or view.source)[:40]
+                bar = tqdm(total=100, desc=label, file=sys.stderr, position=len(bars), leave=True,
+                           bar_format="{desc:<40} {percentage:3.0f}%|{bar:20}| {postfix}")
+                bars[view.job_id] = bar
+            bar.n = int(view.progress * 100)
+            bar.set_postfix_str(f"{view.status} {view.phase or ''}".strip(), refresh=False)
+            bar.refresh()
+
+    try:
+        bench.wait([j.job_id for j in jobs], on_update=update) if jobs else None
+    except KeyboardInterrupt:
+        for job in jobs:
+            bench.cancel(job.job_id)
+        print("interrupted: jobs canceled", file=sys.stderr)
+        return 130
+    finally:
+        for bar in bars.values():
+            bar.close()
+
+    # collect final views (playlist children replace their parent)
+    finals = []
+    failures: list[str] = []
+    video_sources: dict[str, str] = {}
+    for outcome in outcomes:
+        if outcome.error:
+            failures.append(f"{outcome.source}: {outcome.error['message']}")
+            finals.append({"source": outcome.source, "status": "failed", "error": outcome.error})
+            continue
+        view = bench.job(outcome.job.job_id)
+        children = bench.jobs.children(view.job_id)
+        for item in children or [view]:
+            if item.video_id:
+                video_sources[item.video_id] = outcome.source
+            if item.status in ("failed", "canceled"):
+                failures.append(f"{outcome.source}: {item.error['message'] if item.error else item.status}")
+            finals.append({"source": outcome.source, "job_id": item.job_id, "video_id": item.video_id,
+                           "status": item.status, "cached": item.cached, "error": item.error,
+                           "metrics": item.metrics})
+
+    video_ids = [v for v in video_sources]
+    places = bench.places(video_ids, sources=video_sources) if video_ids else []
+    if args.export:
+        try:
+            from .export import write_export
+
+            write_export(places, args.export)
+        except PipelineError as exc:
+            failures.append(f"--export {args.export}: {exc.message}")
+
+    if args.json:
+        print(json.dumps({"jobs": finals, "places": places}, ensure_ascii=False, indent=2, default=str))
+    else:
+        _print_summary(finals, places, args.export)
+    for line in failures:
+        print(f"error: {line}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _print_summary(finals: list[dict], places: list[dict], export: str | None) -> None:
+    by_video: dict[str, list[dict]] = {}
+    for place in places:
+        by_video.setdefault(place["video_id"], []).append(place)
+    for item in finals:
+        status = item["status"] + (" (cached)" if item.get("cached") else "")
+        print(f"{item['source']}  ->  {item.get('video_id') or '-'}  [{status}]")
+        for place in by_video.get(item.get("video_id") or "", []):
+            where = (f"{place['latitude']:.4f}, {place['longitude']:.4f}"
+                     if place["latitude"] is not None else f"not located ({place['failure_reason']})")
+            print(f"    {place['timecode']}  {place['location']:<28} {where}  [{place['marker']}]")
+    ok = sum(1 for p in places if p["latitude"] is not None)
+    print(f"{len(finals)} video(s), {len(places)} place(s), {ok} located"
+          + (f"; exported to {export}" if export else ""))

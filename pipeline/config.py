@@ -1,0 +1,72 @@
+"""Settings, read from the environment (prefix ``VIDEOMAP_``) or a ``.env`` file.
+
+pydantic-settings validates them once; every stage receives the plain option
+dataclasses derived from here, never the Settings object itself.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_ROOT / "data"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VIDEOMAP_", env_file=".env", extra="ignore")
+
+    # storage
+    db_path: Path = Field(default=DATA_DIR / "workbench.duckdb")
+    cache_dir: Path = Field(default=DATA_DIR / "cache")
+    media_dir: Path = Field(default=DATA_DIR / "media")
+
+    # network
+    offline: bool = False
+    allow_private_addresses: bool = False  # SSRF guard; only for trusted setups
+    allow_generic_extractor: bool = False
+
+    # fetch
+    subtitle_langs: list[str] = Field(default_factory=lambda: ["en", "en-.*", "zh-Hans", "zh.*"])
+    max_playlist_items: int = 50
+
+    # transcription
+    asr_model: str = "tiny.en"  # "tiny.en" = the bundled offline model
+    asr_device: str = "auto"  # "auto" | "cpu" | "cuda"
+    asr_compute_type: str = "auto"  # "auto" = float16 on CUDA, int8 on CPU
+    asr_beam_size: int = 5
+    asr_language: str | None = None
+    asr_cpu_threads: int = 0  # 0 = faster-whisper's default
+    asr_queue_size: int = 32
+    asr_item_timeout_s: float = 3600.0
+
+    # compression
+    window_tokens: int = 1500
+
+    # extraction
+    extractor: str = "offline"  # "offline" | "llm"
+    llm_model: str | None = None  # any litellm model id, e.g. "openai/gpt-4o-mini"
+    llm_api_base: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_timeout_s: float = 60.0
+    llm_max_retries: int = 3
+
+    # geocoding
+    geocoder: str = "auto"  # "auto" (nominatim online, gazetteer offline) | "gazetteer" | "nominatim"
+    nominatim_user_agent: str = "video-map-workbench/0.1 (set VIDEOMAP_NOMINATIM_USER_AGENT)"
+    nominatim_domain: str = "nominatim.openstreetmap.org"
+    nominatim_scheme: str = "https"
+    nominatim_timeout_s: float = 10.0
+    nominatim_min_delay_s: float = 1.0
+
+    # workers
+    io_workers: int = 4
+    job_workers: int = 2
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

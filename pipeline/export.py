@@ -1,0 +1,198 @@
+"""Location tables out: CSV, GeoJSON, KML, Parquet and the MapVisualization JSON.
+
+The CLI and the Places page use the same writers. Input rows are the dicts
+of ``Storage.latest_places`` (corrections already joined); ``effective_places``
+applies the corrections and drops rejected places.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import simplekml
+
+from .errors import ConfigurationError
+from .links import url_at_time
+
+logger = logging.getLogger(__name__)
+
+CSV_COLUMNS = [
+    "source", "video_id", "location", "latitude", "longitude", "timecode", "start_seconds",
+    "description", "tags", "marker", "confidence", "evidence", "geocoder", "status", "url_at_time",
+    "visited", "gazetteer_id", "country_code", "video_title", "failure_reason",
+]
+FORMATS = ("csv", "geojson", "kml", "parquet", "json")
+
+
+def format_timecode(seconds: float | None) -> str:
+    """Seconds -> ``HH:MM:SS,mmm`` (the SRT style the original design used)."""
+    total_ms = int(round(max(0.0, float(seconds or 0.0)) * 1000))
+    hours, rest = divmod(total_ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs, ms = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d},{ms:03d}"
+
+
+def effective_places(rows: Iterable[Mapping[str, Any]], *, sources: Mapping[str, str] | None = None,
+                     include_rejected: bool = False) -> list[dict[str, Any]]:
+    """Rows with the analyst's corrections applied, in video + timecode order."""
+    out = []
+    for row in rows:
+        rejected = bool(row.get("c_rejected"))
+        if rejected and not include_rejected:
+            continue
+        lat = row.get("c_latitude") if row.get("c_latitude") is not None else row.get("latitude")
+        lon = row.get("c_longitude") if row.get("c_longitude") is not None else row.get("longitude")
+        corrected = row.get("c_latitude") is not None or row.get("c_name") is not None
+        status = row.get("status") or ""
+        if row.get("c_latitude") is not None:
+            status = "corrected"
+        source = (sources or {}).get(row["video_id"]) or row.get("source") or ""
+        out.append({
+            "source": source,
+            "video_id": row["video_id"],
+            "place_key": row.get("place_key"),
+            "place_id": row.get("place_id"),
+            "location": row.get("c_name") or row["name"],
+            "original_name": row["name"],
+            "latitude": lat,
+            "longitude": lon,
+            "timecode": format_timecode(row.get("start_seconds")),
+            "start_seconds": float(row.get("start_seconds") or 0.0),
+            "description": row.get("description") or "",
+            "tags": list(row.get("tags") or []),
+            "marker": row.get("marker") or "other",
+            "confidence": float(row.get("confidence") or 0.0),
+            "evidence": row.get("evidence") or "",
+            "geocoder": row.get("geocoder") or "",
+            "status": status,
+            "failure_reason": row.get("failure_reason") or "",
+            "url_at_time": url_at_time(row.get("video_url"), row.get("platform") or "", row.get("start_seconds") or 0)
+            or "",
+            "visited": bool(row.get("c_visited")) if row.get("c_visited") is not None else None,
+            "rejected": rejected,
+            "corrected": corrected,
+            "gazetteer_id": row.get("gazetteer_id") or "",
+            "country_code": row.get("country_code") or "",
+            "video_title": row.get("video_title") or "",
+        })
+    out.sort(key=lambda p: (p["video_id"], p["start_seconds"]))
+    return out
+
+
+def places_frame(places: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(places, columns=CSV_COLUMNS)
+    frame["tags"] = frame["tags"].map(lambda t: ";".join(t) if isinstance(t, list) else (t or ""))
+    return frame
+
+
+def to_csv(places: list[dict[str, Any]]) -> bytes:
+    return places_frame(places).to_csv(index=False).encode("utf-8")
+
+
+def to_parquet(places: list[dict[str, Any]]) -> bytes:
+    frame = pd.DataFrame(places, columns=CSV_COLUMNS)
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    return buf.getvalue()
+
+
+def to_geojson(places: list[dict[str, Any]]) -> bytes:
+    features = []
+    for p in places:
+        if p["latitude"] is None or p["longitude"] is None:
+            continue
+        props = {k: p[k] for k in CSV_COLUMNS if k not in ("latitude", "longitude")}
+        features.append({
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [p["longitude"], p["latitude"]]},
+            "properties": props,
+        })
+    for video_id, route in _routes(places).items():
+        if len(route) >= 2:
+            features.append({
+                "type": "Feature",
+                "geometry": {"type": "LineString", "coordinates": [[p["longitude"], p["latitude"]] for p in route]},
+                "properties": {"video_id": video_id, "kind": "route"},
+            })
+    return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False).encode("utf-8")
+
+
+def to_kml(places: list[dict[str, Any]]) -> bytes:
+    kml = simplekml.Kml(name="Video places")
+    for video_id, route in _routes(places).items():
+        folder = kml.newfolder(name=video_id)
+        for p in route:
+            point = folder.newpoint(name=p["location"], coords=[(p["longitude"], p["latitude"])])
+            point.description = f"{p['timecode']} — {p['description']}\n{p['evidence']}"
+            if p["url_at_time"]:
+                point.description += f"\n{p['url_at_time']}"
+        if len(route) >= 2:
+            line = folder.newlinestring(name=f"Route {video_id}",
+                                        coords=[(p["longitude"], p["latitude"]) for p in route])
+            line.style.linestyle.width = 3
+    return kml.kml().encode("utf-8")
+
+
+def map_visualizations(places: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The original design's MapVisualization list: one per video, routes in timecode order."""
+    out = []
+    for video_id, route in _routes(places).items():
+        out.append({
+            "video_id": video_id,
+            "routes": [
+                {
+                    "location": p["location"],
+                    "coordinates": [p["longitude"], p["latitude"]],
+                    "description": p["description"],
+                    "timecode": p["timecode"],
+                    "tags": p["tags"],
+                    "marker": p["marker"],
+                }
+                for p in route
+            ],
+        })
+    return out
+
+
+def to_map_json(places: list[dict[str, Any]]) -> bytes:
+    return json.dumps(map_visualizations(places), ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def _routes(places: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    routes: dict[str, list[dict[str, Any]]] = {}
+    for p in sorted(places, key=lambda p: (p["video_id"], p["start_seconds"])):
+        if p["latitude"] is None or p["longitude"] is None:
+            continue
+        routes.setdefault(p["video_id"], []).append(p)
+    return routes
+
+
+WRITERS = {"csv": to_csv, "geojson": to_geojson, "kml": to_kml, "parquet": to_parquet, "json": to_map_json}
+MIME_TYPES = {
+    "csv": "text/csv", "geojson": "application/geo+json", "kml": "application/vnd.google-earth.kml+xml",
+    "parquet": "application/vnd.apache.parquet", "json": "application/json",
+}
+
+
+def export_bytes(places: list[dict[str, Any]], fmt: str) -> bytes:
+    fmt = fmt.lower().lstrip(".")
+    if fmt not in WRITERS:
+        raise ConfigurationError(f"Unknown export format {fmt!r}; use one of: {', '.join(FORMATS)}.")
+    return WRITERS[fmt](places)
+
+
+def write_export(places: list[dict[str, Any]], path: str | Path) -> Path:
+    """Write by extension (.csv, .geojson, .kml, .parquet, .json)."""
+    path = Path(path)
+    data = export_bytes(places, path.suffix)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    logger.info("exported %d places to %s", len(places), path)
+    return path

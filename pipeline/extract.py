@@ -1,0 +1,54 @@
+"""The extractor interface and its registry.
+
+Two extractors ship: ``offline`` (gazetteer-driven, no key, no network;
+``pipeline.extract_offline``) and ``llm`` (any litellm model with JSON-schema
+output; ``pipeline.extract_llm``). Tests register fakes with
+``register_extractor``, the way simonw/llm registers fake models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+from .datatypes import ExtractionResult, Window
+from .errors import ConfigurationError
+
+
+@runtime_checkable
+class Extractor(Protocol):
+    name: str
+
+    def config(self) -> dict[str, Any]:
+        """Everything that changes this extractor's results (goes into strategy_version)."""
+
+    def extract(
+        self, windows: list[Window], *, title: str = "", language: str | None = None
+    ) -> ExtractionResult:
+        """Places (grounded in the windows' text) and topics of one video."""
+
+
+ExtractorFactory = Callable[..., Extractor]
+_REGISTRY: dict[str, ExtractorFactory] = {}
+
+
+def register_extractor(name: str, factory: ExtractorFactory) -> None:
+    _REGISTRY[name] = factory
+
+
+def get_extractor(name: str, **options: Any) -> Extractor:
+    if name not in _REGISTRY:
+        _load_builtin(name)
+    try:
+        factory = _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY)) or "none"
+        raise ConfigurationError(f"Unknown extractor {name!r} (known: {known}).") from None
+    return factory(**options)
+
+
+def _load_builtin(name: str) -> None:
+    if name == "offline":
+        from . import extract_offline  # noqa: F401  (registers itself)
+    elif name == "llm":
+        from . import extract_llm  # noqa: F401

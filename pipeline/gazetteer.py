@@ -1,0 +1,513 @@
+"""Offline GeoNames gazetteer: name lookup and the ``gazetteer`` geocoder.
+
+The data come from installed PyPI packages only (see ``pipeline.toponyms.build``);
+the first use builds a compact index and pickles it to
+``<cache_dir>/gazetteer-<data version>.pkl``; later processes load that file
+(about 2 s). ``get_gazetteer()`` returns the process-wide instance.
+
+Disambiguation (``GazetteerGeocoder``) scores every candidate of a name by a
+population prior, a feature-type prior (countries and first-level regions over
+towns of the same name, the request's marker), and the other names of the same
+video: countries and regions they name or lie in, and distance to the towns
+they resolve to. The context is resolved jointly and iteratively.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+import pickle
+import tempfile
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .datatypes import GeocodeOutcome, GeocodeRequest, GeoHit
+from .geocode import register_geocoder
+from .toponyms import build as _build
+from .toponyms.text import fold, name_key
+
+log = logging.getLogger(__name__)
+
+METHOD_VERSION = "gz-1"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One gazetteer record (a GeoNames feature)."""
+
+    geonameid: int
+    name: str
+    lat: float
+    lon: float
+    country_code: str
+    admin1: str
+    feature_class: str  # GeoNames class: P (populated place), A (admin area), L (area/continent)
+    feature_code: str  # PPL, PPLC, PCLI, ADM1, ADM2, CONT
+    population: int
+    admin2: str = ""
+    index: int = -1  # row in the gazetteer table
+
+    @property
+    def gazetteer_id(self) -> str:
+        return f"geonames:{self.geonameid}"
+
+    @property
+    def marker(self) -> str:
+        return _MARKERS.get(self.feature_code, "city" if self.feature_class == "P" else "other")
+
+
+_MARKERS = {
+    "PCLI": "country", "ADM1": "region", "ADM2": "region", "CONT": "continent",
+    "PPL": "city", "PPLC": "city",
+}
+
+
+class Gazetteer:
+    """Read-only name index over the assembled GeoNames records."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._d = data
+        self.version: str = data["version"]
+        self._ids = data["ids"]
+        self._names = data["names"]
+        self._lat = data["lat"]
+        self._lon = data["lon"]
+        self._cc = data["cc"]
+        self._a1 = data["a1"]
+        self._a2 = data["a2"]
+        self._fcl = data["fcl"]
+        self._fcode = data["fcode"]
+        self._pop = data["pop"]
+        self._index: dict[str, tuple[int, ...]] = data["index"]
+        self.flags: dict[str, int] = data["flags"]
+        self.country_names: dict[str, str] = data["country_names"]
+        self.country_continent: dict[str, str] = data["country_continent"]
+        self.country_idx: dict[str, int] = data["country_idx"]
+        self.admin1_names: dict[str, str] = data["admin1_names"]
+        self.admin1_idx: dict[str, int] = data["admin1_idx"]
+        self.admin2_names: dict[str, str] = data["admin2_names"]
+        self.demonyms: dict[str, str] = data["demonyms"]
+        self.automaton = data["automaton"]
+        self.keys: list[str] = data["keys"]
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    # ----------------------------------------------------------------- lookup
+    def entry(self, i: int) -> Entry:
+        return Entry(
+            geonameid=self._ids[i], name=self._names[i], lat=self._lat[i], lon=self._lon[i],
+            country_code=self._cc[i], admin1=self._a1[i], feature_class=self._fcl[i],
+            feature_code=self._fcode[i], population=self._pop[i], admin2=self._a2[i], index=i,
+        )
+
+    def postings(self, key: str) -> tuple[int, ...]:
+        """Encoded postings of a folded key: ``row * 2 + is_alternate_name``."""
+        return self._index.get(key, ())
+
+    def has_key(self, key: str) -> bool:
+        return key in self._index
+
+    def candidates(self, name: str) -> list[Entry]:
+        """Every record called ``name`` (main or alternate name), most populous first."""
+        key = name_key(name)
+        rows = {p >> 1 for p in self._index.get(key, ())}
+        if not rows:
+            for variant in _variants(key):
+                rows = {p >> 1 for p in self._index.get(variant, ())}
+                if rows:
+                    break
+        return sorted((self.entry(i) for i in rows), key=lambda e: -e.population)
+
+    def country(self, cc: str) -> Entry | None:
+        i = self.country_idx.get(cc)
+        return None if i is None else self.entry(i)
+
+    def admin1(self, cc: str, a1: str) -> Entry | None:
+        i = self.admin1_idx.get(f"{cc}.{a1}")
+        return None if i is None else self.entry(i)
+
+    # ------------------------------------------------------------ description
+    def region_label(self, e: Entry) -> str:
+        """"Texas, United States" style parent label (empty for countries/continents)."""
+        country = self.country_names.get(e.country_code, e.country_code)
+        if e.feature_code in ("PCLI", "CONT") or not country:
+            return ""
+        parts = []
+        if e.feature_code != "ADM1":
+            a1 = self.admin1_names.get(f"{e.country_code}.{e.admin1}")
+            if a1:
+                parts.append(a1)
+        parts.append(country)
+        return ", ".join(parts)
+
+    def describe(self, e: Entry) -> str:
+        """Short description such as "City in Portugal" or "Country in Europe"."""
+        if e.feature_code == "PCLI":
+            cont = self.country_continent.get(e.country_code, "")
+            return f"Country in {cont}" if cont else "Country"
+        if e.feature_code == "CONT":
+            return "Continent"
+        kind = {"ADM1": "Region", "ADM2": "District"}.get(e.feature_code)
+        if kind is None:
+            kind = "Capital city" if e.feature_code == "PPLC" else (
+                "City" if e.population >= 100_000 else "Town"
+            )
+        where = self.country_names.get(e.country_code, "")
+        if e.feature_code == "ADM2":
+            where = self.region_label(e)
+        elif e.feature_code not in ("ADM1",) and e.country_code == "US":
+            where = self.region_label(e)
+        return f"{kind} in {where}" if where else kind
+
+    def display_name(self, e: Entry) -> str:
+        label = self.region_label(e)
+        return f"{e.name}, {label}" if label else e.name
+
+
+def _variants(key: str) -> list[str]:
+    out = []
+    swaps = (("saint ", "st. "), ("st. ", "saint "), ("st ", "saint "), ("mount ", "mt. "),
+             ("mt. ", "mount "), ("fort ", "ft. "), ("ft. ", "fort "))
+    for a, b in swaps:
+        if key.startswith(a):
+            out.append(b + key[len(a):])
+    if key.startswith("the "):
+        out.append(key[4:])
+    if key.startswith("city of "):
+        out.append(key[8:])
+    return out
+
+
+# ------------------------------------------------------------------ loading
+_LOCK = threading.Lock()
+_INSTANCE: Gazetteer | None = None
+
+
+def _default_cache_dir() -> Path:
+    env = os.environ.get("VIDEOMAP_CACHE_DIR")
+    if env:
+        return Path(env)
+    from .config import get_settings
+
+    return Path(get_settings().cache_dir)
+
+
+def _build_automaton(data: dict[str, Any]) -> None:
+    import ahocorasick
+
+    auto = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+    keys: list[str] = []
+    for key, flags in data["flags"].items():
+        if flags & _build.KEY_ADMIN2_ONLY or len(key) > 200:
+            continue
+        auto.add_word(key, len(keys))
+        keys.append(key)
+    auto.make_automaton()
+    data["automaton"] = auto
+    data["keys"] = keys
+
+
+def load_gazetteer(cache_dir: Path | None = None) -> Gazetteer:
+    """Load the pickled index for the installed data version, building it if needed."""
+    cache_dir = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
+    version = _build.data_version()
+    path = cache_dir / f"gazetteer-{version}.pkl"
+    if path.exists():
+        try:
+            with path.open("rb") as fh:
+                data = pickle.load(fh)
+            if data.get("version") == version:
+                return Gazetteer(data)
+        except Exception as exc:  # corrupt or truncated cache: rebuild it
+            log.warning("gazetteer cache %s unreadable (%s); rebuilding", path, exc)
+    log.info("building offline gazetteer index (one-off, about a minute)")
+    data = _build.build()
+    _build_automaton(data)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".gazetteer-", suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+        for old in cache_dir.glob("gazetteer-*.pkl"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("could not write gazetteer cache %s: %s", path, exc)
+    return Gazetteer(data)
+
+
+def get_gazetteer() -> Gazetteer:
+    """The process-wide gazetteer (loaded on first use, thread-safe)."""
+    global _INSTANCE
+    if _INSTANCE is None:
+        with _LOCK:
+            if _INSTANCE is None:
+                _INSTANCE = load_gazetteer()
+    return _INSTANCE
+
+
+# ------------------------------------------------------------ disambiguation
+_EARTH_KM = 6371.0088
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * _EARTH_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+_TYPE_PRIOR = {"PCLI": 1.6, "ADM1": 1.1, "CONT": 1.2, "PPLC": 0.5, "ADM2": 0.0}
+_MARKER_FIT = {
+    "country": {"PCLI": 2.0},
+    "continent": {"CONT": 2.0},
+    "region": {"ADM1": 1.0, "ADM2": 0.8},
+    "city": {"PPL": 0.4, "PPLC": 0.4},
+}
+MAX_CANDIDATES = 60
+
+
+@dataclass
+class _Cand:
+    entry: Entry
+    prior: float
+    score: float = 0.0
+
+
+@dataclass
+class _Evidence:
+    countries: set[str]
+    admin1: set[tuple[str, str]]
+    admin2: set[tuple[str, str, str]]
+    country_share: Counter
+    admin1_share: Counter
+    towns: list[Entry]
+    n: int
+
+
+class Resolver:
+    """Joint, iterative disambiguation of the names of one document/video."""
+
+    def __init__(self, gazetteer: Gazetteer) -> None:
+        self.gz = gazetteer
+
+    def _candidates(self, name: str, marker: str = "other") -> list[_Cand]:
+        key = name_key(name)
+        postings = self.gz.postings(key)
+        if not postings:
+            for variant in _variants(key):
+                postings = self.gz.postings(variant)
+                if postings:
+                    break
+        best: dict[int, _Cand] = {}
+        for p in postings:
+            i, alt = p >> 1, p & 1
+            e = self.gz.entry(i)
+            prior = 0.35 * math.log10(e.population + 1) + _TYPE_PRIOR.get(e.feature_code, 0.0)
+            if alt:
+                prior -= 0.3 if e.feature_code != "ADM2" else 1.5
+            prior += _MARKER_FIT.get(marker, {}).get(e.feature_code, 0.0)
+            if i not in best or best[i].prior < prior:
+                best[i] = _Cand(e, prior, prior)
+        cands = sorted(best.values(), key=lambda c: -c.prior)
+        return cands[:MAX_CANDIDATES]
+
+    @staticmethod
+    def _evidence(picks: list[Entry]) -> _Evidence:
+        ev = _Evidence(set(), set(), set(), Counter(), Counter(), [], len(picks))
+        for e in picks:
+            if e.feature_code == "PCLI":
+                ev.countries.add(e.country_code)
+            elif e.feature_code == "ADM1":
+                ev.admin1.add((e.country_code, e.admin1))
+            elif e.feature_code == "ADM2":
+                ev.admin2.add((e.country_code, e.admin1, e.admin2))
+            if e.country_code:
+                ev.country_share[e.country_code] += 1
+                if e.feature_code != "PCLI":
+                    ev.admin1_share[(e.country_code, e.admin1)] += 1
+            if e.feature_class == "P":
+                ev.towns.append(e)
+        return ev
+
+    @staticmethod
+    def _context_score(e: Entry, ev: _Evidence) -> float:
+        if ev.n == 0:
+            return 0.0
+        s = 0.0
+        cc = e.country_code
+        if cc:
+            if cc in ev.countries:
+                s += 2.0
+            s += 2.0 * ev.country_share[cc] / ev.n
+        if e.feature_code not in ("PCLI", "CONT") and cc:
+            a1 = (cc, e.admin1)
+            if a1 in ev.admin1:
+                s += 2.5
+            s += 1.5 * ev.admin1_share[a1] / ev.n
+            if e.admin2 and (cc, e.admin1, e.admin2) in ev.admin2:
+                s += 1.5
+        if e.feature_class == "P" and ev.towns:
+            d = min(distance_km(e.lat, e.lon, t.lat, t.lon) for t in ev.towns[:25])
+            if d < 50:
+                s += 1.5
+            elif d < 150:
+                s += 0.75
+        return s
+
+    def resolve(self, names: list[str], markers: dict[str, str] | None = None) -> dict[str, _Cand]:
+        """Best candidate per name key (names without any candidate are absent)."""
+        markers = markers or {}
+        keys: list[str] = []
+        cands: dict[str, list[_Cand]] = {}
+        for n in names:
+            k = name_key(n)
+            if k in cands or not k:
+                continue
+            cs = self._candidates(n, markers.get(k, "other"))
+            if cs:
+                cands[k] = cs
+                keys.append(k)
+        picks = {k: cs[0] for k, cs in cands.items()}
+        for _ in range(3):
+            changed = False
+            for k in keys:
+                others = [p.entry for kk, p in picks.items() if kk != k]
+                ev = self._evidence(others)
+                for c in cands[k]:
+                    c.score = c.prior + self._context_score(c.entry, ev)
+                best = max(cands[k], key=lambda c: c.score)
+                if best is not picks[k]:
+                    picks[k] = best
+                    changed = True
+            if not changed:
+                break
+        return picks
+
+
+class GazetteerGeocoder:
+    """Offline geocoder over the GeoNames gazetteer, using each request's context."""
+
+    name = "gazetteer"
+
+    def __init__(self, gazetteer: Gazetteer | None = None, **_: Any) -> None:
+        self._gz = gazetteer
+
+    @property
+    def gazetteer(self) -> Gazetteer:
+        if self._gz is None:
+            self._gz = get_gazetteer()
+        return self._gz
+
+    def config(self) -> dict[str, Any]:
+        return {"name": self.name, "data_version": _build.data_version(), "method": METHOD_VERSION}
+
+    def cache_key(self, request: GeocodeRequest) -> str:
+        q = name_key(request.query)
+        ctx = sorted({name_key(c) for c in request.context} - {q, ""})
+        raw = "\x1f".join([_build.data_version(), METHOD_VERSION, request.marker or "", q, *ctx])
+        return f"gazetteer:{hashlib.sha256(raw.encode()).hexdigest()[:40]}"
+
+    def geocode(self, requests: list[GeocodeRequest]) -> list[GeocodeOutcome]:
+        return [self._geocode_one(r) for r in requests]
+
+    def _geocode_one(self, req: GeocodeRequest) -> GeocodeOutcome:
+        try:
+            return self._resolve_request(req)
+        except Exception as exc:  # never raise for one name
+            log.exception("gazetteer geocoding failed for %r", req.query)
+            return GeocodeOutcome(query=req.query, error=f"Gazetteer error: {exc}", geocoder=self.name)
+
+    def _resolve_request(self, req: GeocodeRequest) -> GeocodeOutcome:
+        gz = self.gazetteer
+        q = name_key(req.query)
+        context = tuple(sorted({name_key(c) for c in req.context} - {q, ""}))
+        picks = _resolve_cached(gz, context + (q,), (q, req.marker or "other"))
+        pick = picks.get(q)
+        approx = None
+        if pick is None:
+            approx = self._fallback(req, picks, context)
+            if approx is None:
+                return GeocodeOutcome(
+                    query=req.query, geocoder=self.name,
+                    error=f"No place called {req.query!r} in the offline gazetteer.",
+                )
+            e, how = approx
+            hit = GeoHit(
+                latitude=e.lat, longitude=e.lon, gazetteer_id=e.gazetteer_id,
+                display_name=f"{req.query} (near {gz.display_name(e)})",
+                country_code=e.country_code or None, feature=f"approx:{how}", score=0.3,
+            )
+            return GeocodeOutcome(query=req.query, hit=hit, geocoder=self.name)
+        e = pick.entry
+        hit = GeoHit(
+            latitude=e.lat, longitude=e.lon, gazetteer_id=e.gazetteer_id,
+            display_name=gz.display_name(e), country_code=e.country_code or None,
+            feature=f"{e.feature_class}.{e.feature_code}", score=_confidence(pick.score),
+        )
+        return GeocodeOutcome(query=req.query, hit=hit, geocoder=self.name)
+
+    def _fallback(
+        self, req: GeocodeRequest, picks: dict[str, _Cand], context: tuple[str, ...]
+    ) -> tuple[Entry, str] | None:
+        """A POI/landmark not in the gazetteer: its contained place name, else a context town."""
+        gz = self.gazetteer
+        q = fold(req.query)
+        best: tuple[int, str] | None = None
+        for end, kid in gz.automaton.iter(q):
+            key = gz.keys[kid]
+            start = end - len(key) + 1
+            if (start > 0 and q[start - 1].isalnum()) or (end + 1 < len(q) and q[end + 1].isalnum()):
+                continue
+            if gz.flags.get(key, 0) & (_build.KEY_COMMON | _build.KEY_ABBREV):
+                continue
+            if best is None or len(key) > len(best[1]):
+                best = (start, key)
+        if best is not None and best[1] != name_key(req.query):
+            inner = _resolve_cached(gz, context + (best[1],), (best[1], "other")).get(best[1])
+            if inner is not None:
+                return inner.entry, "contained-name"
+        towns = [p.entry for k, p in picks.items() if k in context and p.entry.feature_class == "P"]
+        if towns:
+            towns.sort(key=lambda e: -e.population)
+            return towns[0], "context-city"
+        return None
+
+
+def _confidence(score: float) -> float:
+    return round(1.0 / (1.0 + math.exp(-(score - 2.5))), 3)
+
+
+@lru_cache(maxsize=256)
+def _resolve_set(gz: Gazetteer, names: tuple[str, ...]) -> dict[str, _Cand]:
+    return Resolver(gz).resolve(list(names))
+
+
+def _resolve_cached(
+    gz: Gazetteer, names: tuple[str, ...], query: tuple[str, str]
+) -> dict[str, _Cand]:
+    """Resolve the set jointly (memoised), then re-score the query with its marker."""
+    key, marker = query
+    names = tuple(sorted(set(names)))
+    picks = dict(_resolve_set(gz, names))
+    if marker in _MARKER_FIT and key in picks:
+        res = Resolver(gz)
+        others = [p.entry for k, p in picks.items() if k != key]
+        ev = res._evidence(others)
+        cands = res._candidates(key, marker)
+        for c in cands:
+            c.score = c.prior + res._context_score(c.entry, ev)
+        if cands:
+            picks[key] = max(cands, key=lambda c: c.score)
+    return picks
+
+
+register_geocoder("gazetteer", GazetteerGeocoder)

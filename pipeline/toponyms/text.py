@@ -1,0 +1,148 @@
+"""Text normalisation and small word lists shared by the gazetteer and the recogniser.
+
+``fold`` maps every character to exactly one character (lower-case, accents
+removed, typographic apostrophes/dashes unified), so offsets found in folded
+text are offsets in the original text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_APOSTROPHES = "\u2019\u2018`\u00b4\u02bc"
+_DASHES = "\u2010\u2011\u2012\u2013\u2014"
+
+
+class _FoldTable(dict):
+    """str.translate table computed lazily, one code point -> one character."""
+
+    def __missing__(self, cp: int) -> str:
+        ch = chr(cp)
+        low = ch.lower()
+        if len(low) != 1:
+            low = ch
+        res = low
+        dec = unicodedata.normalize("NFKD", low)
+        if len(dec) == 1:
+            res = dec
+        elif dec and not unicodedata.combining(dec[0]) and all(
+            unicodedata.combining(c) for c in dec[1:]
+        ):
+            res = dec[0]
+        if res in _APOSTROPHES:
+            res = "'"
+        elif res in _DASHES:
+            res = "-"
+        elif res.isspace():
+            res = " "
+        self[cp] = res
+        return res
+
+
+_FOLD = _FoldTable()
+_SPACES = re.compile(r"\s+")
+
+
+def fold(text: str) -> str:
+    """Lower-case, accent-free, same length as ``text``."""
+    return text.translate(_FOLD)
+
+
+def name_key(name: str) -> str:
+    """Index key of a gazetteer name (folded, single spaces, trimmed)."""
+    return _SPACES.sub(" ", fold(name)).strip()
+
+
+def is_cjk_char(ch: str) -> bool:
+    cp = ord(ch)
+    return 0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0xF900 <= cp <= 0xFAFF
+
+
+def has_cjk(text: str) -> bool:
+    return any(is_cjk_char(c) for c in text)
+
+
+_LATIN_KEY = re.compile(r"^[a-z0-9][a-z0-9 .'\-&]*$")
+_CJK_KEY = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u00b7\u30fb]+$")
+
+
+def usable_key(key: str) -> bool:
+    """Keep Latin-script (after folding) and Chinese-character names only."""
+    if _CJK_KEY.match(key):
+        return len(key) >= 2
+    return bool(_LATIN_KEY.match(key)) and len(key) >= 2 and any(c.isalpha() for c in key)
+
+
+# AP-style and postal abbreviations of US states (news datelines: "Alexandria, La.").
+US_STATE_ABBREVIATIONS: dict[str, tuple[str, ...]] = {
+    "AL": ("Ala.",), "AK": (), "AZ": ("Ariz.",), "AR": ("Ark.",), "CA": ("Calif.", "Cal."),
+    "CO": ("Colo.",), "CT": ("Conn.",), "DE": ("Del.",), "DC": ("D.C.", "DC"),
+    "FL": ("Fla.",), "GA": ("Ga.",), "HI": (), "ID": (), "IL": ("Ill.",), "IN": ("Ind.",),
+    "IA": (), "KS": ("Kan.", "Kans."), "KY": ("Ky.",), "LA": ("La.",), "ME": (),
+    "MD": ("Md.",), "MA": ("Mass.",), "MI": ("Mich.",), "MN": ("Minn.",), "MS": ("Miss.",),
+    "MO": ("Mo.",), "MT": ("Mont.",), "NE": ("Neb.", "Nebr."), "NV": ("Nev.",),
+    "NH": ("N.H.",), "NJ": ("N.J.",), "NM": ("N.M.",), "NY": ("N.Y.",), "NC": ("N.C.",),
+    "ND": ("N.D.",), "OH": (), "OK": ("Okla.",), "OR": ("Ore.", "Oreg."), "PA": ("Pa.", "Penn."),
+    "RI": ("R.I.",), "SC": ("S.C.",), "SD": ("S.D.",), "TN": ("Tenn.",), "TX": ("Texas", "Tex."),
+    "UT": (), "VT": ("Vt.",), "VA": ("Va.",), "WA": ("Wash.",), "WV": ("W.Va.", "W. Va."),
+    "WI": ("Wis.", "Wisc."), "WY": ("Wyo.",),
+}
+
+# English short forms that the packaged country data lacks.
+COUNTRY_EXTRA_NAMES: dict[str, tuple[str, ...]] = {
+    "US": ("U.S.", "U.S.A.", "USA", "US", "America", "United States of America", "the States"),
+    "GB": ("UK", "U.K.", "Britain", "Great Britain", "United Kingdom"),
+    "AE": ("UAE", "U.A.E.", "Emirates"),
+    "CD": ("DRC", "DR Congo", "Democratic Republic of Congo", "Congo-Kinshasa"),
+    "CG": ("Congo-Brazzaville", "Republic of Congo"),
+    "KR": ("South Korea",), "KP": ("North Korea",), "RU": ("Russia",),
+    "CZ": ("Czech Republic", "Czechia"), "NL": ("Holland", "the Netherlands"),
+    "VN": ("Vietnam",), "LA": ("Laos",), "SY": ("Syria",), "IR": ("Iran",),
+    "TW": ("Taiwan",), "BO": ("Bolivia",), "VE": ("Venezuela",), "TZ": ("Tanzania",),
+    "MD": ("Moldova",), "MK": ("Macedonia", "North Macedonia"), "PS": ("Palestine",),
+    "CI": ("Ivory Coast",), "MM": ("Burma", "Myanmar"), "SZ": ("Swaziland", "Eswatini"),
+    "TL": ("East Timor",), "VA": ("Vatican", "Vatican City"), "FM": ("Micronesia",),
+    "TR": ("Turkey", "Turkiye"), "CV": ("Cape Verde",), "BN": ("Brunei",),
+}
+
+# Short all-capital forms accepted although they are 2-3 letters long.
+ABBREVIATION_KEYS = frozenset(
+    {"us", "u.s.", "usa", "u.s.a.", "uk", "u.k.", "uae", "u.a.e.", "drc", "d.c.", "dc", "nyc", "l.a."}
+)
+
+# Words that are GeoNames place names but, even capitalised, are nearly always something
+# else (function words, months, days, titles). Common nouns such as "Bath", "Reading",
+# "Nice", "Mobile", "Man" are handled by the common-word rule of the recogniser instead.
+STOPWORDS = frozenset(
+    """
+a an and are as at be but by can did do does for from had has have he her him his how i if in
+into is it its me my no not of off on one or our out she so than that the their them then there
+these they this those to too two up us was we were what when where which who why will with you
+your yes all any each both few more most other some such only own same very just now also back
+well way even new old good great big little long high low last first next early late best
+january february march april may june july august september october november december
+monday tuesday wednesday thursday friday saturday sunday today tonight tomorrow yesterday
+mr mrs ms dr st mt ft sr jr god lord jesus christ christmas easter
+president governor mayor senator judge chief officer sheriff police fire city county state
+north south east west northern southern eastern western central upper lower middle
+men woman women boy girl child children people family home house school hospital
+university college academy office court hall department
+""".split()
+)
+
+# Place-type head words: a capitalised phrase ending in one is a named place (POI etc.).
+POI_HEADS: dict[str, str] = {
+    "temple": "poi", "palace": "poi", "museum": "poi", "tower": "poi", "market": "poi",
+    "park": "poi", "bridge": "poi", "station": "poi", "airport": "poi", "square": "poi",
+    "castle": "poi", "cathedral": "poi", "church": "poi", "mosque": "poi", "shrine": "poi",
+    "monastery": "poi", "abbey": "poi", "fort": "poi", "stadium": "poi", "zoo": "poi",
+    "garden": "poi", "gardens": "poi", "plaza": "poi", "pier": "poi", "harbour": "poi",
+    "harbor": "poi", "port": "poi", "beach": "natural", "mountain": "natural",
+    "mountains": "natural", "mount": "natural", "river": "natural", "lake": "natural",
+    "island": "natural", "islands": "natural", "bay": "natural", "valley": "natural",
+    "canyon": "natural", "falls": "natural", "forest": "natural", "desert": "natural",
+    "sea": "natural", "ocean": "natural", "gulf": "natural", "peninsula": "natural",
+    "street": "street", "road": "street", "avenue": "street", "boulevard": "street",
+    "lane": "street", "highway": "street",
+}

@@ -1,0 +1,239 @@
+"""Job lifecycle with the real storage, compression and orchestrator, fake extractor/geocoder."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import pytest
+
+import tests.fakes as fakes
+from pipeline.api import Workbench
+
+SRT = """1
+00:00:01,000 --> 00:00:04,000
+We start the trip in Lisbon today.
+
+2
+00:00:05,000 --> 00:00:08,000
+Then the train takes us to Porto.
+
+3
+00:00:09,000 --> 00:00:12,000
+Finally we fly to Madrid.
+"""
+
+
+@pytest.fixture
+def bench(settings):
+    wb = Workbench(settings)
+    yield wb
+    wb.shutdown(wait=True)
+
+
+@pytest.fixture
+def opts(bench):
+    return bench.options(extractor="fake", geocoder="fakegeo", offline=True)
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def run(bench, sources, opts):
+    outcomes = bench.submit(sources, opts)
+    jobs = [o.job.job_id for o in outcomes if o.job]
+    bench.wait(jobs, timeout=60)
+    return outcomes, [bench.job(j) for j in jobs]
+
+
+def test_subtitle_source_end_to_end(bench, opts, tmp_path):
+    src = write(tmp_path, "trip.srt", SRT)
+    _, [job] = run(bench, [src], opts)
+    assert job.status == "done", job.error
+    assert job.progress == 1.0
+    assert job.video_id.startswith("file:")
+    assert job.metrics["locations_found"] == 3
+    places = bench.places([job.video_id])
+    assert [p["location"] for p in places] == ["Lisbon", "Porto", "Madrid"]
+    assert [p["timecode"] for p in places] == ["00:00:01,000", "00:00:05,000", "00:00:09,000"]
+    assert places[0]["evidence"] == "We start the trip in Lisbon today."
+    phases = [e["phase"] for e in bench.job_events(job.job_id) if e["event"] == "phase_done"]
+    assert phases == ["metadata", "compression", "summary", "geocode"]  # no transcription for subtitles
+
+
+def test_same_strategy_returns_stored_result_fast(bench, opts, tmp_path):
+    src = write(tmp_path, "trip.srt", SRT)
+    run(bench, [src], opts)
+    calls = fakes.FakeExtractor.calls
+    timings = []
+    for _ in range(20):
+        t0 = time.perf_counter()
+        [outcome] = bench.submit([src], opts)
+        timings.append(time.perf_counter() - t0)
+        assert outcome.job.status == "done" and outcome.job.cached
+    assert fakes.FakeExtractor.calls == calls
+    assert statistics.median(timings) < 0.1
+
+
+def test_new_strategy_reruns(bench, opts, tmp_path):
+    src = write(tmp_path, "trip.srt", SRT)
+    _, [first] = run(bench, [src], opts)
+    other = bench.options(extractor="fake", geocoder="fakegeo", offline=True, window_tokens=77)
+    _, [second] = run(bench, [src], other)
+    assert second.strategy_version != first.strategy_version
+    assert not second.cached and second.status == "done"
+
+
+def test_changed_file_is_not_served_from_cache(bench, opts, tmp_path):
+    src = write(tmp_path, "trip.srt", SRT)
+    run(bench, [src], opts)
+    time.sleep(0.01)
+    write(tmp_path, "trip.srt", SRT.replace("Madrid", "Taipei"))
+    _, [job] = run(bench, [src], opts)
+    assert not job.cached
+    assert [p["location"] for p in bench.places([job.video_id])][-1] == "Taipei"
+
+
+def test_submitting_a_running_source_returns_the_same_job(bench, opts, tmp_path):
+    fakes.FakeExtractor.delay = 1.0
+    try:
+        src = write(tmp_path, "trip.srt", SRT)
+        [a] = bench.submit([src], opts)
+        [b] = bench.submit([src], opts)
+        assert a.job.job_id == b.job.job_id
+        bench.wait([a.job.job_id], timeout=30)
+    finally:
+        fakes.FakeExtractor.delay = 0.0
+
+
+def test_bad_sources_reported_individually_and_rest_finishes(bench, opts, tmp_path):
+    good = write(tmp_path, "trip.srt", SRT)
+    broken = write(tmp_path, "broken.srt", "this is not a subtitle file")
+    outcomes, jobs = run(bench, [str(tmp_path / "missing.mp4"), broken, good, "not a source"], opts)
+    errors = {o.source: o.error for o in outcomes if o.error}
+    assert "No such file" in errors[str(tmp_path / "missing.mp4")]["message"]
+    assert "not a source" in errors
+    by_source = {j.source: j for j in jobs}
+    assert by_source[good].status == "done"
+    assert by_source[broken].status == "failed"
+    assert by_source[broken].error["type"] == "SubtitleParseError"
+    assert "SRT" in by_source[broken].error["message"]
+    assert len(bench.places([by_source[good].video_id])) == 3
+
+
+def test_partial_geocodes_then_retry_only_failed(bench, opts, tmp_path):
+    fakes.FakeGeocoder.atlantis_online.clear()
+    src = write(tmp_path, "myth.srt", SRT.replace("Madrid", "Atlantis"))
+    _, [job] = run(bench, [src], opts)
+    assert job.status == "partial"
+    failed = [p for p in bench.places([job.video_id]) if p["status"] == "failed"]
+    assert [p["location"] for p in failed] == ["Atlantis"]
+    assert "temporary" in failed[0]["failure_reason"]
+    fakes.FakeGeocoder.atlantis_online.set()
+    before = fakes.FakeGeocoder.calls
+    job = bench.retry_failed_geocodes(job.job_id)
+    assert fakes.FakeGeocoder.calls - before == 1  # only the failed place was asked again
+    assert job.status == "done"
+    assert all(p["status"] == "ok" for p in bench.places([job.video_id]))
+    fakes.FakeGeocoder.atlantis_online.clear()
+
+
+def test_cancel_running_job(bench, opts, tmp_path):
+    fakes.FakeExtractor.delay = 1.5
+    try:
+        src = write(tmp_path, "trip.srt", SRT)
+        [o] = bench.submit([src], opts)
+        deadline = time.time() + 10
+        while bench.job(o.job.job_id).status != "running" and time.time() < deadline:
+            time.sleep(0.05)
+        bench.cancel(o.job.job_id)
+        [job] = bench.wait([o.job.job_id], timeout=30)
+        assert job.status == "canceled"
+    finally:
+        fakes.FakeExtractor.delay = 0.0
+
+
+def test_interrupted_jobs_are_requeued_on_start(settings, tmp_path):
+    src = write(tmp_path, "trip.srt", SRT)
+    wb = Workbench(settings)
+    opts = wb.options(extractor="fake", geocoder="fakegeo", offline=True)
+    sv = wb.jobs.strategy(opts).version
+    job_id = wb.storage.create_job(src, sv, options=opts.to_dict(), status="running")
+    wb.shutdown()
+    wb = Workbench(settings)  # a fresh start finds the 'running' job and re-queues it
+    try:
+        [job] = wb.wait([job_id], timeout=30)
+        assert job.status == "done"
+        assert any(e["event"] == "requeued" for e in wb.job_events(job_id))
+    finally:
+        wb.shutdown()
+
+
+def test_corrections_survive_reanalysis_and_restart(settings, tmp_path):
+    src = write(tmp_path, "trip.srt", SRT)
+    wb = Workbench(settings)
+    opts = wb.options(extractor="fake", geocoder="fakegeo", offline=True)
+    _, [job] = run(wb, [src], opts)
+    wb.correct_place(job.video_id, "Porto", latitude=41.0, longitude=-8.0, visited=True)
+    wb.correct_place(job.video_id, "Madrid", rejected=True)
+    opts.force = True
+    run(wb, [src], opts)
+    wb.shutdown()
+    wb = Workbench(settings)
+    try:
+        places = {p["location"]: p for p in wb.places([job.video_id])}
+        assert set(places) == {"Lisbon", "Porto"}
+        assert places["Porto"]["latitude"] == 41.0 and places["Porto"]["visited"] is True
+        assert places["Porto"]["status"] == "corrected"
+    finally:
+        wb.shutdown()
+
+
+def test_transient_fetch_errors_are_retried(bench, opts, tmp_path, monkeypatch):
+    from pipeline import orchestrator
+    from pipeline.errors import ServiceUnavailableError
+
+    calls = []
+    real = orchestrator.fetch_source
+
+    def flaky(source, options):
+        calls.append(source)
+        if len(calls) < 3:
+            raise ServiceUnavailableError("HTTP 503")
+        return real(source, options)
+
+    monkeypatch.setattr(orchestrator, "fetch_source", flaky)
+    bench.jobs.services.retry_wait_base = 0.01
+    src = write(tmp_path, "trip.srt", SRT)
+    _, [job] = run(bench, [src], opts)
+    assert job.status == "done" and len(calls) == 3
+    assert sum(e["event"] == "retry" for e in bench.job_events(job.job_id)) == 2
+
+
+def test_deterministic_errors_are_not_retried(bench, opts, tmp_path, monkeypatch):
+    from pipeline import orchestrator
+    from pipeline.errors import InvalidSourceError
+
+    calls = []
+
+    def broken(source, options):
+        calls.append(source)
+        raise InvalidSourceError("Video unavailable: removed by the uploader.")
+
+    monkeypatch.setattr(orchestrator, "fetch_source", broken)
+    src = write(tmp_path, "trip.srt", SRT)
+    _, [job] = run(bench, [src], opts)
+    assert job.status == "failed" and len(calls) == 1
+    assert job.error == {"type": "InvalidSourceError", "message": "Video unavailable: removed by the uploader."}
+
+
+def test_metrics(bench, opts, tmp_path):
+    src = write(tmp_path, "trip.srt", SRT)
+    run(bench, [src], opts)
+    m = bench.health()
+    assert m["jobs_total"] == 1 and m["jobs_running"] == 0
+    assert m["geocode_success_ratio"] == 1.0
+    assert set(m["phase_durations_ms"]) >= {"metadata", "summary", "geocode"}
