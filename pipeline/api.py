@@ -7,7 +7,7 @@ exports, so pages never touch SQL, models or stage code.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +73,9 @@ class Workbench:
     def retry_failed_geocodes(self, job_id: str) -> JobView:
         return self.jobs.retry_failed_geocodes(job_id)
 
-    def wait(self, job_ids: Sequence[str], timeout: float | None = None) -> list[JobView]:
-        return self.jobs.wait(job_ids, timeout=timeout)
+    def wait(self, job_ids: Sequence[str], timeout: float | None = None,
+             on_update: Callable[[list[JobView]], None] | None = None) -> list[JobView]:
+        return self.jobs.wait(job_ids, timeout=timeout, on_update=on_update)
 
     # --- places
     def videos(self) -> list[dict[str, Any]]:

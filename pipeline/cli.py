@@ -88,6 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0 if job.status == "done" else 1
         sources = demo_sources() if args.command == "demo" else args.sources
         return _analyze(bench, args, sources)
+    except PipelineError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
     finally:
         bench.shutdown(wait=False)
 
@@ -103,21 +106,32 @@ def _analyze(bench, args: argparse.Namespace, sources: Sequence[str]) -> int:
         "force": True if args.force else None,
     }
     options = bench.options(**overrides)
+    bench.jobs.strategy(options)  # surfaces configuration errors once, before any source
     outcomes = bench.submit(sources, options)
     jobs = [o.job for o in outcomes if o.job is not None]
     bars: dict[str, tqdm] = {}
+    last_state: dict[str, tuple] = {}
     show = not args.quiet and not args.json
+    interactive = sys.stderr.isatty()
+
+    def label(view) -> str:
+        return (os.path.basename(view.source) or view.source)[:40] + (
+            f" [{view.video_id}]" if view.parent_job_id else "")
 
     def update(views) -> None:
         if not show:
             return
         for view in views:
-            if view.parent_job_id is None and len(views) > len(jobs) and view.video_id is None:
-                pass
+            if not interactive:  # a log file or a pipe: one line per state change, no cursor tricks
+                state = (view.status, view.phase)
+                if last_state.get(view.job_id) != state:
+                    last_state[view.job_id] = state
+                    print(f"{label(view)}: {view.status} {view.phase or ''} {view.progress:.0%}".rstrip(),
+                          file=sys.stderr)
+                continue
             bar = bars.get(view.job_id)
             if bar is None:
-                label = (view.video_id or os.path.basename(view.source) or view.source)[:40]
-                bar = tqdm(total=100, desc=label, file=sys.stderr, position=len(bars), leave=True,
+                bar = tqdm(total=100, desc=label(view), file=sys.stderr, position=len(bars), leave=True,
                            bar_format="{desc:<40} {percentage:3.0f}%|{bar:20}| {postfix}")
                 bars[view.job_id] = bar
             bar.n = int(view.progress * 100)
@@ -186,5 +200,5 @@ def _print_summary(finals: list[dict], places: list[dict], export: str | None) -
                      if place["latitude"] is not None else f"not located ({place['failure_reason']})")
             print(f"    {place['timecode']}  {place['location']:<28} {where}  [{place['marker']}]")
     ok = sum(1 for p in places if p["latitude"] is not None)
-    print(f"{len(finals)} video(s), {len(places)} place(s), {ok} located"
+    print(f"{len(finals)} video(s)/source(s), {len(places)} place(s), {ok} located"
           + (f"; exported to {export}" if export else ""))

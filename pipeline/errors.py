@@ -81,8 +81,8 @@ class UnsupportedSourceError(DeterministicError):
 
 
 class BlockedSourceError(DeterministicError):
-    """The source points at a private, loopback or link-local address, a file://
-    URL, or needs yt-dlp's generic extractor (refused to prevent SSRF)."""
+    """The source points at a private, loopback or link-local address or is a
+    file:// URL (refused to prevent SSRF)."""
 
 
 class OfflineError(DeterministicError):

@@ -448,8 +448,6 @@ def _fetch_playlist(
             try:
                 videos.append(_video_from_info(ydl, source, entry, options, playlist_meta))
                 continue
-            except BlockedSourceError:
-                raise
             except PipelineError as exc:
                 error = exc
         log.warning("%s: playlist entry %s failed: %s: %s", source, label, error.type_name, error.message)

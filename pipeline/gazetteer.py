@@ -63,8 +63,12 @@ class Entry:
 
 
 _MARKERS = {
-    "PCLI": "country", "ADM1": "region", "ADM2": "region", "CONT": "continent",
-    "PPL": "city", "PPLC": "city",
+    "PCLI": "country",
+    "ADM1": "region",
+    "ADM2": "region",
+    "CONT": "continent",
+    "PPL": "city",
+    "PPLC": "city",
 }
 
 
@@ -102,9 +106,17 @@ class Gazetteer:
     # ----------------------------------------------------------------- lookup
     def entry(self, i: int) -> Entry:
         return Entry(
-            geonameid=self._ids[i], name=self._names[i], lat=self._lat[i], lon=self._lon[i],
-            country_code=self._cc[i], admin1=self._a1[i], feature_class=self._fcl[i],
-            feature_code=self._fcode[i], population=self._pop[i], admin2=self._a2[i], index=i,
+            geonameid=self._ids[i],
+            name=self._names[i],
+            lat=self._lat[i],
+            lon=self._lon[i],
+            country_code=self._cc[i],
+            admin1=self._a1[i],
+            feature_class=self._fcl[i],
+            feature_code=self._fcode[i],
+            population=self._pop[i],
+            admin2=self._a2[i],
+            index=i,
         )
 
     def postings(self, key: str) -> tuple[int, ...]:
@@ -135,7 +147,7 @@ class Gazetteer:
 
     # ------------------------------------------------------------ description
     def region_label(self, e: Entry) -> str:
-        """"Texas, United States" style parent label (empty for countries/continents)."""
+        """ "Texas, United States" style parent label (empty for countries/continents)."""
         country = self.country_names.get(e.country_code, e.country_code)
         if e.feature_code in ("PCLI", "CONT") or not country:
             return ""
@@ -156,9 +168,7 @@ class Gazetteer:
             return "Continent"
         kind = {"ADM1": "Region", "ADM2": "District"}.get(e.feature_code)
         if kind is None:
-            kind = "Capital city" if e.feature_code == "PPLC" else (
-                "City" if e.population >= 100_000 else "Town"
-            )
+            kind = "Capital city" if e.feature_code == "PPLC" else ("City" if e.population >= 100_000 else "Town")
         where = self.country_names.get(e.country_code, "")
         if e.feature_code == "ADM2":
             where = self.region_label(e)
@@ -173,11 +183,18 @@ class Gazetteer:
 
 def _variants(key: str) -> list[str]:
     out = []
-    swaps = (("saint ", "st. "), ("st. ", "saint "), ("st ", "saint "), ("mount ", "mt. "),
-             ("mt. ", "mount "), ("fort ", "ft. "), ("ft. ", "fort "))
+    swaps = (
+        ("saint ", "st. "),
+        ("st. ", "saint "),
+        ("st ", "saint "),
+        ("mount ", "mt. "),
+        ("mt. ", "mount "),
+        ("fort ", "ft. "),
+        ("ft. ", "fort "),
+    )
     for a, b in swaps:
         if key.startswith(a):
-            out.append(b + key[len(a):])
+            out.append(b + key[len(a) :])
     if key.startswith("the "):
         out.append(key[4:])
     if key.startswith("city of "):
@@ -317,6 +334,15 @@ class Resolver:
             prior += _MARKER_FIT.get(marker, {}).get(e.feature_code, 0.0)
             if i not in best or best[i].prior < prior:
                 best[i] = _Cand(e, prior, prior)
+        # An admin area named after its seat ("Lisboa", "Paris" (ADM2), "Dallas County" as
+        # "Dallas") stands back behind that town unless the marker asks for a region.
+        if marker != "region":
+            towns = {(c.entry.country_code, c.entry.admin1) for c in best.values() if c.entry.feature_class == "P"}
+            for c in best.values():
+                e = c.entry
+                if e.feature_code in ("ADM1", "ADM2") and (e.country_code, e.admin1) in towns:
+                    c.prior -= 2.5
+                    c.score = c.prior
         cands = sorted(best.values(), key=lambda c: -c.prior)
         return cands[:MAX_CANDIDATES]
 
@@ -437,21 +463,30 @@ class GazetteerGeocoder:
             approx = self._fallback(req, picks, context)
             if approx is None:
                 return GeocodeOutcome(
-                    query=req.query, geocoder=self.name,
+                    query=req.query,
+                    geocoder=self.name,
                     error=f"No place called {req.query!r} in the offline gazetteer.",
                 )
             e, how = approx
             hit = GeoHit(
-                latitude=e.lat, longitude=e.lon, gazetteer_id=e.gazetteer_id,
+                latitude=e.lat,
+                longitude=e.lon,
+                gazetteer_id=e.gazetteer_id,
                 display_name=f"{req.query} (near {gz.display_name(e)})",
-                country_code=e.country_code or None, feature=f"approx:{how}", score=0.3,
+                country_code=e.country_code or None,
+                feature=f"approx:{how}",
+                score=0.3,
             )
             return GeocodeOutcome(query=req.query, hit=hit, geocoder=self.name)
         e = pick.entry
         hit = GeoHit(
-            latitude=e.lat, longitude=e.lon, gazetteer_id=e.gazetteer_id,
-            display_name=gz.display_name(e), country_code=e.country_code or None,
-            feature=f"{e.feature_class}.{e.feature_code}", score=_confidence(pick.score),
+            latitude=e.lat,
+            longitude=e.lon,
+            gazetteer_id=e.gazetteer_id,
+            display_name=gz.display_name(e),
+            country_code=e.country_code or None,
+            feature=f"{e.feature_class}.{e.feature_code}",
+            score=_confidence(pick.score),
         )
         return GeocodeOutcome(query=req.query, hit=hit, geocoder=self.name)
 
@@ -473,7 +508,9 @@ class GazetteerGeocoder:
                 best = (start, key)
         if best is not None and best[1] != name_key(req.query):
             inner = _resolve_cached(gz, context + (best[1],), (best[1], "other")).get(best[1])
-            if inner is not None:
+            ctx_cc = {p.entry.country_code for k, p in picks.items() if k in context}
+            # "Taipei 101" -> Taipei; but "Longshan Temple" in a Taipei video is not Longshan, Jilin
+            if inner is not None and (not ctx_cc or inner.entry.country_code in ctx_cc):
                 return inner.entry, "contained-name"
         towns = [p.entry for k, p in picks.items() if k in context and p.entry.feature_class == "P"]
         if towns:
@@ -491,9 +528,7 @@ def _resolve_set(gz: Gazetteer, names: tuple[str, ...]) -> dict[str, _Cand]:
     return Resolver(gz).resolve(list(names))
 
 
-def _resolve_cached(
-    gz: Gazetteer, names: tuple[str, ...], query: tuple[str, str]
-) -> dict[str, _Cand]:
+def _resolve_cached(gz: Gazetteer, names: tuple[str, ...], query: tuple[str, str]) -> dict[str, _Cand]:
     """Resolve the set jointly (memoised), then re-score the query with its marker."""
     key, marker = query
     names = tuple(sorted(set(names)))

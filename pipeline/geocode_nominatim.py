@@ -16,7 +16,7 @@ import logging
 import threading
 from typing import Any
 
-from geopy.adapters import AdapterHTTPError
+from geopy.adapters import AdapterHTTPError, RequestsAdapter, URLLibAdapter
 from geopy.exc import ConfigurationError as GeopyConfigurationError
 from geopy.exc import (
     GeocoderRateLimited,
@@ -106,6 +106,14 @@ def _shared_limiter(key: tuple[Any, ...], min_delay_s: float, max_retries: int, 
         return limiter
 
 
+def _adapter_factory(**kwargs: Any) -> Any:
+    """geopy's HTTP adapter without hidden retries: urllib3 would otherwise repeat a
+    timed-out request twice behind the RateLimiter's back (3 requests in < 1 s)."""
+    if RequestsAdapter.is_available:
+        return RequestsAdapter(max_retries=0, **kwargs)
+    return URLLibAdapter(**kwargs)
+
+
 def _reason(exc: BaseException) -> str:
     status = _status(exc)
     if isinstance(exc, GeocoderRateLimited):
@@ -147,7 +155,13 @@ class NominatimGeocoder:
         self.scheme = scheme
         self.timeout_s = float(timeout_s)
         try:
-            self._nominatim = Nominatim(user_agent=agent, domain=self.domain, scheme=scheme, timeout=self.timeout_s)
+            self._nominatim = Nominatim(
+                user_agent=agent,
+                domain=self.domain,
+                scheme=scheme,
+                timeout=self.timeout_s,
+                adapter_factory=_adapter_factory,
+            )
         except GeopyConfigurationError as exc:
             raise ConfigurationError(f"Invalid Nominatim settings: {exc}") from exc
         self._limiter = _shared_limiter(

@@ -453,14 +453,16 @@ class JobManager:
         return data
 
     def shutdown(self, wait: bool = True) -> None:
-        for event in self._cancel.values():
-            if not wait:
+        """Stop the workers. ``wait=False`` cancels running jobs first (they stop at the
+        next phase or segment); the database closes only after every job thread ended."""
+        if not wait:
+            for event in list(self._cancel.values()):
                 event.set()
-        self.dispatcher.shutdown(wait=wait)
-        self._io_pool.shutdown(wait=wait)
         with self._workers_lock:
             for worker in self._workers.values():
                 worker.shutdown(wait=wait)
+        self.dispatcher.shutdown(wait=True)
+        self._io_pool.shutdown(wait=True)
         self.storage.close()
 
 

@@ -76,8 +76,18 @@ class _Table:
         self.index: dict[str, list[int]] = defaultdict(list)
 
     def add(
-        self, gid: int, name: str, lat: float, lon: float, cc: str, a1: str, a2: str,
-        fcl: str, fcode: str, pop: int, alt_names: list[str],
+        self,
+        gid: int,
+        name: str,
+        lat: float,
+        lon: float,
+        cc: str,
+        a1: str,
+        a2: str,
+        fcl: str,
+        fcode: str,
+        pop: int,
+        alt_names: list[str],
     ) -> int:
         i = len(self.names)
         self.ids.append(gid)
@@ -151,9 +161,7 @@ def build() -> dict[str, Any]:
     # ---------------------------------------------------------------- countries
     gnc_countries = gc.get_countries()
     ci_all = CountryInfo.all()
-    ci_by_cc = {
-        v["ISO"]["alpha2"]: v for v in ci_all.values() if v.get("ISO", {}).get("alpha2")
-    }
+    ci_by_cc = {v["ISO"]["alpha2"]: v for v in ci_all.values() if v.get("ISO", {}).get("alpha2")}
     continents = gc.get_continents()
     continent_names = {code: c.get("toponymName", code) for code, c in continents.items()}
     capitals: dict[str, str] = {}
@@ -182,8 +190,17 @@ def build() -> dict[str, Any]:
         country_continent[cc] = continent_names.get(c.get("continentcode", ""), "")
         capitals[cc] = c.get("capital", "")
         country_idx[cc] = t.add(
-            int(c["geonameid"]), c["name"], float(latlng[0]), float(latlng[1]), cc, "", "",
-            "A", "PCLI", int(c.get("population") or 0), names,
+            int(c["geonameid"]),
+            c["name"],
+            float(latlng[0]),
+            float(latlng[1]),
+            cc,
+            "",
+            "",
+            "A",
+            "PCLI",
+            int(c.get("population") or 0),
+            names,
         )
         dem = ci.get("demonym")
         if dem:
@@ -192,8 +209,17 @@ def build() -> dict[str, Any]:
     for code, c in continents.items():
         alts = [a["name"] for a in c.get("alternateNames", []) if a.get("lang") in ("en", "zh")]
         t.add(
-            int(c["geonameId"]), c.get("toponymName", code), float(c["lat"]), float(c["lng"]),
-            "", "", "", "L", "CONT", int(c.get("population") or 0), alts,
+            int(c["geonameId"]),
+            c.get("toponymName", code),
+            float(c["lat"]),
+            float(c["lng"]),
+            "",
+            "",
+            "",
+            "L",
+            "CONT",
+            int(c.get("population") or 0),
+            alts,
         )
 
     # ------------------------------------------------------------------ cities
@@ -226,9 +252,16 @@ def build() -> dict[str, Any]:
     capital_ids = {v[1] for v in best_capital.values()}
     for gid, c in cities.items():
         t.add(
-            int(c["geonameid"]), c["name"], float(c["latitude"]), float(c["longitude"]),
-            c["countrycode"], str(c.get("admin1code") or ""), city_admin2.get(int(gid), ""),
-            "P", "PPLC" if gid in capital_ids else "PPL", int(c.get("population") or 0),
+            int(c["geonameid"]),
+            c["name"],
+            float(c["latitude"]),
+            float(c["longitude"]),
+            c["countrycode"],
+            str(c.get("admin1code") or ""),
+            city_admin2.get(int(gid), ""),
+            "P",
+            "PPLC" if gid in capital_ids else "PPL",
+            int(c.get("population") or 0),
             _alt_filter(c.get("alternatenames") or []),
         )
     del cities
@@ -253,14 +286,32 @@ def build() -> dict[str, Any]:
                 alts += list(US_STATE_ABBREVIATIONS.get(parts[1], ()))
             admin1_names[code] = s.name
             admin1_idx[code] = t.add(
-                int(s.geonames_id), s.name, lat, lon, cc, parts[1], "", "A", "ADM1",
-                member_pop.get(code, 0), alts,
+                int(s.geonames_id),
+                s.name,
+                lat,
+                lon,
+                cc,
+                parts[1],
+                "",
+                "A",
+                "ADM1",
+                member_pop.get(code, 0),
+                alts,
             )
         elif s.admin_level == 2 and len(parts) == 3:
             admin2_names[code] = s.name
             t.add(
-                int(s.geonames_id), s.name, lat, lon, cc, parts[1], parts[2], "A", "ADM2",
-                member_pop.get(code, 0), alts,
+                int(s.geonames_id),
+                s.name,
+                lat,
+                lon,
+                cc,
+                parts[1],
+                parts[2],
+                "A",
+                "ADM2",
+                member_pop.get(code, 0),
+                alts,
             )
 
     # ------------------------------------------------------------ key flags
@@ -292,10 +343,23 @@ def build() -> dict[str, Any]:
 
     return {
         "version": data_version(),
-        "ids": t.ids, "names": t.names, "lat": t.lat, "lon": t.lon, "cc": t.cc, "a1": t.a1,
-        "a2": t.a2, "fcl": t.fcl, "fcode": t.fcode, "pop": t.pop,
-        "index": index, "flags": flags,
-        "country_names": country_names, "country_continent": country_continent,
-        "country_idx": country_idx, "admin1_names": admin1_names, "admin1_idx": admin1_idx,
-        "admin2_names": admin2_names, "demonyms": demonyms,
+        "ids": t.ids,
+        "names": t.names,
+        "lat": t.lat,
+        "lon": t.lon,
+        "cc": t.cc,
+        "a1": t.a1,
+        "a2": t.a2,
+        "fcl": t.fcl,
+        "fcode": t.fcode,
+        "pop": t.pop,
+        "index": index,
+        "flags": flags,
+        "country_names": country_names,
+        "country_continent": country_continent,
+        "country_idx": country_idx,
+        "admin1_names": admin1_names,
+        "admin1_idx": admin1_idx,
+        "admin2_names": admin2_names,
+        "demonyms": demonyms,
     }

@@ -1,0 +1,449 @@
+"""Offline place extraction: gazetteer-driven toponym recognition, no key, no network.
+
+``recognize(text)`` finds toponyms with one Aho-Corasick automaton over every
+gazetteer name (built once per process, shared): word boundaries, English
+capitalisation rules, stop-lists (function words, months, titles), demonyms
+("Americans") rejected, lower-case English words ("Bath", "Reading", "Nice")
+only with supporting evidence, longer names preferred over their parts, and
+capitalised phrases with a place-type head word ("Longshan Temple") taken as
+points of interest. Chinese text uses the same automaton (longest match) over
+the gazetteer's Chinese names.
+
+``OfflineExtractor`` turns the mentions of one video into ``Place`` records
+(first mention keeps its timecode) described from the gazetteer after joint
+disambiguation of all the video's names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .datatypes import ExtractionResult, Place, Window
+from .extract import register_extractor
+from .gazetteer import METHOD_VERSION as GEOCODER_METHOD
+from .gazetteer import Gazetteer, Resolver, _resolve_set, get_gazetteer
+from .toponyms import build as _build
+from .toponyms.text import (
+    ABBREVIATION_KEYS,
+    POI_HEADS,
+    STOPWORDS,
+    fold,
+    has_cjk,
+    is_cjk_char,
+    name_key,
+)
+
+VERSION = "1"
+
+_CONNECTORS = frozenset(
+    "of the de du des la le les del da do di dos das y and am an der den sur upon on en al el au aux in".split()
+)
+_TITLES = frozenset(
+    """
+mr mrs ms miss dr prof president gov governor sen senator rep representative judge justice
+officer sgt sergeant lt lieutenant capt captain col colonel gen general coach pastor rev
+reverend father sister brother saint king queen prince princess lord lady sir dame mayor
+chief deputy detective trooper attorney secretary minister commissioner councilman
+councilwoman superintendent principal dean professor chairman
+""".split()
+)
+_NAME_QUALIFIERS = frozenset(
+    "north south east west northern southern eastern western central upper lower new old "
+    "greater little great mount mt fort ft port lake saint st san santa los las el la".split()
+)
+_LOCATIVE = frozenset(
+    "in to from near at into visit visited visiting around across through toward towards "
+    "via outside inside within leaving left reach reached entering".split()
+)
+_ORG_HEADS = frozenset(
+    """
+police department sheriff county parish city state township borough village town university
+college school schools academy hospital church council board fire court public high middle
+elementary community national international airport chamber times post news herald gazette
+journal tribune daily republicans democrats party regional area valley river road street
+avenue st ave rd blvd highway district club center centre library museum park mall
+commission authority office jail prison county's city's
+""".split()
+)
+_WORD = re.compile(r"[^\W_]+(?:['\u2019.\-][^\W_]+)*\.?", re.UNICODE)
+_SENT_END = re.compile(r"[.!?:;\"\u201c\u201d(\[\n]\s*$")
+_POI_HEAD_WORDS = (
+    "|".join(sorted((h.capitalize() for h in POI_HEADS), key=len, reverse=True)) + r"|St\.|Ave\.|Rd\.|Blvd\.|Hwy\."
+)
+_POI = re.compile(
+    r"(?<![\w'])((?:(?:[A-Z][\w'\u2019\-]*|\d{1,4}|of|the|de|du|la|le|and|&)\s+){0,4}?"
+    r"[A-Z][\w'\u2019\-]*\s+(?:" + _POI_HEAD_WORDS + r"))(?![\w'])"
+)
+_POI_PREFIX = re.compile(
+    r"(?<![\w'])((?:Mount|Mt\.|Lake|Cape|Isle of|Gulf of|Bay of|Sea of|River)\s+"
+    r"[A-Z][\w'\u2019\-]*(?:\s+[A-Z][\w'\u2019\-]*)?)(?![\w'])"
+)
+_PLACE_NUMBER = re.compile(r"\s(\d{2,3})\b(?![.,]\d)(?!\s*(?:%|percent|people|km|miles|years|am|pm|a\.m|p\.m))")
+
+
+@dataclass
+class Mention:
+    """A toponym found in a text (character offsets, end exclusive)."""
+
+    start: int
+    end: int
+    surface: str
+    key: str  # folded gazetteer key (or folded surface for POIs outside the gazetteer)
+    marker: str = "other"
+    candidate_ids: list[int] = field(default_factory=list)  # geonameids, best prior first
+    kind: str = "gazetteer"  # "gazetteer" | "poi"
+    confidence: float = 0.5
+
+
+# ------------------------------------------------------------- helpers
+def text_is_cased(text: str) -> bool:
+    """False for lower-cased (or all-capital) transcripts, where capitals carry no signal."""
+    letters = [c for c in text if c.isalpha() and not is_cjk_char(c)]
+    if len(letters) < 20:
+        return any(c.isupper() for c in letters) and not all(c.isupper() for c in letters)
+    upper = sum(1 for c in letters if c.isupper())
+    ratio = upper / len(letters)
+    return 0.005 < ratio < 0.5
+
+
+def _capitalised(surface: str) -> bool:
+    tokens = [t for t in re.split(r"[\s\-/]+", surface) if t]
+    if not tokens or not tokens[0][:1].isupper():
+        return False
+    for t in tokens[1:]:
+        if t[:1].isupper() or t[:1].isdigit() or t.lower() in _CONNECTORS:
+            continue
+        return False
+    return True
+
+
+def _prev_word(text: str, start: int) -> tuple[str, int]:
+    """The word right before ``start`` (same sentence, single space apart), and its start."""
+    j = start - 1
+    if j < 0 or text[j] != " ":
+        return "", -1
+    k = j
+    while k > 0 and (text[k - 1].isalnum() or text[k - 1] in ".'\u2019-"):
+        k -= 1
+    return text[k:j], k
+
+
+def _next_word(text: str, end: int) -> str:
+    if end >= len(text) or text[end] != " ":
+        return ""
+    m = _WORD.match(text, end + 1)
+    return m.group(0) if m else ""
+
+
+def _sentence_initial(text: str, start: int) -> bool:
+    head = text[max(0, start - 4) : start]
+    if start == 0 or not head.strip():
+        return True
+    return bool(_SENT_END.search(head))
+
+
+def _is_demonym(gz: Gazetteer, key: str) -> bool:
+    d = gz.demonyms
+    if key in d:
+        return True
+    if key.endswith("s") and key[:-1] in d:
+        return True
+    return key in _EXTRA_DEMONYMS
+
+
+_EXTRA_DEMONYMS = frozenset(
+    "english scottish welsh irish british european asian african americans european "
+    "latin arab arabs texan texans californian californians floridian floridians "
+    "hawaiian hawaiians alaskan alaskans".split()
+)
+
+
+class _Recognizer:
+    def __init__(self, gz: Gazetteer) -> None:
+        self.gz = gz
+        self.resolver = Resolver(gz)
+
+    def _best_entry_info(self, key: str) -> tuple[str, list[int], int, int]:
+        """(marker, geonameids, max population, n candidates) of a key, best prior first."""
+        cands = self.resolver._candidates(key)
+        if not cands:
+            return "other", [], 0, 0
+        return (
+            cands[0].entry.marker,
+            [c.entry.geonameid for c in cands[:5]],
+            max(c.entry.population for c in cands),
+            len(cands),
+        )
+
+    def recognize(self, text: str, *, cased: bool | None = None) -> list[Mention]:
+        gz = self.gz
+        folded = fold(text)
+        if cased is None:
+            cased = text_is_cased(text)
+        found: list[Mention] = []
+        abbrev: list[tuple[int, int, str]] = []
+        n = len(folded)
+        for end_idx, kid in gz.automaton.iter(folded):
+            key = gz.keys[kid]
+            start = end_idx - len(key) + 1
+            end = end_idx + 1
+            cjk = is_cjk_char(key[0])
+            if not cjk:
+                if start > 0 and (folded[start - 1].isalnum() or folded[start - 1] in "'-"):
+                    continue
+                if end < n and folded[end].isalnum():
+                    continue
+            flags = gz.flags.get(key, 0)
+            surface = text[start:end]
+            if flags & _build.KEY_ABBREV:
+                abbrev.append((start, end, key))
+                continue
+            m = (
+                self._check_cjk(key, start, end, surface, flags)
+                if cjk
+                else self._check_latin(text, key, start, end, surface, flags, cased)
+            )
+            if m is not None:
+                found.append(m)
+        if cased:
+            found += self._pois(text)
+        chosen = _select(found)
+        chosen += self._abbreviations(text, abbrev, chosen)
+        chosen.sort(key=lambda m: m.start)
+        return chosen
+
+    # -------------------------------------------------------------- latin
+    def _check_latin(
+        self, text: str, key: str, start: int, end: int, surface: str, flags: int, cased: bool
+    ) -> Mention | None:
+        gz = self.gz
+        if key in STOPWORDS or _is_demonym(gz, key):
+            return None
+        multi = " " in key
+        if len(key) <= 3 and key.replace(".", "").isalpha() and key not in ABBREVIATION_KEYS:
+            if not (surface[:1].isupper() and surface[1:].islower()) or len(key) < 3:
+                return None
+        if key in ABBREVIATION_KEYS and not any(c.isupper() for c in surface):
+            return None
+        common = bool(flags & _build.KEY_COMMON)
+        strong = bool(flags & _build.KEY_STRONG)
+        marker, ids, pop, ncand = self._best_entry_info(key)
+        conf = 0.6 + (0.2 if strong else 0.0) + (0.1 if multi else 0.0)
+        prev, prev_start = _prev_word(text, start)
+        prev_l = prev.lower().rstrip(".")
+        if cased:
+            if not _capitalised(surface):
+                return None
+            if surface.isupper() and len(key) > 3 and not text.isupper():
+                # headline capitals: only names that stand on their own
+                if common and not strong:
+                    return None
+            if prev_l in _TITLES:
+                return None
+            if (
+                prev
+                and prev[:1].isupper()
+                and prev_l not in STOPWORDS
+                and prev_l not in _NAME_QUALIFIERS
+                and prev_l not in _CONNECTORS
+                and not _sentence_initial(text, prev_start)
+                and not (gz.flags.get(name_key(prev), 0) & _build.KEY_STRONG)
+            ):
+                return None  # "George Washington", "Hillary Clinton"
+            nxt = _next_word(text, end)
+            if (
+                not multi
+                and not strong
+                and nxt[:1].isupper()
+                and nxt.lower().rstrip(".") not in _ORG_HEADS
+                and not gz.has_key(name_key(surface + " " + nxt))
+            ):
+                return None  # "Chiquita Raquel Henry", "Jordan Smith"
+            if common and not (multi or strong and marker in ("country", "region", "continent")):
+                if _sentence_initial(text, start) or prev_l not in _LOCATIVE and len(surface) < 4:
+                    return None
+                conf -= 0.2
+        else:
+            # lower-case transcript: only well-known names, common words need a locative cue
+            if not (strong or (multi and pop >= 50_000)):
+                return None
+            if common and prev_l not in _LOCATIVE:
+                return None
+            conf -= 0.1
+        if ncand > 5 and not strong:
+            conf -= 0.1
+        return Mention(start, end, surface, key, marker, ids, "gazetteer", round(max(0.05, min(conf, 0.98)), 2))
+
+    # ---------------------------------------------------------------- cjk
+    def _check_cjk(self, key: str, start: int, end: int, surface: str, flags: int) -> Mention | None:
+        marker, ids, pop, _ = self._best_entry_info(key)
+        if not (flags & _build.KEY_STRONG or pop >= 20_000 or marker in ("country", "region")):
+            return None
+        conf = 0.75 if flags & _build.KEY_STRONG else 0.55
+        return Mention(start, end, surface, key, marker, ids, "gazetteer", conf)
+
+    # --------------------------------------------------------------- pois
+    def _pois(self, text: str) -> list[Mention]:
+        out = []
+        for rx in (_POI, _POI_PREFIX):
+            for m in rx.finditer(text):
+                s, e = m.span(1)
+                phrase = m.group(1)
+                words = phrase.split()
+                while words and (words[0].lower() in _CONNECTORS | STOPWORDS | _TITLES or words[0].isdigit()):
+                    s += len(words[0]) + 1
+                    words = words[1:]
+                if len(words) < 2:
+                    continue
+                phrase = text[s:e]
+                key = name_key(phrase)
+                if self.gz.has_key(key):
+                    continue  # the gazetteer match covers it
+                head = (words[-1] if rx is _POI else words[0]).lower().rstrip(".")
+                if head in ("st", "ave", "rd", "blvd", "hwy"):
+                    head = "street"
+                marker = POI_HEADS.get(head, "natural" if rx is _POI_PREFIX else "poi")
+                out.append(Mention(s, e, phrase, key, marker, [], "poi", 0.5))
+        # "<city> <number>" landmarks such as "Taipei 101"
+        return out
+
+    # -------------------------------------------------- state abbreviations
+    def _abbreviations(self, text: str, abbrev: list[tuple[int, int, str]], chosen: list[Mention]) -> list[Mention]:
+        out = []
+        ends = {m.end for m in chosen if m.kind == "gazetteer"}
+        for start, end, key in abbrev:
+            if start >= 2 and text[start - 2 : start] == ", " and (start - 2) in ends:
+                marker, ids, _, _ = self._best_entry_info(key)
+                out.append(Mention(start, end, text[start:end], key, marker, ids, "gazetteer", 0.8))
+        return out
+
+
+def _select(found: list[Mention]) -> list[Mention]:
+    """Non-overlapping mentions, longer first (multi-word names beat their parts)."""
+    found.sort(key=lambda m: (-(m.end - m.start), m.start))
+    taken: list[Mention] = []
+    occupied: list[tuple[int, int]] = []
+    for m in found:
+        if any(m.start < e and s < m.end for s, e in occupied):
+            continue
+        taken.append(m)
+        occupied.append((m.start, m.end))
+    return taken
+
+
+def _place_numbers(text: str, mentions: list[Mention]) -> list[Mention]:
+    """Extend "<city> <2-3 digit number>" ("Taipei 101") into a POI mention."""
+    out = []
+    for m in mentions:
+        if m.kind != "gazetteer" or m.marker not in ("city",):
+            out.append(m)
+            continue
+        nm = _PLACE_NUMBER.match(text, m.end)
+        if nm and not nm.group(1).startswith("0"):
+            end = nm.end(1)
+            surface = text[m.start : end]
+            out.append(Mention(m.start, end, surface, name_key(surface), "poi", m.candidate_ids, "poi", 0.5))
+        else:
+            out.append(m)
+    return out
+
+
+_RECOGNIZER: _Recognizer | None = None
+
+
+def _recognizer() -> _Recognizer:
+    global _RECOGNIZER
+    gz = get_gazetteer()
+    if _RECOGNIZER is None or _RECOGNIZER.gz is not gz:
+        _RECOGNIZER = _Recognizer(gz)
+    return _RECOGNIZER
+
+
+def recognize(text: str, *, language: str | None = None, cased: bool | None = None) -> list[Mention]:
+    """Toponym mentions in ``text`` (offsets into ``text``, end exclusive)."""
+    del language  # Latin and Chinese names are both matched; the script decides
+    mentions = _recognizer().recognize(text, cased=cased)
+    return _place_numbers(text, mentions)
+
+
+# ----------------------------------------------------------------- extractor
+_TAGS = {
+    "country": ["country"],
+    "region": ["region"],
+    "city": ["city"],
+    "continent": ["continent"],
+    "poi": ["landmark"],
+    "natural": ["nature"],
+    "street": ["street"],
+}
+
+
+class OfflineExtractor:
+    """Gazetteer-driven extractor: no API key, no network."""
+
+    name = "offline"
+
+    def __init__(self, **_: Any) -> None:
+        pass
+
+    def config(self) -> dict[str, Any]:
+        return {"name": self.name, "version": VERSION, "data_version": _build.data_version()}
+
+    def extract(self, windows: list[Window], *, title: str = "", language: str | None = None) -> ExtractionResult:
+        gz = get_gazetteer()
+        segments = []
+        seen_segments: set[tuple[float, str]] = set()
+        for w in windows:
+            for s in w.segments:
+                if (s.start, s.text) not in seen_segments:
+                    seen_segments.add((s.start, s.text))
+                    segments.append(s)
+        segments.sort(key=lambda s: s.start)
+        full = " ".join(s.text for s in segments)
+        cased = text_is_cased(full) if not has_cjk(full) or _latin_share(full) > 0.5 else True
+        places: dict[str, tuple[Place, Mention]] = {}
+        for seg in segments:
+            for m in recognize(seg.text, language=language, cased=cased):
+                if m.key in places:
+                    continue
+                place = Place(
+                    name=m.surface,
+                    marker=m.marker,
+                    tags=list(_TAGS.get(m.marker, [])),
+                    evidence=seg.text,
+                    start_seconds=seg.start,
+                    confidence=m.confidence,
+                )
+                places[m.key] = (place, m)
+        context = tuple(sorted(k for k, (_, m) in places.items() if m.kind == "gazetteer"))
+        picks = _resolve_set(gz, context) if context else {}
+        for key, (place, m) in places.items():
+            pick = picks.get(key)
+            if pick is not None:
+                e = pick.entry
+                place.description = gz.describe(e)
+                place.marker = e.marker if m.kind == "gazetteer" else place.marker
+                place.tags = list(_TAGS.get(place.marker, []))
+                last = m.surface.split()[-1].lower()
+                if m.kind == "gazetteer" and " " in m.surface and POI_HEADS.get(last) == "poi":
+                    place.tags.append("landmark")
+            elif m.kind == "poi":
+                place.description = "Landmark" if m.marker == "poi" else m.marker.capitalize()
+        return ExtractionResult(
+            places=[p for p, _ in places.values()],
+            extractor=f"offline:{VERSION}",
+            summary="",
+            options={"method": VERSION, "geocoder_method": GEOCODER_METHOD, "data_version": gz.version, "cased": cased},
+        )
+
+
+def _latin_share(text: str) -> float:
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return 0.0
+    return sum(1 for c in letters if not is_cjk_char(c)) / len(letters)
+
+
+register_extractor("offline", OfflineExtractor)

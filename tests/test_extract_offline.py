@@ -1,0 +1,99 @@
+"""Offline place extraction (gazetteer + rules), with the real gazetteer."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.datatypes import GeocodeRequest, Segment, Window
+from pipeline.extract import get_extractor
+from pipeline.extract_offline import OfflineExtractor, recognize
+from pipeline.gazetteer import GazetteerGeocoder, distance_km
+
+
+def _names(text, **kw):
+    return [m.surface for m in recognize(text, **kw)]
+
+
+def _windows(*texts):
+    segs = [Segment(start=10.0 * i, end=10.0 * i + 9, text=t) for i, t in enumerate(texts)]
+    return [Window(index=0, start=0.0, end=10.0 * len(texts), segments=segs)]
+
+
+def test_lisbon_trip_end_to_end():
+    text = "Our trip starts in Lisbon, Portugal. Then we take the train to Porto."
+    result = get_extractor("offline").extract(_windows(text), language="en")
+    assert [p.name for p in result.places] == ["Lisbon", "Portugal", "Porto"]
+    assert result.extractor.startswith("offline:")
+    assert result.options["method"]
+    by = {p.name: p for p in result.places}
+    assert by["Portugal"].marker == "country" and by["Portugal"].description == "Country in Europe"
+    assert by["Porto"].marker == "city" and "Portugal" in by["Porto"].description
+    assert by["Lisbon"].evidence == text
+    names = [p.name for p in result.places]
+    reqs = [GeocodeRequest(p.name, p.marker, [n for n in names if n != p.name]) for p in result.places]
+    truth = {"Lisbon": (38.72, -9.14), "Portugal": (39.69, -8.13), "Porto": (41.15, -8.61)}
+    for out in GazetteerGeocoder().geocode(reqs):
+        assert out.hit is not None, out.error
+        assert distance_km(out.hit.latitude, out.hit.longitude, *truth[out.query]) < 50
+
+
+def test_mention_offsets():
+    text = "Flights from Springfield, Ill., to Kansas City were late."
+    ms = recognize(text)
+    assert [m.surface for m in ms] == ["Springfield", "Ill.", "Kansas City"]
+    for m in ms:
+        assert text[m.start : m.end] == m.surface
+        assert m.candidate_ids
+
+
+def test_demonyms_and_common_words_are_not_places():
+    assert _names("And so my fellow Americans, ask not what your country can do for you.") == []
+    assert _names("The French and the Chinese delegations met the Russian envoy.") == []
+    assert _names("Nice to meet you. Reading is fun. The Man of the Year. May I come in March?") == []
+    assert _names("Mobile phones are everywhere. Bath time for the kids.") == []
+
+
+def test_multiword_names_win_over_parts():
+    assert _names("They moved from New York City to West Virginia.") == ["New York City", "West Virginia"]
+
+
+def test_lower_case_transcripts():
+    assert _names("the paris plant like that at the crystal palace was a temporary exhibit") == ["paris"]
+    for text in (
+        "this evening they all said",
+        "the greeting of the apostle is refreshing",
+        "he hoped there would be stew for dinner turnips and carrots",
+        "nice to see you reading in the bath man",
+    ):
+        assert _names(text) == [], text
+    assert "china" in _names("last year we travelled to china and japan")
+
+
+def test_chinese_names():
+    ms = recognize("我们在台北和成都玩了三天", language="zh")
+    assert [m.surface for m in ms] == ["台北", "成都"]
+
+
+def test_pois_and_landmarks():
+    text = "We climbed Taipei 101, visited Longshan Temple and ate at the Night Market."
+    result = OfflineExtractor().extract(_windows(text))
+    by = {p.name: p for p in result.places}
+    assert by["Longshan Temple"].marker == "poi" and "landmark" in by["Longshan Temple"].tags
+    assert by["Night Market"].marker == "poi"
+    assert by["Taipei 101"].marker == "poi"
+
+
+def test_dedup_keeps_first_mention_and_timecode():
+    result = OfflineExtractor().extract(
+        _windows("Nothing here.", "We arrive in Porto tonight.", "Porto again, then Lisbon."),
+        title="Porto trip",
+    )
+    assert [p.name for p in result.places] == ["Porto", "Lisbon"]
+    assert result.places[0].start_seconds == 10.0
+    assert result.places[0].evidence == "We arrive in Porto tonight."
+    assert all(0 < p.confidence <= 1 for p in result.places)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "12345", "!!!"])
+def test_degenerate_input(text):
+    assert OfflineExtractor().extract(_windows(text)).places == []

@@ -1,0 +1,113 @@
+"""Offline GeoNames gazetteer and the ``gazetteer`` geocoder (real data, no network)."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+
+from pipeline.datatypes import GeocodeRequest
+from pipeline.gazetteer import GazetteerGeocoder, distance_km, get_gazetteer, load_gazetteer
+from pipeline.geocode import get_geocoder
+
+
+@pytest.fixture(scope="module")
+def gz():
+    return get_gazetteer()
+
+
+@pytest.fixture(scope="module")
+def geocoder(gz):
+    return GazetteerGeocoder(gz)
+
+
+def _one(geocoder, query, context=(), marker="other"):
+    (out,) = geocoder.geocode([GeocodeRequest(query=query, marker=marker, context=list(context))])
+    return out
+
+
+def test_singleton_and_registry(gz):
+    assert get_gazetteer() is gz
+    assert isinstance(get_geocoder("gazetteer"), GazetteerGeocoder)
+    assert len(gz) > 200_000
+
+
+def test_load_from_cache_is_fast(gz, tmp_path):
+    t0 = time.perf_counter()
+    again = load_gazetteer()  # default cache dir: the file written by the first load
+    assert time.perf_counter() - t0 < 8
+    assert again.version == gz.version
+
+
+def test_candidates_fields(gz):
+    cands = gz.candidates("Lisbon")
+    city = next(e for e in cands if e.country_code == "PT" and e.feature_class == "P")
+    assert city.geonameid == 2267057
+    assert city.feature_code == "PPLC"
+    assert distance_km(city.lat, city.lon, 38.7223, -9.1393) < 10
+    assert city.population > 400_000
+    assert gz.candidates("Nowhereville-on-Nothing") == []
+
+
+@pytest.mark.parametrize(
+    ("name", "cc", "lat", "lon"),
+    [("台北", "TW", 25.04, 121.56), ("成都", "CN", 30.66, 104.06), ("Porto", "PT", 41.15, -8.61)],
+)
+def test_names_resolve(geocoder, name, cc, lat, lon):
+    out = _one(geocoder, name)
+    assert out.hit is not None, out.error
+    assert out.hit.country_code == cc
+    assert distance_km(out.hit.latitude, out.hit.longitude, lat, lon) < 50
+    assert out.hit.gazetteer_id.startswith("geonames:")
+
+
+def test_country_is_representative_point_not_capital(geocoder):
+    out = _one(geocoder, "United States", marker="country")
+    assert out.hit.feature == "A.PCLI"
+    # Washington DC is ~1,500 km from the middle of the country
+    assert distance_km(out.hit.latitude, out.hit.longitude, 38.9, -77.0) > 1000
+    brazil = _one(geocoder, "Brazil").hit
+    assert distance_km(brazil.latitude, brazil.longitude, -15.8, -47.9) > 300  # not Brasilia
+
+
+def test_context_disambiguates(geocoder):
+    france = _one(geocoder, "Paris").hit
+    assert france.country_code == "FR"
+    texas = _one(geocoder, "Paris", context=["Texas", "Dallas"]).hit
+    assert texas.country_code == "US"
+    assert distance_km(texas.latitude, texas.longitude, 33.66, -95.56) < 20
+    il = _one(geocoder, "Springfield", context=["Illinois"]).hit
+    assert distance_km(il.latitude, il.longitude, 39.80, -89.64) < 20
+    ga_state = _one(geocoder, "Georgia", context=["Atlanta", "Ohio"]).hit
+    ga_country = _one(geocoder, "Georgia", context=["Tbilisi", "Russia"]).hit
+    assert (ga_state.country_code, ga_country.country_code) == ("US", "GE")
+
+
+def test_state_abbreviation_and_admin_region(geocoder):
+    wv = _one(geocoder, "W.Va.").hit
+    assert wv.country_code == "US" and wv.feature == "A.ADM1"
+    tx = _one(geocoder, "Texas").hit
+    assert distance_km(tx.latitude, tx.longitude, 31.25, -99.25) < 250
+
+
+def test_cache_key_and_config(geocoder):
+    a = geocoder.cache_key(GeocodeRequest("Paris", context=["Texas", "Dallas"]))
+    b = geocoder.cache_key(GeocodeRequest("Paris", context=["dallas", "TEXAS"]))
+    c = geocoder.cache_key(GeocodeRequest("Paris", context=["France"]))
+    d = geocoder.cache_key(GeocodeRequest("Paris"))
+    assert a == b
+    assert len({a, c, d}) == 3
+    cfg = geocoder.config()
+    assert cfg["name"] == "gazetteer" and cfg["data_version"] and cfg["method"]
+
+
+def test_unknown_and_poi(geocoder):
+    out = _one(geocoder, "Qwxzplace")
+    assert out.hit is None and "gazetteer" in out.error and not out.transient
+    poi = _one(geocoder, "Taipei 101", context=["台北"], marker="poi").hit
+    assert poi is not None and poi.feature.startswith("approx:")
+    assert distance_km(poi.latitude, poi.longitude, 25.034, 121.565) < 15
+    temple = _one(geocoder, "Longshan Temple", context=["Taipei"], marker="poi").hit
+    assert temple is not None and temple.feature == "approx:context-city"
+    assert math.isclose(temple.score, 0.3)

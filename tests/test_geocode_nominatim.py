@@ -1,0 +1,256 @@
+"""The ``nominatim`` geocoder and the ``nominatim+gazetteer`` chain against a loopback stub."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from stubs import NominatimStub, StubResponse
+
+import pipeline.geocode as geocode_registry
+from pipeline.datatypes import GeocodeOutcome, GeocodeRequest, GeoHit
+from pipeline.errors import ConfigurationError
+from pipeline.geocode import get_geocoder, register_geocoder
+from pipeline.geocode_nominatim import SAMPLE_USER_AGENT, NominatimGeocoder, NominatimThenGazetteer
+
+UA = "video-map-workbench-tests/0.1 (tests@example.org)"
+
+LISBON = NominatimStub.place(
+    38.7077507,
+    -9.1365919,
+    "Lisboa, Portugal",
+    osm_type="relation",
+    osm_id=5400890,
+    cls="boundary",
+    type_="administrative",
+    country_code="pt",
+)
+PENA = NominatimStub.place(
+    38.7876,
+    -9.3906,
+    "Palácio da Pena, Sintra, Portugal",
+    osm_type="way",
+    osm_id=45012347,
+    cls="tourism",
+    type_="attraction",
+    country_code="pt",
+)
+
+
+@pytest.fixture
+def stub():
+    server = NominatimStub(max_requests=20)
+    yield server
+    server.close()
+
+
+def make(stub: NominatimStub, **kw: Any) -> NominatimGeocoder:
+    options: dict[str, Any] = {
+        "user_agent": UA,
+        "domain": stub.domain,
+        "scheme": "http",
+        "timeout_s": 2.0,
+        "min_delay_s": 0.0,
+        "max_retries": 0,
+        "error_wait_s": 0.0,
+    }
+    options.update(kw)
+    return NominatimGeocoder(**options)
+
+
+def req(query: str, **kw: Any) -> GeocodeRequest:
+    return GeocodeRequest(query=query, **kw)
+
+
+def test_hit_is_parsed(stub: NominatimStub) -> None:
+    stub.reply(LISBON)
+    [out] = make(stub).geocode([req("Lisbon", marker="city", language="en")])
+    assert out.transient is False and out.error is None and out.geocoder == "nominatim"
+    assert out.hit == GeoHit(
+        latitude=38.7077507,
+        longitude=-9.1365919,
+        gazetteer_id="osm:relation/5400890",
+        display_name="Lisboa, Portugal",
+        country_code="PT",
+        feature="boundary:administrative",
+    )
+    sent = stub.requests[0]
+    assert sent.path == "/search"
+    assert sent.query["q"] == ["Lisbon"]
+    assert sent.query["addressdetails"] == ["1"] and sent.query["limit"] == ["1"]
+    assert sent.query["accept-language"] == ["en"]
+    assert sent.headers["user-agent"] == UA
+
+
+def test_through_the_registry(stub: NominatimStub) -> None:
+    stub.reply(PENA)
+    geocoder = get_geocoder("nominatim", user_agent=UA, domain=stub.domain, scheme="http", min_delay_s=0.0)
+    [out] = geocoder.geocode([req("Pena Palace")])
+    assert out.hit is not None and out.hit.gazetteer_id == "osm:way/45012347"
+    assert out.hit.feature == "tourism:attraction"
+    assert geocoder.config() == {"name": "nominatim", "domain": stub.domain}
+    assert geocoder.cache_key(req("  Pena   PALACE ")) == "nominatim:pena palace"
+
+
+def test_not_found_is_final(stub: NominatimStub) -> None:
+    stub.reply()
+    [out] = make(stub, max_retries=2).geocode([req("Atlantis")])
+    assert out.hit is None and out.error == "not found" and out.transient is False
+    assert stub.calls == 1
+
+
+def test_rate_limited_is_transient(stub: NominatimStub) -> None:
+    stub.default = StubResponse(429, {"error": "Too Many Requests"})
+    [out] = make(stub).geocode([req("Lisbon")])
+    assert out.hit is None and out.transient is True
+    assert "429" in (out.error or "")
+    assert stub.calls == 1
+
+
+def test_rate_limited_then_retried_by_the_limiter(stub: NominatimStub) -> None:
+    stub.enqueue(StubResponse(429, {"error": "Too Many Requests"}))
+    stub.reply(LISBON)
+    [out] = make(stub, max_retries=1, error_wait_s=0.05).geocode([req("Lisbon")])
+    assert out.hit is not None and stub.calls == 2
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_outage_is_transient(stub: NominatimStub, status: int) -> None:
+    stub.default = StubResponse(status, "<html>Service Unavailable</html>")
+    [out] = make(stub, max_retries=1, error_wait_s=0.01).geocode([req("Lisbon")])
+    assert out.hit is None and out.transient is True
+    assert stub.calls == 2  # one retry, then given up
+    assert f"HTTP {status}" in (out.error or "")
+
+
+def test_client_error_is_final_and_not_retried(stub: NominatimStub) -> None:
+    stub.default = StubResponse(400, {"error": "Bad query"})
+    [out] = make(stub, max_retries=2).geocode([req("Lisbon")])
+    assert out.hit is None and out.transient is False
+    assert stub.calls == 1
+
+
+def test_timeout_is_transient(stub: NominatimStub) -> None:
+    stub.default = StubResponse(200, [LISBON], delay=2.0)
+    t0 = time.monotonic()
+    [out] = make(stub, timeout_s=0.2).geocode([req("Lisbon")])
+    assert time.monotonic() - t0 < 1.5
+    assert out.hit is None and out.transient is True
+    assert "timed out" in (out.error or "")
+    assert stub.calls == 1  # no hidden HTTP-level retries behind the rate limiter
+
+
+def test_unreachable_is_transient() -> None:
+    with NominatimStub() as dead:
+        domain = dead.domain
+    [out] = NominatimGeocoder(UA, domain=domain, scheme="http", min_delay_s=0.0, max_retries=0).geocode([req("Lisbon")])
+    assert out.hit is None and out.transient is True
+
+
+def test_rate_limit_spacing_is_honoured(stub: NominatimStub) -> None:
+    stub.reply(LISBON).reply(PENA).reply(LISBON)
+    geocoder = make(stub, min_delay_s=0.3)
+    t0 = time.monotonic()
+    outs = geocoder.geocode([req("Lisbon"), req("Pena Palace"), req("Lisboa")])
+    assert time.monotonic() - t0 >= 0.6
+    assert all(o.hit is not None for o in outs)
+    gaps = [b.at - a.at for a, b in zip(stub.requests, stub.requests[1:], strict=False)]
+    assert len(gaps) == 2 and min(gaps) >= 0.28
+
+
+def test_spacing_is_shared_by_geocoders_of_the_same_server(stub: NominatimStub) -> None:
+    import threading
+
+    stub.reply(LISBON).reply(PENA).reply(LISBON).reply(PENA)
+    first, second = make(stub, min_delay_s=0.2), make(stub, min_delay_s=0.2)
+    threads = [threading.Thread(target=g.geocode, args=([req("Lisbon"), req("Pena")],)) for g in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=5)
+    times = sorted(r.at for r in stub.requests)
+    assert len(times) == 4
+    assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.18
+
+
+@pytest.mark.parametrize(
+    "agent", [SAMPLE_USER_AGENT, "", "geopy/2.5.0", "specify_your_app_name_here", "  my-application "]
+)
+def test_sample_user_agent_is_refused(agent: str) -> None:
+    with pytest.raises(ConfigurationError, match="VIDEOMAP_NOMINATIM_USER_AGENT"):
+        NominatimGeocoder(user_agent=agent)
+
+
+def test_settings_default_user_agent_is_refused(settings) -> None:
+    with pytest.raises(ConfigurationError, match="VIDEOMAP_NOMINATIM_USER_AGENT"):
+        get_geocoder("nominatim", user_agent=settings.nominatim_user_agent)
+
+
+# --------------------------------------------------------------------------- chain
+class FakeGazetteer:
+    name = "gazetteer"
+    instances: list[FakeGazetteer] = []
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+        self.asked: list[str] = []
+        FakeGazetteer.instances.append(self)
+
+    def config(self) -> dict[str, Any]:
+        return {"name": "gazetteer", "version": "fake"}
+
+    def cache_key(self, request: GeocodeRequest) -> str:
+        return f"gazetteer:{request.query.lower()}"
+
+    def geocode(self, requests: list[GeocodeRequest]) -> list[GeocodeOutcome]:
+        out = []
+        for r in requests:
+            self.asked.append(r.query)
+            if r.query == "Cintra":
+                hit = GeoHit(38.8, -9.38, gazetteer_id="geonames:2262963", display_name="Sintra", country_code="PT")
+                out.append(GeocodeOutcome(query=r.query, hit=hit, geocoder="gazetteer"))
+            else:
+                out.append(GeocodeOutcome(query=r.query, error="not found", geocoder="gazetteer"))
+        return out
+
+
+@pytest.fixture
+def fake_gazetteer(monkeypatch):
+    monkeypatch.setattr(geocode_registry, "_REGISTRY", dict(geocode_registry._REGISTRY))
+    FakeGazetteer.instances.clear()
+    register_geocoder("gazetteer", FakeGazetteer)
+    return FakeGazetteer
+
+
+def test_chain_falls_back_to_the_gazetteer(stub: NominatimStub, fake_gazetteer) -> None:
+    stub.reply(LISBON)  # Lisbon: Nominatim hit
+    stub.reply()  # Cintra: Nominatim has nothing -> gazetteer hit
+    stub.enqueue(StubResponse(503, "down"))  # Atlantis: outage, and the gazetteer has nothing
+    stub.reply()  # Nowhere: not found anywhere
+    chain = get_geocoder(
+        "nominatim+gazetteer",
+        user_agent=UA,
+        domain=stub.domain,
+        scheme="http",
+        min_delay_s=0.0,
+        max_retries=0,
+        gazetteer_options={"cache_dir": "/tmp/x"},
+    )
+    assert isinstance(chain, NominatimThenGazetteer)
+    lisbon, cintra, atlantis, nowhere = chain.geocode([req("Lisbon"), req("Cintra"), req("Atlantis"), req("Nowhere")])
+    [gaz] = fake_gazetteer.instances
+    assert gaz.options == {"cache_dir": "/tmp/x"}
+    assert gaz.asked == ["Cintra", "Atlantis", "Nowhere"]  # Nominatim's hit is not asked again
+    assert lisbon.geocoder == "nominatim" and lisbon.hit is not None
+    assert cintra.geocoder == "gazetteer" and cintra.hit is not None
+    assert cintra.hit.gazetteer_id == "geonames:2262963"
+    assert atlantis.hit is None and atlantis.transient is True  # outage: never cached as not found
+    assert nowhere.hit is None and nowhere.transient is False
+    assert "not found" in (nowhere.error or "")
+    assert chain.config() == {
+        "name": "nominatim+gazetteer",
+        "primary": {"name": "nominatim", "domain": stub.domain},
+        "fallback": {"name": "gazetteer", "version": "fake"},
+    }
+    assert chain.cache_key(req("Lisbon")) == "nominatim+gazetteer:lisbon"
