@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -154,13 +155,13 @@ class JobManager:
         self.storage = Storage(db_path or self.settings.db_path)
         self.cache = StageCache(self.settings.cache_dir)
         self.dispatcher = dispatcher or ThreadDispatcher(self.settings.job_workers)
-        self._io_pool = ThreadPoolExecutor(self.settings.io_workers, thread_name_prefix="io")
         self._workers: dict[str, Any] = {}
         self._workers_lock = threading.Lock()
         self._cancel: dict[str, threading.Event] = {}
         self._submit_lock = threading.Lock()
         self._strategies: dict[str, Strategy] = {}
-        self.services = Services(self.storage, self.cache, self.inference_worker, self._io_pool)
+        self._video_locks: dict[str, threading.Lock] = {}
+        self.services = Services(self.storage, self.cache, self.inference_worker)
         if resume:
             requeued = self.storage.requeue_interrupted()
             queued = [j["job_id"] for j in self.storage.list_jobs(statuses=["queued"])]
@@ -304,14 +305,15 @@ class JobManager:
             else:
                 video = videos[0]
                 self.storage.update_job(job_id, video_id=video.video_id)
-                cached = None if options.force else self.storage.get_result(video.video_id, strategy.version)
-                if cached:
-                    ctx.event(None, "cache_hit", "stored result for this strategy")
-                    failed = [p for p in self.storage.places_for(video.video_id, strategy.version)
-                              if p["status"] != "ok"]
-                    status = "partial" if failed else "done"
-                else:
-                    status = analyze_video(ctx, self.services, video, options, strategy)
+                with self._video_lock(ctx, video.video_id):
+                    cached = None if options.force else self.storage.get_result(video.video_id, strategy.version)
+                    if cached:
+                        ctx.event(None, "cache_hit", "stored result for this strategy")
+                        failed = [p for p in self.storage.places_for(video.video_id, strategy.version)
+                                  if p["status"] != "ok"]
+                        status = "partial" if failed else "done"
+                    else:
+                        status = analyze_video(ctx, self.services, video, options, strategy)
             self.storage.update_job(job_id, status=status, progress=1.0, finished_at=time.time(),
                                     metrics=ctx.metrics)
         except JobCanceledError as exc:
@@ -327,6 +329,19 @@ class JobManager:
         finally:
             ctx.event(None, "finished", status, elapsed_ms=round((time.time() - started) * 1000, 1))
             self._cancel.pop(job_id, None)
+
+    @contextmanager
+    def _video_lock(self, ctx: JobContext, video_id: str):
+        """One analysis per video at a time: another source string may name the same video
+        (two URL spellings, a copied file); the later job then finds the stored result."""
+        with self._submit_lock:
+            lock = self._video_locks.setdefault(video_id, threading.Lock())
+        while not lock.acquire(timeout=0.2):
+            ctx.check()
+        try:
+            yield
+        finally:
+            lock.release()
 
     def _expand_playlist(self, job_id: str, row: dict[str, Any], videos: list[FetchedVideo],
                          options: AnalysisOptions) -> str:
@@ -462,7 +477,6 @@ class JobManager:
             for worker in self._workers.values():
                 worker.shutdown(wait=wait)
         self.dispatcher.shutdown(wait=True)
-        self._io_pool.shutdown(wait=True)
         self.storage.close()
 
 

@@ -12,7 +12,6 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -158,6 +157,7 @@ def make_extractor(options: AnalysisOptions) -> Extractor:
         return get_extractor(
             "llm", model=options.llm_model, api_base=options.llm_api_base,
             api_key=key.get_secret_value() if key else None, timeout_s=options.llm_timeout_s,
+            max_workers=get_settings().io_workers,
         )
     return get_extractor(name)
 
@@ -279,7 +279,6 @@ class Services:
     storage: Storage
     cache: StageCache
     inference: Callable[[TranscribeOptions], Any]  # -> InferenceWorker for those options
-    io_pool: ThreadPoolExecutor
     retry_wait_base: float = 1.0
 
 

@@ -65,7 +65,8 @@ class FakeGeocoder:
             type(self).calls += 1
             if r.query in KNOWN:
                 lat, lon, cc = KNOWN[r.query]
-                out.append(GeocodeOutcome(r.query, GeoHit(lat, lon, f"fake:{r.query}", r.query, cc), geocoder="fakegeo"))
+                hit = GeoHit(lat, lon, f"fake:{r.query}", r.query, cc)
+                out.append(GeocodeOutcome(r.query, hit, geocoder="fakegeo"))
             elif r.query == "Atlantis" and self.atlantis_online.is_set():
                 out.append(GeocodeOutcome(r.query, GeoHit(0.0, -30.0, "fake:atlantis", "Atlantis"), geocoder="fakegeo"))
             elif r.query == "Atlantis":

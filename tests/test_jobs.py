@@ -237,3 +237,17 @@ def test_metrics(bench, opts, tmp_path):
     assert m["jobs_total"] == 1 and m["jobs_running"] == 0
     assert m["geocode_success_ratio"] == 1.0
     assert set(m["phase_durations_ms"]) >= {"metadata", "summary", "geocode"}
+
+
+def test_same_video_under_two_source_strings_is_analysed_once(bench, opts, tmp_path):
+    fakes.FakeExtractor.delay = 0.5
+    try:
+        a = write(tmp_path, "a.srt", SRT)
+        b = write(tmp_path, "b.srt", SRT)  # same content -> same file:<sha256> video id
+        before = fakes.FakeExtractor.calls
+        _, jobs = run(bench, [a, b], opts)
+        assert [j.status for j in jobs] == ["done", "done"]
+        assert jobs[0].video_id == jobs[1].video_id
+        assert fakes.FakeExtractor.calls - before == 1
+    finally:
+        fakes.FakeExtractor.delay = 0.0

