@@ -165,9 +165,13 @@ def make_extractor(options: AnalysisOptions) -> Extractor:
 def make_geocoder(options: AnalysisOptions) -> Geocoder:
     name = options.geocoder_name()
     if name.startswith("nominatim"):
+        from .config import get_settings
+
+        settings = get_settings()
         return get_geocoder(
             name, user_agent=options.nominatim_user_agent or "", domain=options.nominatim_domain,
-            scheme=options.nominatim_scheme,
+            scheme=options.nominatim_scheme, timeout_s=settings.nominatim_timeout_s,
+            min_delay_s=settings.nominatim_min_delay_s,
         )
     return get_geocoder(name)
 
