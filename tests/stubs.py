@@ -56,6 +56,8 @@ class StubServer:
         self._queue: list[StubResponse] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self.in_flight = 0
+        self.max_in_flight = 0  # most requests being answered at the same moment
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -82,7 +84,15 @@ class StubServer:
                     resp = StubResponse(404, {"error": f"stub: unknown path {parts.path}"})
                 else:
                     resp = stub._next()
-                if resp.delay and stub._stop.wait(resp.delay):
+                with stub._lock:
+                    stub.in_flight += 1
+                    stub.max_in_flight = max(stub.max_in_flight, stub.in_flight)
+                try:
+                    stopped = bool(resp.delay) and stub._stop.wait(resp.delay)
+                finally:
+                    with stub._lock:
+                        stub.in_flight -= 1
+                if stopped:
                     return  # server is shutting down
                 payload = resp.body
                 if isinstance(payload, (dict, list)):

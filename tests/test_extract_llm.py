@@ -181,14 +181,13 @@ def test_windows_run_concurrently_and_merge_in_order(stub: OpenAIStub) -> None:
         "topics": ["travel", "wine"],
         "summary": "Porto.",
     }
-    # Both replies are delayed: run one after the other they would take >= 0.8 s.
+    # Both replies are delayed, so concurrent calls overlap at the stub.
     stub.enqueue(
         StubResponse(200, OpenAIStub.completion(PLACES, prompt_tokens=10, completion_tokens=1), delay=0.4),
         StubResponse(200, OpenAIStub.completion(second, prompt_tokens=20, completion_tokens=2), delay=0.4),
     )
-    t0 = time.monotonic()
     result = make(stub, max_workers=2).extract([WINDOW, w2])
-    assert time.monotonic() - t0 < 0.75
+    assert stub.max_in_flight == 2
     assert stub.calls == 2 and (result.tokens_in, result.tokens_out) == (30, 3)
     assert set(p.name for p in result.places) == {"Lisbon", "Pena Palace", "Porto"}
     assert result.topics == ["travel", "Portugal", "wine"]  # window order, not completion order
@@ -204,7 +203,7 @@ def test_rate_limited_twice_then_success_with_backoff(stub: OpenAIStub) -> None:
     assert [p.name for p in result.places] == ["Lisbon", "Pena Palace"]
     gaps = [b.at - a.at for a, b in zip(stub.requests, stub.requests[1:], strict=False)]
     assert gaps[0] >= 0.1 and gaps[1] >= 0.2  # exponential: 0.1 s, then 0.2 s (+ jitter)
-    assert elapsed < 2.0
+    assert elapsed < 10.0  # bounded backoff, generous for a loaded machine
 
 
 def test_rate_limited_until_exhausted(stub: OpenAIStub) -> None:
@@ -230,12 +229,12 @@ def test_503_then_success(stub: OpenAIStub) -> None:
 
 
 def test_slow_response_times_out(stub: OpenAIStub) -> None:
-    stub.default = StubResponse(200, OpenAIStub.completion(PLACES), delay=3.0)
+    stub.default = StubResponse(200, OpenAIStub.completion(PLACES), delay=30.0)
     t0 = time.monotonic()
     with pytest.raises(StageTimeoutError, match="did not answer within 0.3 s"):
         make(stub, timeout_s=0.3, max_retries=2).extract([WINDOW])
     assert stub.calls == 2
-    assert time.monotonic() - t0 < 2.5
+    assert time.monotonic() - t0 < 15  # far less than the 2 x 30 s the stub would take
 
 
 def test_unauthorised_is_a_configuration_error_without_retry(stub: OpenAIStub, caplog) -> None:

@@ -1,0 +1,226 @@
+"""What every page shares: the one Workbench, settings, user-facing errors, small formatters.
+
+Pages stay thin: widgets plus calls into ``pipeline.api.Workbench``. Errors are turned
+into user messages here, at the edge. No st.* call ever runs on a worker thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import streamlit as st
+
+from pipeline.api import Workbench
+from pipeline.config import Settings
+from pipeline.errors import PipelineError
+
+logger = logging.getLogger("videomap.ui")
+
+T = TypeVar("T")
+
+# Uploads bigger than this are refused (the server's own ceiling is server.maxUploadSize).
+UPLOAD_LIMIT_MB = int(os.environ.get("VIDEOMAP_UPLOAD_LIMIT_MB", "200") or 200)
+MEDIA_TYPES = [
+    "mp4", "m4v", "mkv", "webm", "mov", "avi", "mpg", "mpeg", "ogv", "m4a", "mp3", "wav", "oga", "ogg",
+    "opus", "flac", "aac", "srt", "vtt", "txt",
+]
+SECRET_NAMES = ("VIDEOMAP_LLM_API_KEY", "llm_api_key")
+
+
+# ----------------------------------------------------------------- settings
+def _secret(name: str) -> str | None:
+    """A value from .streamlit/secrets.toml, or None when there is no such file or key."""
+    try:
+        value = st.secrets.get(name)
+    except Exception:  # no secrets file: st.secrets raises on first access
+        return None
+    return str(value) if value else None
+
+
+def load_settings() -> Settings:
+    """Settings from VIDEOMAP_* environment variables (and .env).
+
+    An LLM key may also come from st.secrets; it is put into the process environment
+    (where the pipeline reads it) and is never shown or logged.
+    """
+    if not os.environ.get("VIDEOMAP_LLM_API_KEY"):
+        for name in SECRET_NAMES:
+            value = _secret(name)
+            if value:
+                os.environ["VIDEOMAP_LLM_API_KEY"] = value
+                break
+    if not os.environ.get("VIDEOMAP_LLM_MODEL"):
+        model = _secret("VIDEOMAP_LLM_MODEL") or _secret("llm_model")
+        if model:
+            os.environ["VIDEOMAP_LLM_MODEL"] = model
+    return Settings()
+
+
+def _settings_key(settings: Settings) -> str:
+    # SecretStr dumps as '**********': the key never lands in the cache key.
+    return settings.model_dump_json()
+
+
+def _release(bench: Workbench) -> None:
+    logger.info("shutting down a workbench", extra={"event": "workbench_release"})
+    bench.shutdown(wait=False)
+
+
+@st.cache_resource(max_entries=1, on_release=_release, show_spinner="Starting the workbench…")
+def _workbench(settings_key: str) -> Workbench:
+    """The ONE Workbench of this process (it owns the worker threads and the DuckDB file).
+
+    Keyed on the settings so a test (or a changed VIDEOMAP_DB_PATH) gets its own;
+    the previous one is shut down when it is evicted.
+    """
+    bench = Workbench(load_settings())
+    threading.Thread(target=_warm_basemap, name="basemap-warmup", daemon=True).start()
+    return bench
+
+
+def _warm_basemap() -> None:
+    from pipeline.basemap import BasemapUnavailableError, country_outlines
+
+    try:
+        country_outlines()
+    except BasemapUnavailableError:
+        logger.warning("no packaged country outlines", exc_info=True)
+
+
+def workbench() -> Workbench:
+    """The process-wide Workbench; stops the page with a clear message if it cannot start."""
+    settings = load_settings()
+    try:
+        return _workbench(_settings_key(settings))
+    except PipelineError as exc:
+        st.error(f"The workbench could not start. {md_escape(error_text(exc))}")
+        st.stop()
+        raise  # unreachable; keeps type checkers happy
+
+
+# ----------------------------------------------------------------- markdown
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~$:=^])")
+
+
+def md_escape(text: object) -> str:
+    """Untrusted text made inert for Streamlit Markdown (st.error/info/success bodies).
+
+    Backslash-escapes the characters that start emphasis, links, images, HTML, LaTeX,
+    colour directives and emoji shortcodes; newlines become spaces.
+    """
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+# ------------------------------------------------------------------- errors
+def error_text(exc: BaseException) -> str:
+    """A user-facing line for an exception; library/bug details go to the log, not the page."""
+    if isinstance(exc, PipelineError):
+        return f"{exc.type_name}: {exc.message}"
+    logger.exception("unexpected error in the UI", exc_info=exc)
+    return f"Unexpected error ({type(exc).__name__}); the details are in the server log."
+
+
+def attempt(action: Callable[[], T], what: str) -> T | None:
+    """Run a Workbench call; show an st.error (not a traceback) when it fails."""
+    try:
+        return action()
+    except Exception as exc:
+        st.error(f"{what} failed. {md_escape(error_text(exc))}")
+        return None
+
+
+# ---------------------------------------------------------------- uploads
+def safe_upload_name(filename: str, data: bytes) -> str:
+    """A content-addressed name: <sha256 prefix>-<sanitised stem><suffix>.
+
+    The same bytes always get the same name (so re-uploading hits the cache) and no
+    user-chosen name can escape the uploads folder or collide with another file.
+    """
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    base = Path(filename.replace("\\", "/")).name
+    suffix = Path(base).suffix.lower()
+    if not re.fullmatch(r"\.[a-z0-9]{1,5}", suffix):
+        suffix = ""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(base).stem).strip("._-")[:60] or "upload"
+    return f"{digest}-{stem}{suffix}"
+
+
+def save_upload(media_dir: Path, filename: str, data: bytes) -> Path:
+    """Write an uploaded file under <media_dir>/uploads (idempotent) and return its path."""
+    folder = Path(media_dir) / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / safe_upload_name(filename, data)
+    if not target.exists() or target.stat().st_size != len(data):
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    return target
+
+
+# --------------------------------------------------------------- network
+@st.cache_data(ttl=300, show_spinner=False)
+def network_available(host: str = "basemaps.cartocdn.com", port: int = 443, timeout: float = 1.5) -> bool:
+    """Whether the tile server answers (checked at most every 5 minutes)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+# ------------------------------------------------------------- formatting
+def fmt_seconds(value: float | None) -> str:
+    if value is None:
+        return "–"
+    value = max(0.0, float(value))
+    if value < 60:
+        return f"{value:.1f} s"
+    minutes, seconds = divmod(int(round(value)), 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def fmt_bytes(value: float | None) -> str:
+    if not value:
+        return "0 B"
+    size = float(value)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"  # pragma: no cover
+
+
+def video_labels(bench: Workbench) -> dict[str, str]:
+    """video_id -> a readable label (title, else the id). Plain text: show it escaped."""
+    labels = {}
+    for video in bench.videos():
+        title = (video.get("title") or "").strip()
+        labels[video["video_id"]] = f"{title} ({video['video_id']})" if title else video["video_id"]
+    return labels
+
+
+@contextmanager
+def page(title: str) -> Iterator[Workbench]:
+    """Page frame: title, the Workbench, and a footer saying how long the page took to render.
+
+    The footer ("<title> rendered in N ms") doubles as the marker the browser test waits for.
+    """
+    started = time.perf_counter()
+    st.title(title)
+    bench = workbench()
+    yield bench
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    st.caption(f"{title} page rendered in {elapsed_ms:.0f} ms")
