@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import streamlit as st
 
@@ -29,7 +29,7 @@ logger = logging.getLogger("videomap.ui")
 T = TypeVar("T")
 
 # Uploads bigger than this are refused (the server's own ceiling is server.maxUploadSize).
-UPLOAD_LIMIT_MB = int(os.environ.get("VIDEOMAP_UPLOAD_LIMIT_MB", "200") or 200)
+UPLOAD_LIMIT_MB = float(os.environ.get("VIDEOMAP_UPLOAD_LIMIT_MB", "200") or 200)
 MEDIA_TYPES = [
     "mp4", "m4v", "mkv", "webm", "mov", "avi", "mpg", "mpeg", "ogv", "m4a", "mp3", "wav", "oga", "ogg",
     "opus", "flac", "aac", "srt", "vtt", "txt",
@@ -183,6 +183,8 @@ def fmt_seconds(value: float | None) -> str:
     if value is None:
         return "–"
     value = max(0.0, float(value))
+    if value < 1:
+        return f"{value * 1000:.0f} ms"
     if value < 60:
         return f"{value:.1f} s"
     minutes, seconds = divmod(int(round(value)), 60)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._shared import MEDIA_TYPES, UPLOAD_LIMIT_MB, attempt, fmt_bytes, md_escape, page, save_upload
+from pages import _shared
+from pages._shared import MEDIA_TYPES, attempt, fmt_bytes, md_escape, page, save_upload
 
 ASR_MODELS = ["tiny.en", "base.en", "small.en", "medium.en", "small", "medium", "large-v3", "large-v3-turbo"]
 
@@ -22,11 +23,12 @@ def _list_file_sources(uploaded) -> list[str]:
 def _upload_sources(uploads, media_dir) -> list[str]:
     """Save accepted uploads under <media_dir>/uploads; refuse the ones over the size limit."""
     sources = []
-    limit = UPLOAD_LIMIT_MB * 1024 * 1024
+    limit = _shared.UPLOAD_LIMIT_MB * 1024 * 1024
     for uploaded in uploads or []:
         if uploaded.size > limit:
-            st.error(f"{md_escape(uploaded.name)} is {fmt_bytes(uploaded.size)}, over the {UPLOAD_LIMIT_MB} MB "
-                     "upload limit; it was not saved. Put the file on this machine and give its path instead.")
+            st.error(f"{md_escape(uploaded.name)} is {fmt_bytes(uploaded.size)}, over the "
+                     f"{_shared.UPLOAD_LIMIT_MB:g} MB upload limit; it was not saved. Put the file on this "
+                     "machine and give its path instead.")
             continue
         try:
             path = save_upload(media_dir, uploaded.name, uploaded.getvalue())
@@ -64,8 +66,8 @@ with page("Analyze") as bench:
                         placeholder="https://www.youtube.com/watch?v=…\n/path/to/clip.mp4\n@/path/to/list.txt")
     left, right = st.columns(2)
     list_file = left.file_uploader("List file (.txt, one source per line)", type=["txt"], key="list_file")
-    uploads = right.file_uploader(f"Media or subtitle files (up to {UPLOAD_LIMIT_MB} MB each)", type=MEDIA_TYPES,
-                                  accept_multiple_files=True, key="media_files")
+    uploads = right.file_uploader(f"Media or subtitle files (up to {_shared.UPLOAD_LIMIT_MB:g} MB each)",
+                                  type=MEDIA_TYPES, accept_multiple_files=True, key="media_files")
 
     with st.expander("Options"):
         offline = st.toggle("Offline: local files only, offline place extraction and gazetteer",

@@ -13,6 +13,7 @@ Pure data: no streamlit, no network.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from functools import lru_cache
 from importlib import resources
@@ -28,6 +29,7 @@ ATTRIBUTION = "Country outlines: Natural Earth (public domain)"
 MIN_PART_AREA = 0.05
 SIMPLIFY_TOLERANCE = 0.1  # degrees
 PRECISION = 0.01  # degrees (about 1 km)
+_LOAD_LOCK = threading.Lock()  # a second caller waits for the first load instead of repeating it
 
 
 class BasemapUnavailableError(RuntimeError):
@@ -52,13 +54,19 @@ def _simplify(geometry: dict[str, Any]) -> dict[str, Any] | None:
     return mapping(simple)
 
 
-@lru_cache(maxsize=1)
 def country_outlines() -> dict[str, Any]:
     """All countries as a GeoJSON FeatureCollection (properties: ``name``, ``iso_a2``).
 
     Read and simplified once per process (about 3 s on one core); later calls are free.
-    Raises BasemapUnavailableError when the packaged data cannot be read.
+    Raises BasemapUnavailableError when the packaged data cannot be read. Treat the
+    result as read-only: every caller shares it.
     """
+    with _LOAD_LOCK:
+        return _load_outlines()
+
+
+@lru_cache(maxsize=1)
+def _load_outlines() -> dict[str, Any]:
     started = time.perf_counter()
     try:
         import shapefile  # pyshp

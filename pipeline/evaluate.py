@@ -209,8 +209,7 @@ class OfflineSystem:
 
     def process(self, doc: Document) -> list[Prediction]:
         from .datatypes import GeocodeRequest, Segment, Window
-        from .extract_offline import recognize
-        from .toponyms.text import name_key
+        from .extract_offline import group_mentions, recognize
 
         window = Window(index=0, start=0.0, end=0.0, segments=[Segment(start=0.0, end=0.0, text=doc.text)])
         result = self.extractor.extract([window], title="", language=doc.language)
@@ -221,14 +220,19 @@ class OfflineSystem:
             )
             for p in result.places
         ]
-        coords: dict[str, tuple[float, float]] = {}
-        for out in self.geocoder.geocode(requests):
-            if out.hit is not None:
-                coords[name_key(out.query)] = (out.hit.latitude, out.hit.longitude)
+        coords = [
+            (out.hit.latitude, out.hit.longitude) if out.hit is not None else (None, None)
+            for out in self.geocoder.geocode(requests)
+        ]
+        # the extractor's places are the mention groups, in order: map every mention to its place
+        mentions = recognize(doc.text, language=doc.language, cased=result.options.get("cased"))
+        groups = group_mentions(mentions)
+        if len(groups) != len(result.places):
+            raise RuntimeError(f"{doc.doc_id}: extractor and recognize() disagree ({len(groups)} groups)")
         preds = []
-        for m in recognize(doc.text, language=doc.language, cased=result.options.get("cased")):
-            lat, lon = coords.get(name_key(m.surface), (None, None))
-            preds.append(Prediction(m.start, m.end, m.surface, lat, lon))
+        for (lat, lon), (_, _, members) in zip(coords, groups, strict=True):
+            preds += [Prediction(m.start, m.end, m.surface, lat, lon) for m in members]
+        preds.sort(key=lambda p: p.start)
         return preds
 
 

@@ -16,6 +16,7 @@ disambiguation of all the video's names.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,9 +50,14 @@ chief deputy detective trooper attorney secretary minister commissioner councilm
 councilwoman superintendent principal dean professor chairman
 """.split()
 )
+_SPEECH_VERBS = frozenset(
+    "said says told added stated explained noted wrote asked replied commented announced "
+    "argued claimed insisted testified recalled warned admitted".split()
+)
 _NAME_QUALIFIERS = frozenset(
     "north south east west northern southern eastern western central upper lower new old "
-    "greater little great mount mt fort ft port lake saint st san santa los las el la".split()
+    "greater little great mount mt fort ft port lake saint st san santa los las el la northeast northwest "
+    "southeast southwest downtown uptown n.e s.e n.w s.w".split()
 )
 _LOCATIVE = frozenset(
     "in to from near at into visit visited visiting around across through toward towards "
@@ -68,7 +74,6 @@ commission authority office jail prison county's city's
 """.split()
 )
 _WORD = re.compile(r"[^\W_]+(?:['\u2019.\-][^\W_]+)*\.?", re.UNICODE)
-_SENT_END = re.compile(r"[.!?:;\"\u201c\u201d(\[\n]\s*$")
 _POI_HEAD_WORDS = (
     "|".join(sorted((h.capitalize() for h in POI_HEADS), key=len, reverse=True)) + r"|St\.|Ave\.|Rd\.|Blvd\.|Hwy\."
 )
@@ -95,6 +100,7 @@ class Mention:
     candidate_ids: list[int] = field(default_factory=list)  # geonameids, best prior first
     kind: str = "gazetteer"  # "gazetteer" | "poi"
     confidence: float = 0.5
+    qualifier: str = ""  # "Texas" in "Paris, Texas": the enclosing region/country named right after
 
 
 # ------------------------------------------------------------- helpers
@@ -137,11 +143,67 @@ def _next_word(text: str, end: int) -> str:
     return m.group(0) if m else ""
 
 
+_ABBREV_DOT = frozenset(
+    "mr mrs ms dr prof st mt ft gov sen rep lt col gen capt sgt rev jr sr inc co corp no vs "
+    "jan feb mar apr jun jul aug sep sept oct nov dec ave rd blvd".split()
+)
+
+
 def _sentence_initial(text: str, start: int) -> bool:
-    head = text[max(0, start - 4) : start]
-    if start == 0 or not head.strip():
+    """True when ``start`` begins a sentence, heading or quotation (capitals carry no signal)."""
+    j = start
+    while j > 0 and text[j - 1] in " \t":
+        j -= 1
+    if j == 0 or text[j - 1] == "\n":
         return True
-    return bool(_SENT_END.search(head))
+    ch = text[j - 1]
+    if ch in "!?:;\"\u201c\u201d([":
+        return True
+    if ch != ".":
+        return False
+    k = j - 1
+    while k > 0 and (text[k - 1].isalnum() or text[k - 1] == "."):
+        k -= 1
+    token = text[k : j - 1].lower()
+    if token in _ABBREV_DOT or (len(token) == 1 and token.isalpha()):
+        return False  # "Dr. Evans", "J. Smith", "Jan. 30"
+    return True
+
+
+_CITY_ORG = frozenset(
+    "council manager hall commission commissioners schools school police attorney clerk board limits "
+    "administrator officials department government employees staff engineer court".split()
+)
+
+
+def _city_org(text: str, m: Mention, clean: set[str]) -> bool:
+    """ "Dublin City Council": the place is "Dublin" (when that name was matched too)."""
+    if not m.key.endswith(" city") or m.key[:-5] not in clean:
+        return False
+    return _next_word(text, m.end).lower() in _CITY_ORG
+
+
+def _party_prefix(text: str, start: int) -> bool:
+    """ "Rep. Nick Rahall, D-W.Va.": a party letter and hyphen before a state/home town."""
+    return (
+        start >= 2
+        and text[start - 1] == "-"
+        and text[start - 2] in "DRI"
+        and (start == 2 or not text[start - 3].isalnum())
+    )
+
+
+def _compound_word(gz: Gazetteer, text: str, end: int) -> bool:
+    """The match is the first half of a hyphenated capitalised non-place compound."""
+    if end + 1 >= len(text) or text[end] != "-" or not text[end + 1].isupper():
+        return False
+    m = _WORD.match(text, end + 1)
+    return bool(m) and not gz.has_key(name_key(m.group(0).rstrip(".")))
+
+
+def _followed_by_region(text: str, end: int) -> bool:
+    """"Bath, England" / "Union, N.J.": a comma and a capitalised name right after."""
+    return end + 2 < len(text) and text[end] == "," and text[end + 1] == " " and text[end + 2].isupper()
 
 
 def _is_demonym(gz: Gazetteer, key: str) -> bool:
@@ -183,6 +245,8 @@ class _Recognizer:
         if cased is None:
             cased = text_is_cased(text)
         found: list[Mention] = []
+        persons: set[str] = set()  # single names used as surnames somewhere in this text
+        tentative: list[Mention] = []  # "Gainesville Environmental ...": kept if "Gainesville" stands alone too
         abbrev: list[tuple[int, int, str]] = []
         n = len(folded)
         for end_idx, kid in gz.automaton.iter(folded):
@@ -192,21 +256,35 @@ class _Recognizer:
             cjk = is_cjk_char(key[0])
             if not cjk:
                 if start > 0 and (folded[start - 1].isalnum() or folded[start - 1] in "'-"):
-                    continue
+                    if not _party_prefix(text, start):  # "D-Pa.", "R-Columbus" are fine
+                        continue
                 if end < n and folded[end].isalnum():
                     continue
             flags = gz.flags.get(key, 0)
             surface = text[start:end]
             if flags & _build.KEY_ABBREV:
-                abbrev.append((start, end, key))
+                if key.count(".") >= 2 and surface[:1].isupper() or _party_prefix(text, start):
+                    marker, ids, _, _ = self._best_entry_info(key)
+                    found.append(Mention(start, end, surface, key, marker, ids, "gazetteer", 0.8))
+                else:  # "Ill.", "Pa.": only right after "<place>, "
+                    abbrev.append((start, end, key))
                 continue
             m = (
                 self._check_cjk(key, start, end, surface, flags)
                 if cjk
-                else self._check_latin(text, key, start, end, surface, flags, cased)
+                else self._check_latin(text, key, start, end, surface, flags, cased, persons, tentative)
             )
             if m is not None:
                 found.append(m)
+        clean = {m.key for m in found}
+        found += [m for m in tentative if m.key in clean]
+        found = [m for m in found if not _city_org(text, m, clean)]
+        if persons:  # "Dr. Dunn ... Dunn said": every lone "Dunn" is the person
+            found = [
+                m
+                for m in found
+                if " " in m.key or m.key not in persons or gz.flags.get(m.key, 0) & _build.KEY_STRONG
+            ]
         if cased:
             found += self._pois(text)
         chosen = _select(found)
@@ -216,10 +294,19 @@ class _Recognizer:
 
     # -------------------------------------------------------------- latin
     def _check_latin(
-        self, text: str, key: str, start: int, end: int, surface: str, flags: int, cased: bool
+        self,
+        text: str,
+        key: str,
+        start: int,
+        end: int,
+        surface: str,
+        flags: int,
+        cased: bool,
+        persons: set[str],
+        tentative: list[Mention],
     ) -> Mention | None:
         gz = self.gz
-        if key in STOPWORDS or _is_demonym(gz, key):
+        if (key in STOPWORDS and not (key in ABBREVIATION_KEYS and surface.isupper())) or _is_demonym(gz, key):
             return None
         multi = " " in key
         if len(key) <= 3 and key.replace(".", "").isalpha() and key not in ABBREVIATION_KEYS:
@@ -236,33 +323,22 @@ class _Recognizer:
         if cased:
             if not _capitalised(surface):
                 return None
-            if surface.isupper() and len(key) > 3 and not text.isupper():
-                # headline capitals: only names that stand on their own
-                if common and not strong:
-                    return None
-            if prev_l in _TITLES:
+            if surface.isupper() and len(key) > 3 and not text.isupper() and common and not strong:
+                return None  # headline capitals: only names that stand on their own
+            if _compound_word(self.gz, text, end):
+                return None  # "Wal-Mart", "Holder-Wooloff"
+            person = self._person_evidence(text, key, start, end, surface, prev, prev_start, multi, strong, marker)
+            if person == "surname":
+                persons.add(key)
                 return None
-            if (
-                prev
-                and prev[:1].isupper()
-                and prev_l not in STOPWORDS
-                and prev_l not in _NAME_QUALIFIERS
-                and prev_l not in _CONNECTORS
-                and not _sentence_initial(text, prev_start)
-                and not (gz.flags.get(name_key(prev), 0) & _build.KEY_STRONG)
-            ):
-                return None  # "George Washington", "Hillary Clinton"
-            nxt = _next_word(text, end)
-            if (
-                not multi
-                and not strong
-                and nxt[:1].isupper()
-                and nxt.lower().rstrip(".") not in _ORG_HEADS
-                and not gz.has_key(name_key(surface + " " + nxt))
-            ):
-                return None  # "Chiquita Raquel Henry", "Jordan Smith"
-            if common and not (multi or strong and marker in ("country", "region", "continent")):
-                if _sentence_initial(text, start) or prev_l not in _LOCATIVE and len(surface) < 4:
+            if person == "given":
+                conf -= 0.2
+                tentative.append(Mention(start, end, surface, key, marker, ids, "gazetteer", round(max(0.05, conf), 2)))
+                return None
+            if common and not multi and not (strong and marker in ("country", "region", "continent")):
+                if _sentence_initial(text, start):
+                    return None
+                if prev_l not in _LOCATIVE and not _followed_by_region(text, end):
                     return None
                 conf -= 0.2
         else:
@@ -275,6 +351,54 @@ class _Recognizer:
         if ncand > 5 and not strong:
             conf -= 0.1
         return Mention(start, end, surface, key, marker, ids, "gazetteer", round(max(0.05, min(conf, 0.98)), 2))
+
+    def _person_evidence(
+        self, text: str, key: str, start: int, end: int, surface: str, prev: str, prev_start: int, multi: bool,
+        strong: bool, marker: str,
+    ) -> str:
+        """"surname"/"given" when the capitalised match is (part of) a person's name, else ""."""
+        prev_l = prev.lower().rstrip(".")
+        if prev_l in _TITLES:
+            return "surname"  # "Dr. Evans", "Sen. Casey"
+        if (
+            prev
+            and prev[:1].isupper()
+            and prev_l not in STOPWORDS
+            and prev_l not in _NAME_QUALIFIERS
+            and prev_l not in _CONNECTORS
+            and prev_l not in _LOCATIVE
+            and prev_l not in _ORG_HEADS
+            and not _sentence_initial(text, prev_start)
+            and not (self.gz.flags.get(name_key(prev), 0) & _build.KEY_STRONG)
+        ):
+            return "surname"  # "George Washington", "Mike Fitzgerald"
+        if prev_l in ("st", "saint") and not self.gz.has_key(name_key(prev + " " + surface)):
+            return "given"  # "St. Patrick's Day", "St. Michael"
+        if re.match(r",\s*\d{1,3}\s*[,.;)]", text[end : end + 8]):
+            return "surname"  # "Flores, 26, had just left the Army"
+        nxt = _next_word(text, end)
+        if (
+            not multi
+            and marker == "city"
+            and nxt[:1].isupper()
+            and nxt.lower().rstrip(".") not in _ORG_HEADS
+            and not self.gz.has_key(name_key(surface + " " + nxt))
+            and not self.gz.flags.get(name_key(nxt), 0) & _build.KEY_STRONG
+        ):
+            return "given"  # "George Bush", "Michael Thomas", "Paris Hilton"
+        if multi or strong:
+            return ""
+        if nxt.lower() in _SPEECH_VERBS:
+            return "surname"  # "Duque said"
+        if prev_l in _SPEECH_VERBS and (end >= len(text) or text[end] in ".,;"):
+            return "surname"  # "..., said Culver."
+        if (
+            nxt[:1].isupper()
+            and nxt.lower().rstrip(".") not in _ORG_HEADS
+            and not self.gz.has_key(name_key(surface + " " + nxt))
+        ):
+            return "given"  # "Chiquita Raquel Henry", "Jordan Smith"
+        return ""
 
     # ---------------------------------------------------------------- cjk
     def _check_cjk(self, key: str, start: int, end: int, surface: str, flags: int) -> Mention | None:
@@ -364,8 +488,29 @@ def _recognizer() -> _Recognizer:
 def recognize(text: str, *, language: str | None = None, cased: bool | None = None) -> list[Mention]:
     """Toponym mentions in ``text`` (offsets into ``text``, end exclusive)."""
     del language  # Latin and Chinese names are both matched; the script decides
-    mentions = _recognizer().recognize(text, cased=cased)
-    return _place_numbers(text, mentions)
+    mentions = _place_numbers(text, _recognizer().recognize(text, cased=cased))
+    _mark_qualifiers(text, mentions)
+    return mentions
+
+
+_QUALIFYING = ("region", "country")
+
+
+def _mark_qualifiers(text: str, mentions: list[Mention]) -> None:
+    """ "Paris, Texas", "Springfield, Ill.", "Lisbon, Portugal": note the enclosing unit."""
+    for a, b in zip(mentions, mentions[1:], strict=False):
+        if a.kind != "gazetteer" or b.kind != "gazetteer" or b.marker not in _QUALIFYING:
+            continue
+        if text[a.end : b.start] in (", ", ","):
+            a.qualifier = b.surface
+
+
+def group_mentions(mentions: list[Mention]) -> list[tuple[str, Mention, list[Mention]]]:
+    """One group per place, in order of first mention: (name key, first mention, all its mentions)."""
+    groups: dict[str, tuple[Mention, list[Mention]]] = {}
+    for m in mentions:
+        groups.setdefault(m.key, (m, []))[1].append(m)
+    return [(k, first, ms) for k, (first, ms) in groups.items()]
 
 
 # ----------------------------------------------------------------- extractor
@@ -401,33 +546,40 @@ class OfflineExtractor:
                     seen_segments.add((s.start, s.text))
                     segments.append(s)
         segments.sort(key=lambda s: s.start)
+        offsets = []
+        pos = 0
+        for seg in segments:
+            offsets.append(pos)
+            pos += len(seg.text) + 1
         full = " ".join(s.text for s in segments)
         cased = text_is_cased(full) if not has_cjk(full) or _latin_share(full) > 0.5 else True
         places: dict[str, tuple[Place, Mention]] = {}
-        for seg in segments:
-            for m in recognize(seg.text, language=language, cased=cased):
-                if m.key in places:
-                    continue
-                place = Place(
+        for gkey, m, _members in group_mentions(recognize(full, language=language, cased=cased)):
+            first = bisect.bisect_right(offsets, m.start) - 1
+            last = bisect.bisect_right(offsets, m.end - 1) - 1
+            evidence = " ".join(seg.text for seg in segments[first : last + 1])
+            places[gkey] = (
+                Place(
                     name=m.surface,
                     marker=m.marker,
                     tags=list(_TAGS.get(m.marker, [])),
-                    evidence=seg.text,
-                    start_seconds=seg.start,
+                    evidence=evidence,
+                    start_seconds=segments[first].start,
                     confidence=m.confidence,
-                )
-                places[m.key] = (place, m)
-        context = tuple(sorted(k for k, (_, m) in places.items() if m.kind == "gazetteer"))
-        picks = _resolve_set(gz, context) if context else {}
-        for key, (place, m) in places.items():
-            pick = picks.get(key)
+                ),
+                m,
+            )
+        names = tuple(sorted({name_key(p.name) for p, m in places.values() if m.kind == "gazetteer"}))
+        picks = _resolve_set(gz, names) if names else {}
+        for place, m in places.values():
+            pick = picks.get(name_key(place.name))
             if pick is not None:
                 e = pick.entry
                 place.description = gz.describe(e)
                 place.marker = e.marker if m.kind == "gazetteer" else place.marker
                 place.tags = list(_TAGS.get(place.marker, []))
-                last = m.surface.split()[-1].lower()
-                if m.kind == "gazetteer" and " " in m.surface and POI_HEADS.get(last) == "poi":
+                last_word = m.surface.split()[-1].lower()
+                if m.kind == "gazetteer" and " " in m.surface and POI_HEADS.get(last_word) == "poi":
                     place.tags.append("landmark")
             elif m.kind == "poi":
                 place.description = "Landmark" if m.marker == "poi" else m.marker.capitalize()

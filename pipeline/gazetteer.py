@@ -22,7 +22,7 @@ import pickle
 import tempfile
 import threading
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -282,7 +282,24 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * _EARTH_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
+# Scoring weights (log10 population units). Chosen on LGL + GeoVirus as a whole, see BENCHMARKS.md.
+W: dict[str, float] = {
+    "pop": 0.7,  # per decade of population
+    "alt": 0.3,  # matched by an alternate (not the main) name
+    "alt_adm2": 1.5,  # county matched by its bare alias ("Licking" for Licking County)
+    "seat": 2.5,  # admin area named after a town of the same name in it
+    "ctx_country": 2.0,  # the country itself is named in the context
+    "share_country": 2.0,  # x share of the other names in that country
+    "ctx_admin1": 1.5,  # the first-level region is named
+    "share_admin1": 1.5,  # x share of the other names in that region
+    "ctx_admin2": 1.5,  # the county is named
+    "near50": 1.5,  # another named town within 50 km
+    "near150": 0.75,  # ... within 150 km
+    "near500": 0.4,  # ... any other named place (incl. region/country points) within 500 km
+    "qualified": 3.0,  # inside the region/country named with it ("Paris, Texas")
+}
 _TYPE_PRIOR = {"PCLI": 1.6, "ADM1": 1.1, "CONT": 1.2, "PPLC": 0.5, "ADM2": 0.0}
+W["type_adm1"] = _TYPE_PRIOR["ADM1"]
 _MARKER_FIT = {
     "country": {"PCLI": 2.0},
     "continent": {"CONT": 2.0},
@@ -308,6 +325,7 @@ class _Evidence:
     admin1_share: Counter
     towns: list[Entry]
     n: int
+    points: list[Entry] = field(default_factory=list)
 
 
 class Resolver:
@@ -318,6 +336,12 @@ class Resolver:
 
     def _candidates(self, name: str, marker: str = "other") -> list[_Cand]:
         key = name_key(name)
+        if ", " in key and not self.gz.has_key(key):
+            head, _, qual = key.rpartition(", ")
+            inside = self._within(head, qual, marker)
+            if inside:
+                return inside
+            key = head
         postings = self.gz.postings(key)
         if not postings:
             for variant in _variants(key):
@@ -328,9 +352,11 @@ class Resolver:
         for p in postings:
             i, alt = p >> 1, p & 1
             e = self.gz.entry(i)
-            prior = 0.35 * math.log10(e.population + 1) + _TYPE_PRIOR.get(e.feature_code, 0.0)
+            prior = W["pop"] * math.log10(e.population + 1) + (
+                W["type_adm1"] if e.feature_code == "ADM1" else _TYPE_PRIOR.get(e.feature_code, 0.0)
+            )
             if alt:
-                prior -= 0.3 if e.feature_code != "ADM2" else 1.5
+                prior -= W["alt"] if e.feature_code != "ADM2" else W["alt_adm2"]
             prior += _MARKER_FIT.get(marker, {}).get(e.feature_code, 0.0)
             if i not in best or best[i].prior < prior:
                 best[i] = _Cand(e, prior, prior)
@@ -341,14 +367,36 @@ class Resolver:
             for c in best.values():
                 e = c.entry
                 if e.feature_code in ("ADM1", "ADM2") and (e.country_code, e.admin1) in towns:
-                    c.prior -= 2.5
+                    c.prior -= W["seat"]
                     c.score = c.prior
         cands = sorted(best.values(), key=lambda c: -c.prior)
         return cands[:MAX_CANDIDATES]
 
+    def _within(self, head: str, qual: str, marker: str) -> list[_Cand]:
+        """Candidates of ``head`` lying in a region/country called ``qual`` ("Paris, Texas")."""
+        areas = [c.entry for c in self._candidates(qual) if c.entry.feature_code in ("PCLI", "ADM1", "ADM2")]
+        if not areas or not self.gz.has_key(head) and not any(self.gz.postings(v) for v in _variants(head)):
+            return []
+        out = []
+        for c in self._candidates(head, marker):
+            e = c.entry
+            for a in areas:
+                if e.index == a.index or e.country_code != a.country_code:
+                    continue
+                if (
+                    a.feature_code == "PCLI"
+                    or (a.feature_code == "ADM1" and e.admin1 == a.admin1)
+                    or (a.feature_code == "ADM2" and e.admin1 == a.admin1 and e.admin2 == a.admin2)
+                ):
+                    c.prior += W["qualified"]
+                    c.score = c.prior
+                    out.append(c)
+                    break
+        return out
+
     @staticmethod
     def _evidence(picks: list[Entry]) -> _Evidence:
-        ev = _Evidence(set(), set(), set(), Counter(), Counter(), [], len(picks))
+        ev = _Evidence(set(), set(), set(), Counter(), Counter(), [], len(picks), [])
         for e in picks:
             if e.feature_code == "PCLI":
                 ev.countries.add(e.country_code)
@@ -360,8 +408,10 @@ class Resolver:
                 ev.country_share[e.country_code] += 1
                 if e.feature_code != "PCLI":
                     ev.admin1_share[(e.country_code, e.admin1)] += 1
-            if e.feature_class == "P":
+            if e.feature_class == "P" or e.feature_code == "ADM2":
                 ev.towns.append(e)
+            if e.feature_code != "CONT":
+                ev.points.append(e)
         return ev
 
     @staticmethod
@@ -372,21 +422,25 @@ class Resolver:
         cc = e.country_code
         if cc:
             if cc in ev.countries:
-                s += 2.0
-            s += 2.0 * ev.country_share[cc] / ev.n
+                s += W["ctx_country"]
+            s += W["share_country"] * ev.country_share[cc] / ev.n
         if e.feature_code not in ("PCLI", "CONT") and cc:
             a1 = (cc, e.admin1)
             if a1 in ev.admin1:
-                s += 2.5
-            s += 1.5 * ev.admin1_share[a1] / ev.n
+                s += W["ctx_admin1"]
+            s += W["share_admin1"] * ev.admin1_share[a1] / ev.n
             if e.admin2 and (cc, e.admin1, e.admin2) in ev.admin2:
-                s += 1.5
+                s += W["ctx_admin2"]
         if e.feature_class == "P" and ev.towns:
             d = min(distance_km(e.lat, e.lon, t.lat, t.lon) for t in ev.towns[:25])
             if d < 50:
-                s += 1.5
+                s += W["near50"]
             elif d < 150:
-                s += 0.75
+                s += W["near150"]
+        if ev.points and e.feature_code not in ("PCLI", "CONT"):
+            d = min(distance_km(e.lat, e.lon, t.lat, t.lon) for t in ev.points[:40])
+            if d < 500:
+                s += W["near500"]
         return s
 
     def resolve(self, names: list[str], markers: dict[str, str] | None = None) -> dict[str, _Cand]:

@@ -141,7 +141,7 @@ class AnalysisOptions(Record):
     def transcribe_options(self) -> TranscribeOptions:
         return TranscribeOptions(
             model=self.asr_model, device=self.asr_device, compute_type=self.asr_compute_type,
-            beam_size=self.asr_beam_size, language=self.asr_language,
+            beam_size=self.asr_beam_size, language=self.asr_language, local_files_only=self.offline,
         )
 
     def compress_options(self) -> CompressOptions:

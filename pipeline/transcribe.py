@@ -22,7 +22,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -336,7 +336,7 @@ def _model_failure(audio_path: str, exc: Exception) -> TranscriptionFailedError:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _version(dist: str) -> str:
     try:
         return metadata.version(dist)

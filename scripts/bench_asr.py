@@ -95,6 +95,7 @@ def main() -> int:
         return time.perf_counter() - start, transcript.text, transcript.options["duration"]
 
     wall = {"raw": 0.0, "pipeline": 0.0}
+    best: dict[str, dict[Path, float]] = {"raw": {}, "pipeline": {}}  # per-clip minimum over repeats
     audio = 0.0
     texts: dict[str, dict[Path, str]] = {"raw": {}, "pipeline": {}}
     for rep in range(args.repeats):
@@ -105,6 +106,7 @@ def main() -> int:
             for name, fn in order:
                 seconds, text, duration = fn(path)
                 wall[name] += seconds
+                best[name][path] = min(seconds, best[name].get(path, seconds))
                 texts[name][path] = text
             audio += duration
     worker.shutdown()
@@ -120,13 +122,16 @@ def main() -> int:
           f"A/B alternated per clip; {os.cpu_count()} CPU cores, cpu_threads={threads}, "
           f"Python {platform.python_version()}. Model loads not timed: raw {raw_load:.2f}s, "
           f"pipeline {pipe_load:.2f}s.\n")
-    print("| path | audio s | wall s | × realtime | WER |")
-    print("|---|---:|---:|---:|---:|")
+    once = audio / args.repeats
+    best_sum = {name: sum(best[name].values()) for name in best}
+    print("| path | audio s | wall s (all runs) | × realtime | best-of-N wall s (1 pass) | × realtime | WER |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for name, hyps, label in (("raw", hyp_raw, "A raw WhisperModel.transcribe"),
                               ("pipeline", hyp_pipe, "B InferenceWorker.submit().result()")):
         print(f"| {label} | {audio:.1f} | {wall[name]:.2f} | {audio / wall[name]:.1f} | "
-              f"{wer(refs, hyps):.3f} |")
-    print(f"\nratio pipeline/raw wall time: **{wall['pipeline'] / wall['raw']:.3f}**; "
+              f"{best_sum[name]:.2f} | {once / best_sum[name]:.1f} | {wer(refs, hyps):.3f} |")
+    print(f"\nratio pipeline/raw wall time: **{wall['pipeline'] / wall['raw']:.3f}** (all runs), "
+          f"**{best_sum['pipeline'] / best_sum['raw']:.3f}** (per-clip best of {args.repeats}); "
           f"transcripts that differ between A and B: {differ} of {len(clips)}.\n")
     print("WER: corpus-level, jiwer 4; both sides lower-cased, punctuation removed "
           "(digits vs spelled-out numbers are not normalised).\n")

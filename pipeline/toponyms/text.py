@@ -177,6 +177,7 @@ these they this those to too two up us was we were what when where which who why
 your yes all any each both few more most other some such only own same very just now also back
 well way even new old good great big little long high low last first next early late best
 january february march april may june july august september october november december
+jan feb mar apr jun jul aug sep sept oct nov dec
 monday tuesday wednesday thursday friday saturday sunday today tonight tomorrow yesterday
 mr mrs ms dr st mt ft sr jr god lord jesus christ christmas easter
 president governor mayor senator judge chief officer sheriff police fire city county state
