@@ -12,8 +12,7 @@ import streamlit as st
 
 from pages._shared import workbench
 
-# No page_icon: a :material/…: favicon is fetched from a font CDN, which an offline machine cannot reach.
-st.set_page_config(page_title="Video map workbench", layout="wide")
+st.set_page_config(page_title="Video map workbench", page_icon="🗺️", layout="wide")
 
 navigation = st.navigation([
     st.Page("pages/analyze.py", title="Analyze", icon=":material/upload:", default=True),

@@ -133,17 +133,20 @@ def build_deck(points: list[dict[str, Any]], routes: list[dict[str, Any]], *, sh
     if show_labels:
         layers.append(pdk.Layer(
             "TextLayer", id="labels", data=points, get_position="position", get_text="label", get_size=12,
-            get_color=[20, 20, 20], get_pixel_offset=[0, -14], character_set="'auto'",
-            get_alignment_baseline="'bottom'", font_family="'Source Sans Pro, Helvetica, Arial, sans-serif'",
-            font_settings={"sdf": True}, outline_width=3, outline_color=[255, 255, 255, 230], pickable=False,
+            get_color=[20, 20, 20], get_pixel_offset=[0, -12], character_set="'auto'",
+            get_alignment_baseline="'bottom'", font_family="'Helvetica, Arial, sans-serif'", background=True,
+            get_background_color=[255, 255, 255, 210], background_padding=[3, 1, 3, 1], pickable=False,
         ))
+    basemap: dict[str, Any] = {"map_provider": "carto", "map_style": "light"} if tiles else {"map_provider": None}
+    # Offline, map_style is left at pydeck's placeholder: with map_style=None Streamlit would pick
+    # a Carto style by itself and the browser would try to fetch it.
     return pdk.Deck(
         layers=layers,
+        views=[pdk.View(type="MapView", controller=True, repeat=True)],  # no empty band beside the world
         initial_view_state=pdk.ViewState(**view_state(points)),
-        map_provider="carto" if tiles else None,
-        map_style="light" if tiles else None,
         tooltip=TOOLTIP,
         height=height,
+        **basemap,
     )
 
 

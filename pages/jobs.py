@@ -19,26 +19,26 @@ BADGES = {  # status -> (colour, material icon)
 def _job_card(bench, job, labels: dict[str, str]) -> None:
     job_id = job.job_id
     with st.container(border=True, key=f"job_{job_id}"):
-        info, timing, actions = st.columns([5, 2, 2])
+        info, actions = st.columns([6, 2])
         title = labels.get(job.video_id or "", "") or job.source
         colour, icon = BADGES.get(job.status, ("gray", None))
         info.badge(job.status, color=colour, icon=icon)
         info.text(title)
-        if title != job.source:
-            info.text(f"Source: {job.source}")
-        detail = f"Job {job_id}"
-        if job.parent_job_id:
-            detail += f" · part of playlist job {job.parent_job_id}"
-        if job.cached:
-            detail += " · cached"
+        detail = [f"Job {job_id}", f"elapsed {fmt_seconds(job.elapsed_s)}"]
+        if job.eta_s is not None:
+            detail.append(f"ETA {fmt_seconds(job.eta_s)}")
         found = job.metrics.get("locations_found")
         if found is not None:
-            detail += f" · {found} places"
-        info.caption(detail)
+            detail.append(f"{found} places")
+        if job.cached:
+            detail.append("cached")
+        if job.parent_job_id:
+            detail.append(f"part of playlist job {job.parent_job_id}")
+        info.caption(" · ".join(detail))
+        if title != job.source:
+            info.text(f"Source: {job.source}")
         info.progress(min(max(job.progress, 0.0), 1.0),
                       text=f"{job.status} · {job.phase or 'waiting'} · {job.progress:.0%}")
-        timing.metric("Elapsed", fmt_seconds(job.elapsed_s))
-        timing.caption(f"ETA {fmt_seconds(job.eta_s)}" if job.eta_s is not None else "ETA –")
         if job.status in ACTIVE:
             if actions.button("Cancel", key=f"cancel_{job_id}", icon=":material/stop:"):
                 if attempt(lambda: bench.cancel(job_id), "Cancel") is not None:

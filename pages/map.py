@@ -57,7 +57,7 @@ with page("Map") as bench:
     min_conf = f4.slider("Minimum confidence", 0.0, 1.0, 0.0, 0.05, key="map_min_conf")
     o1, o2, o3, _ = st.columns([2, 2, 2, 3])
     colour_by = o1.selectbox("Colour by", ["video", "marker"], key="map_colour_by")
-    show_labels = o2.toggle("Labels", value=True, key="map_labels")
+    show_labels = o2.toggle("Labels", value=False, key="map_labels")
     basemap = o3.selectbox("Basemap", ["auto", "tiles", "outlines"], key="map_basemap",
                            help="auto: map tiles when online, packaged country outlines when offline.")
 

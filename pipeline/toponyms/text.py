@@ -163,7 +163,7 @@ COUNTRY_EXTRA_NAMES: dict[str, tuple[str, ...]] = {
 
 # Short all-capital forms accepted although they are 2-3 letters long.
 ABBREVIATION_KEYS = frozenset(
-    {"us", "u.s.", "usa", "u.s.a.", "uk", "u.k.", "uae", "u.a.e.", "drc", "d.c.", "dc", "nyc", "l.a."}
+    {"us", "u.s.", "usa", "u.s.a.", "uk", "u.k.", "uae", "u.a.e.", "drc", "d.c.", "dc", "nyc", "l.a.", "eu", "e.u."}
 )
 
 # Words that are GeoNames place names but, even capitalised, are nearly always something
@@ -183,7 +183,8 @@ mr mrs ms dr st mt ft sr jr god lord jesus christ christmas easter
 president governor mayor senator judge chief officer sheriff police fire city county state
 north south east west northern southern eastern western central upper lower middle
 men woman women boy girl child children people family home house school hospital
-university college academy office court hall department
+university college academy office court hall department region island highways marines
+nato hamas hezbollah fatah taliban
 """.split()
 )
 

@@ -1,0 +1,80 @@
+"""Geoparsing evaluation harness on tiny hand-made corpora (tests/data/eval/, written for these tests)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from pipeline import evaluate as ev
+
+DATA = Path(__file__).parent / "data" / "eval"
+LGL = DATA / "lgl-sample.xml"
+GEOVIRUS = DATA / "geovirus-sample.xml"
+WEIBO = DATA / "weibo-sample.conll"
+
+
+@pytest.mark.parametrize(("path", "kind"), [(LGL, "lgl"), (GEOVIRUS, "geovirus"), (WEIBO, "weibo")])
+def test_detect_format(path, kind):
+    assert ev.detect_format(path) == kind
+
+
+def test_detect_format_rejects_unknown(tmp_path):
+    other = tmp_path / "notes.txt"
+    other.write_text("just some text\n", encoding="utf-8")
+    with pytest.raises(ValueError):
+        ev.detect_format(other)
+
+
+def test_loaders_give_exact_spans():
+    for path in (LGL, GEOVIRUS, WEIBO):
+        corpus = ev.load_corpus(path)
+        assert corpus.docs
+        for doc in corpus.docs:
+            for g in doc.gold:
+                assert doc.text[g.start : g.end] == g.name  # GeoVirus' 1-based offsets are converted
+    lgl = ev.load_corpus(LGL)
+    assert lgl.has_coordinates and lgl.docs[0].gold[0].lat == pytest.approx(39.80172)
+    weibo = ev.load_corpus(WEIBO)
+    assert not weibo.has_coordinates
+    assert [g.name for g in weibo.docs[0].gold] == ["北京", "上海", "成都"]
+    assert weibo.docs[1].gold == []  # LOC.NOM is not a named toponym
+    assert ev.load_corpus(LGL, limit=1).docs[0].doc_id == "101"
+
+
+def test_metrics_helpers():
+    gold = [ev.GoldToponym(0, 5, "Paris"), ev.GoldToponym(20, 25, "Texas")]
+    preds = [ev.Prediction(2, 7, "paris"), ev.Prediction(40, 45, "Texas")]
+    assert ev.match_lenient(gold, preds) == {0: 0}  # same string, midpoints 2 apart; Texas too far
+    assert ev._prf(1, 2, 4) == pytest.approx((0.5, 0.25, 1 / 3))
+    assert ev.auc_log_error([0.0, 0.0]) == 0.0
+    assert ev.auc_log_error([ev.MAX_ERROR_KM - 1] * 3) == pytest.approx(1.0)
+    assert math.isnan(ev.auc_log_error([5.0]))
+
+
+def test_offline_system_scores_samples():
+    rows, notes = ev.evaluate_paths([str(LGL), str(GEOVIRUS), str(WEIBO)])
+    by = {(r.corpus, r.system): r for r in rows}
+    lgl = by[("lgl-sample", "offline")]
+    assert lgl.docs == 2 and lgl.gold == 8
+    assert lgl.exact[0] >= 0.8 and lgl.exact[1] >= 0.8
+    assert lgl.acc161_recognised == 1.0  # Springfield, Ill. is Illinois' capital, Porto is Portugal's
+    assert lgl.geo_gold == 7  # "Spain" has no gaztag (no coordinates)
+    assert lgl.acc161_e2e <= lgl.acc161_recognised
+    gv = by[("geovirus-sample", "offline")]
+    assert gv.lenient[1] == 1.0 and gv.acc161_e2e == 1.0
+    weibo = by[("weibo-sample", "offline")]
+    assert weibo.exact == pytest.approx((1.0, 1.0, 1.0))
+    assert weibo.acc161_recognised is None
+    assert notes == []
+    assert all(r.docs_per_s > 0 for r in rows)
+
+
+def test_cli_prints_markdown_table(capsys, tmp_path):
+    out_json = tmp_path / "scores.json"
+    assert ev.main([str(GEOVIRUS), "--limit", "1", "--json", str(out_json)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("| corpus | system |")
+    assert "| geovirus-sample | offline | 1 |" in printed
+    assert '"corpus": "geovirus-sample"' in out_json.read_text(encoding="utf-8")
