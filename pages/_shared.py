@@ -214,12 +214,30 @@ def video_labels(bench: Workbench) -> dict[str, str]:
     return labels
 
 
+def _leave_legacy_pages_mode() -> None:
+    """Make a page opened by its URL on a fresh server go through app.py's st.navigation.
+
+    Until some session has run app.py, Streamlit (1.67) treats a ``pages/`` folder beside the
+    entry point as a legacy multipage app: opening http://…/map first runs pages/map.py on its
+    own, lists every module in pages/ (``_shared`` too) in the sidebar and skips app.py's
+    set_page_config. Rerunning once in st.navigation mode fixes that. Internal API, so guarded.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # pragma: no cover
+        return
+    if getattr(PagesManager, "uses_pages_directory", None) is True:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 @contextmanager
 def page(title: str) -> Iterator[Workbench]:
     """Page frame: title, the Workbench, and a footer saying how long the page took to render.
 
     The footer ("<title> rendered in N ms") doubles as the marker the browser test waits for.
     """
+    _leave_legacy_pages_mode()
     started = time.perf_counter()
     st.title(title)
     bench = workbench()

@@ -4,14 +4,19 @@
 gazetteer name (built once per process, shared): word boundaries, English
 capitalisation rules, stop-lists (function words, months, titles), demonyms
 ("Americans") rejected, lower-case English words ("Bath", "Reading", "Nice")
-only with supporting evidence, longer names preferred over their parts, and
-capitalised phrases with a place-type head word ("Longshan Temple") taken as
-points of interest. Chinese text uses the same automaton (longest match) over
-the gazetteer's Chinese names.
+and common given names/surnames only where the text uses them as places,
+person names recognised from titles, given names, "X said" and propagated
+through the text, longer names preferred over their parts, capitalised
+phrases with a place-type head word ("Longshan Temple") taken as points of
+interest, and the text's structure ("Buffalo, New York", "Egypt and Niger")
+fixing markers. Lower-case transcripts keep only well-known names or names
+with a cue ("in", "the town of"). Chinese text uses the same automaton
+(longest match) over the gazetteer's Chinese names.
 
-``OfflineExtractor`` turns the mentions of one video into ``Place`` records
-(first mention keeps its timecode) described from the gazetteer after joint
-disambiguation of all the video's names.
+``OfflineExtractor`` runs ``recognize`` over the whole transcript of one video
+and turns each distinct name into a ``Place`` (first mention keeps its
+timecode and segment text as evidence), described from the gazetteer after
+joint disambiguation of all the video's names.
 """
 
 from __future__ import annotations
@@ -220,10 +225,24 @@ _PLACE_NOUNS = frozenset(
 )
 
 
+def _title_case(text: str, pos: int) -> bool:
+    """Inside a Title Case headline ("Freemason Bogdanov Joins Sochi Mayor Race"): capitals say little."""
+    lo = max(text.rfind("\n", 0, pos), text.rfind(". ", 0, pos), -1) + 1
+    hi_candidates = [i for i in (text.find("\n", pos), text.find(". ", pos)) if i != -1]
+    hi = min(hi_candidates) if hi_candidates else len(text)
+    words = [w for w in text[lo:hi].split() if w[:1].isalpha()]
+    if len(words) < 4:
+        return False
+    caps = sum(1 for w in words if w[:1].isupper())
+    return caps / len(words) >= 0.7
+
+
 def _place_of(text: str, prev_start: int) -> bool:
-    """ "the city of X", "the outskirts of X", "north of X": the word before is "of" after a place noun."""
+    """ "the city of X", "north of X", "John Smith, of X": "of" after a place noun or a comma."""
     if prev_start < 0 or text[prev_start : prev_start + 3].lower() != "of ":
         return False
+    if prev_start >= 2 and text[prev_start - 2 : prev_start] == ", ":
+        return True
     word, _ = _prev_word(text, prev_start)
     return word.lower().rstrip(".,") in _PLACE_NOUNS
 
@@ -312,7 +331,13 @@ class _Recognizer:
         found += [m for m in tentative if m.key in clean]
         found = [m for m in found if not _city_org(text, m, clean)]
         if persons:  # "Dr. Dunn ... Dunn said": every lone "Dunn" is the person
-            found = [m for m in found if " " in m.key or m.key not in persons or m.marker in ("country", "continent")]
+            found = [
+                m
+                for m in found
+                if " " in m.key
+                or m.key not in persons
+                or (gz.flags.get(m.key, 0) & (_build.KEY_STRONG | _build.KEY_PERSON)) == _build.KEY_STRONG
+            ]
         if cased:
             found += self._pois(text)
         found += self._abbreviations(text, abbrev, found)
@@ -340,7 +365,11 @@ class _Recognizer:
             return None
         multi = " " in key
         if len(key) <= 3 and key.replace(".", "").isalpha() and key not in ABBREVIATION_KEYS:
-            if not (surface[:1].isupper() and surface[1:].islower()) or len(key) < 3:
+            # short names: "Ely", "Rye" as written; codes ("NSW", "QLD") only in capitals
+            if surface.isupper() and len(key) == 3:
+                if not any(c.entry.feature_code == "ADM1" for c in self.resolver._candidates(key)[:1]):
+                    return None
+            elif not (surface[:1].isupper() and surface[1:].islower() and len(key) == 3 and flags & _build.KEY_PRIMARY):
                 return None
         if key in ABBREVIATION_KEYS and not any(c.isupper() for c in surface):
             return None
@@ -426,8 +455,10 @@ class _Recognizer:
             return "surname"  # "Dr. Evans", "Sen. Casey"
         if prev_l in ("st", "saint") and not gz.has_key(name_key(prev + " " + surface)):
             return "reject"  # "St. Patrick's Day", "St. Michael"
+        title_case = _title_case(text, start)
         if (
             prev
+            and not title_case
             and prev[:1].isupper()
             and not _sentence_initial(text, start)
             and not gz.has_key(name_key(prev + " " + surface))
@@ -452,11 +483,12 @@ class _Recognizer:
             return "surname"  # "..., said Culver."
         if (
             not multi
-            and (marker == "city" or not strong)
+            and not title_case
+            and (marker == "city" or not strong or nxt.lower() in gz.person_names)
             and nxt[:1].isupper()
             and nxt.lower().rstrip(".") not in _ORG_HEADS
             and not gz.has_key(name_key(surface + " " + nxt))
-            and not gz.flags.get(name_key(nxt), 0) & _build.KEY_STRONG
+            and (not gz.flags.get(name_key(nxt), 0) & _build.KEY_STRONG or nxt.lower() in gz.person_names)
         ):
             return "given"  # "George Bush", "Chiquita Raquel Henry", "Paris Hilton"
         return ""

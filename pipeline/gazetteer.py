@@ -419,7 +419,7 @@ class Resolver:
                     ev.admin1_share[(e.country_code, e.admin1)] += 1
             if e.feature_class == "P" or e.feature_code == "ADM2":
                 ev.towns.append(e)
-            if e.feature_code != "CONT":
+            if e.feature_code not in ("CONT", "RGN"):
                 ev.points.append(e)
         return ev
 
@@ -434,7 +434,7 @@ class Resolver:
             if ev.countries.get(cc, set()) - {e.index}:
                 s += W["ctx_country"]
             s += W["share_country"] * (ev.country_share[cc] - same) / ev.n
-        if e.feature_code not in ("PCLI", "CONT") and cc:
+        if e.feature_code not in ("PCLI", "CONT", "RGN") and cc:
             a1 = (cc, e.admin1)
             if ev.admin1.get(a1, set()) - {e.index}:
                 s += W["ctx_admin1"]
@@ -449,7 +449,7 @@ class Resolver:
             elif d < 150:
                 s += W["near150"]
         points = [t for t in ev.points[:40] if t.index != e.index]
-        if points and e.feature_code not in ("PCLI", "CONT"):
+        if points and e.feature_code not in ("PCLI", "CONT", "RGN"):
             d = min(distance_km(e.lat, e.lon, t.lat, t.lon) for t in points)
             if d < 500:
                 s += W["near500"]

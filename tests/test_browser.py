@@ -108,7 +108,8 @@ def app(tmp_path):
     log = open(log_path, "wb")  # noqa: SIM115  (closed in teardown)
     proc = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "streamlit"), "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
@@ -191,6 +192,10 @@ def test_user_journey_in_a_real_browser(app):
             context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
             page = context.new_page()
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.on("console", lambda m: print("browser console:", m.text[:300]) if m.type == "error" else None)
+            outside: list[str] = []  # offline mode: the page must not reach for tiles, fonts or icons
+            page.on("request", lambda r: outside.append(r.url) if r.url.startswith(("http:", "https:"))
+                    and not r.url.startswith(app["base"]) else None)
 
             # --- Analyze: a speech clip by path, then the bundled demo
             page.goto(app["base"])
@@ -296,6 +301,7 @@ def test_user_journey_in_a_real_browser(app):
         finally:
             browser.close()
     assert dialogs == [], f"a dialog was raised: {dialogs}"
+    assert outside == [], f"requests left the machine in offline mode: {outside[:5]}"
     app["stop"]()
     log = app["log"].read_text(errors="replace")
     assert "Traceback" not in log, log[-3000:]

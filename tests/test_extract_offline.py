@@ -67,11 +67,24 @@ def test_lower_case_transcripts():
     ):
         assert _names(text) == [], text
     assert "china" in _names("last year we travelled to china and japan")
+    assert _names("the romantic and fascinating town of sintra") == ["sintra"]
 
 
 def test_chinese_names():
     ms = recognize("我们在台北和成都玩了三天", language="zh")
     assert [m.surface for m in ms] == ["台北", "成都"]
+    assert _names("我叫赵新民，去过中国和日本") == ["中国", "日本"]  # 新民 here is a given name
+
+
+def test_person_names_are_not_places():
+    text = "Dr. Brian Evans said the clinic in Franklin was full. Evans added that George Bush visited."
+    assert _names(text) == ["Franklin"]
+
+
+def test_text_structure_sets_markers():
+    ms = {m.surface: m for m in recognize("A girl from Buffalo, New York, and pupils in Egypt and Niger.")}
+    assert ms["New York"].marker == "region" and ms["Buffalo"].qualifier == "New York"
+    assert ms["Niger"].marker == "country"
 
 
 def test_pois_and_landmarks():

@@ -182,6 +182,7 @@ monday tuesday wednesday thursday friday saturday sunday today tonight tomorrow 
 mr mrs ms dr st mt ft sr jr god lord jesus christ christmas easter
 president governor mayor senator judge chief officer sheriff police fire city county state
 north south east west northern southern eastern western central upper lower middle
+northeast northwest southeast southwest
 men woman women boy girl child children people family home house school hospital
 university college academy office court hall department region island highways marines
 nato hamas hezbollah fatah taliban
