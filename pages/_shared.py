@@ -6,6 +6,7 @@ into user messages here, at the edge. No st.* call ever runs on a worker thread.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import os
@@ -71,7 +72,16 @@ def _settings_key(settings: Settings) -> str:
     return settings.model_dump_json()
 
 
+_released: set[int] = set()
+_released_lock = threading.Lock()
+
+
 def _release(bench: Workbench) -> None:
+    """Shut a Workbench down once (cache eviction, st.cache_resource.clear() or process exit)."""
+    with _released_lock:
+        if id(bench) in _released:
+            return
+        _released.add(id(bench))
     logger.info("shutting down a workbench", extra={"event": "workbench_release"})
     bench.shutdown(wait=False)
 
@@ -84,6 +94,7 @@ def _workbench(settings_key: str) -> Workbench:
     the previous one is shut down when it is evicted.
     """
     bench = Workbench(load_settings())
+    atexit.register(_release, bench)  # close DuckDB cleanly when the server stops
     threading.Thread(target=_warm_basemap, name="basemap-warmup", daemon=True).start()
     return bench
 
@@ -192,6 +203,10 @@ def fmt_seconds(value: float | None) -> str:
         return f"{minutes} min {seconds:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def fmt_bytes(value: float | None) -> str:

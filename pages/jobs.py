@@ -28,7 +28,7 @@ def _job_card(bench, job, labels: dict[str, str]) -> None:
         if job.eta_s is not None:
             detail.append(f"ETA {fmt_seconds(job.eta_s)}")
         found = job.metrics.get("locations_found")
-        if found is not None:
+        if found is not None and job.finished:
             detail.append(f"{found} places")
         if job.cached:
             detail.append("cached")

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from pages import _mapview as mv
-from pages._shared import attempt, network_available, page, video_labels
+from pages._shared import attempt, network_available, page, plural, video_labels
 
 
 def _legend(colours: dict[str, list[int]], names: dict[str, str]) -> None:
@@ -22,10 +22,7 @@ def _details(place: dict) -> None:
     with st.container(border=True, key="place_details"):
         st.subheader("Selected place")
         st.text(place["location"])
-        c1, c2, c3 = st.columns(3)
-        c1.metric("Timecode", place["timecode"])
-        c2.metric("Confidence", f"{place['confidence']:.0%}")
-        c3.metric("Marker", place["marker"] or "–")
+        st.text(f"At {place['timecode']} · confidence {place['confidence']:.0%} · {place['marker'] or '–'}")
         st.text(f"Video: {place.get('video_title') or place['video_id']}")
         if place.get("description"):
             st.text(f"Description: {place['description']}")
@@ -33,8 +30,9 @@ def _details(place: dict) -> None:
             st.text("Tags: " + ", ".join(str(t) for t in place["tags"]))
         st.text("Evidence (what was said):")
         st.code(place.get("evidence") or "–", language=None, wrap_lines=True)
-        coords = f"{place['latitude']:.5f}, {place['longitude']:.5f}"
-        st.text(f"Coordinates: {coords} · geocoder: {place.get('geocoder') or '–'} · status: {place['status']}")
+        st.caption(f"{place['latitude']:.5f}, {place['longitude']:.5f} · geocoder {place.get('geocoder') or '–'} · "
+                   f"{place['status']}" + (f" · gazetteer id {place['gazetteer_id']}" if place.get("gazetteer_id")
+                                           else ""))
         url = place.get("url_at_time") or ""
         if url.startswith(("https://", "http://")):
             st.link_button(f"Open the video at {place['timecode'][:8]}", url, icon=":material/play_circle:")
@@ -75,22 +73,21 @@ with page("Map") as bench:
     points = mv.point_rows(on_map, colours, colour_by, labels)
     routes = mv.route_rows(on_map, colours, colour_by, labels)
     deck = mv.build_deck(points, routes, show_labels=show_labels, tiles=tiles)
-    event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key="map", height=560,
-                            alt="Map of the places mentioned in the analysed videos")
-    note = "Map tiles © CARTO, © OpenStreetMap contributors" if tiles else mv.ATTRIBUTION
-    st.caption(f"{len(on_map)} places on the map · {len(shown) - len(on_map)} without coordinates · "
-               f"{len(routes)} routes · {note}")
-    if not places:
-        st.info("No places yet. Analyse a video on the Analyze page (or try the demo) and they appear here.")
-
-    left, right = st.columns([1, 2])
-    with left:
-        _legend(colours, labels if colour_by == "video" else {})
-    with right:
+    map_column, side = st.columns([3, 1])
+    with map_column:
+        event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key="map", height=560,
+                                alt="Map of the places mentioned in the analysed videos")
+        note = "Map tiles © CARTO, © OpenStreetMap contributors" if tiles else mv.ATTRIBUTION
+        st.caption(f"{plural(len(on_map), 'place')} on the map · {len(shown) - len(on_map)} without coordinates · "
+                   f"{plural(len(routes), 'route')} · {note}")
+    with side:
+        if not places:
+            st.info("No places yet. Analyse a video on the Analyze page (or try the demo) and they appear here.")
         selected = (event.selection.get("objects") or {}).get("places") if event else None
         by_uid = {pt["uid"]: p for pt, p in zip(points, on_map, strict=True)}
         place = by_uid.get(selected[0].get("uid")) if selected else None
         if place is not None:
             _details(place)
-        else:
+        elif places:
             st.caption("Select a place on the map to see what was said about it and open the video there.")
+        _legend(colours, labels if colour_by == "video" else {})

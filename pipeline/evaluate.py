@@ -183,10 +183,13 @@ _LOADERS: dict[str, Callable[[Path], list[Document]]] = {
 }
 
 
-def load_corpus(path: str | Path, limit: int | None = None) -> Corpus:
+def load_corpus(path: str | Path, limit: int | None = None, split: str | None = None) -> Corpus:
+    """Load a corpus; ``split`` "even"/"odd" keeps the documents of even/odd index (a held-out half)."""
     path = Path(path)
     kind = detect_format(path)
     docs = _LOADERS[kind](path)
+    if split in ("even", "odd"):
+        docs = docs[0 if split == "even" else 1 :: 2]
     if limit:
         docs = docs[:limit]
     has_coords = any(g.lat is not None for d in docs for g in d.gold)
@@ -463,7 +466,7 @@ def markdown_table(rows: list[Scores]) -> str:
 
 
 def evaluate_paths(
-    paths: list[str], *, baseline: bool = False, limit: int | None = None
+    paths: list[str], *, baseline: bool = False, limit: int | None = None, split: str | None = None
 ) -> tuple[list[Scores], list[str]]:
     """Score every corpus; returns the score rows and extra report lines (speech-en listing)."""
     rows: list[Scores] = []
@@ -472,7 +475,9 @@ def evaluate_paths(
     if baseline:
         systems.append((SpacyBaseline.name, SpacyBaseline))
     for path in paths:
-        corpus = load_corpus(path, limit)
+        corpus = load_corpus(path, limit, split)
+        if split:
+            corpus.name += f" ({split})"
         for name, factory in systems:
             if corpus.kind == "weibo" and name != "offline":
                 continue  # the baseline is English-only
@@ -505,11 +510,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("paths", nargs="+", help="corpus files/folders (LGL, GeoVirus, Weibo CoNLL, speech-en)")
     ap.add_argument("--baseline", action="store_true", help="also run spaCy small NER + population baseline")
     ap.add_argument("--limit", type=int, default=None, help="only the first N documents of each corpus")
+    ap.add_argument(
+        "--split", choices=("even", "odd"), default=None, help="only documents of even/odd index (held-out check)"
+    )
     ap.add_argument("--json", type=Path, default=None, help="also write the scores as JSON")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     t0 = time.perf_counter()
-    rows, notes = evaluate_paths(args.paths, baseline=args.baseline, limit=args.limit)
+    rows, notes = evaluate_paths(args.paths, baseline=args.baseline, limit=args.limit, split=args.split)
     print(markdown_table(rows))
     for n in notes:
         print()

@@ -42,7 +42,7 @@ from .toponyms.text import (
     name_key,
 )
 
-VERSION = "1"
+VERSION = "2"
 
 _CONNECTORS = frozenset(
     "of the de du des la le les del da do di dos das y and am an der den sur upon on en al el au aux in".split()
@@ -84,14 +84,14 @@ _POI_HEAD_WORDS = (
     "|".join(sorted((h.capitalize() for h in POI_HEADS), key=len, reverse=True)) + r"|St\.|Ave\.|Rd\.|Blvd\.|Hwy\."
 )
 _POI = re.compile(
-    r"(?<![\w'])((?:(?:[A-Z][\w'\u2019\-]*|\d{1,4}|of|the|de|du|la|le|and|&)\s+){0,4}?"
-    r"[A-Z][\w'\u2019\-]*\s+(?:" + _POI_HEAD_WORDS + r"))(?![\w'])"
+    r"(?<![\w'\u2019\-])((?:(?:[A-Z](?:[\w\-]|['\u2019](?!s\b))*|\d{1,4}|of|the|de|du|la|le)\s+){0,4}?"
+    r"[A-Z](?:[\w\-]|['\u2019](?!s\b))*\s+(?:" + _POI_HEAD_WORDS + r"))(?![\w'])"
 )
 _POI_PREFIX = re.compile(
     r"(?<![\w'])((?:Mount|Mt\.|Lake|Cape|Isle of|Gulf of|Bay of|Sea of|River)\s+"
     r"[A-Z][\w'\u2019\-]*(?:\s+[A-Z][\w'\u2019\-]*)?)(?![\w'])"
 )
-_PLACE_NUMBER = re.compile(r"\s(\d{2,3})\b(?![.,]\d)(?!\s*(?:%|percent|people|km|miles|years|am|pm|a\.m|p\.m))")
+_PLACE_NUMBER = re.compile(r"\s(\d{3})\b(?![.,]\d)(?!\s*(?:%|percent|people|km|miles|years|am|pm|a\.m|p\.m))")
 
 
 @dataclass
@@ -184,6 +184,14 @@ def _sentence_initial(text: str, start: int) -> bool:
     return True
 
 
+_GENERIC_PREFIX = re.compile(
+    r"(the )?(?:city|town|village|borough|township|county|parish|state|province|commonwealth|district)"
+    r"(?: of (.+))?$"
+)
+_DISEASE_NOUNS = frozenset(
+    "virus viruses fever disease flu influenza strain strains encephalitis vaccine hemorrhagic haemorrhagic".split()
+)
+_NON_PLACE_PHRASES = frozenset({"white house"})
 _CITY_ORG = frozenset(
     "council manager hall commission commissioners schools school police attorney clerk board limits "
     "administrator officials department government employees staff engineer court".split()
@@ -215,8 +223,29 @@ def _compound_word(gz: Gazetteer, text: str, end: int) -> bool:
         return True  # "US-24", "I-95"
     if not text[end + 1].isupper():
         return False  # "Ohio-based"
+    county = _HYPHEN_COUNTY.match(text, end + 1)
+    if county and gz.has_key(name_key(county.group(0))):
+        return False  # "Paris-Henry County Arts Council": two places
     m = _WORD.match(text, end + 1)
     return bool(m) and not gz.flags.get(name_key(m.group(0).rstrip(".")), 0) & _build.KEY_STRONG
+
+
+_DATELINE = re.compile(r"(?:,\s*[A-Z][A-Za-z.]*)?(?:\s*(?:--|\u2014|\u2013)|\s*\(AP\)|  \S)")
+_HYPHEN_COUNTY = re.compile(r"[A-Z][\w'\u2019]* (?:County|Parish)\b")
+
+
+def _hyphen_partner(gz: Gazetteer, text: str, start: int) -> bool:
+    """ "Egyptian-US relations", "the Washington-Moscow route": a place or demonym before the hyphen."""
+    if start < 3 or text[start - 1] != "-" or not text[start - 2].isalpha():
+        return False
+    k = start - 2
+    while k > 0 and (text[k - 1].isalpha() or text[k - 1] == "."):
+        k -= 1
+    word = text[k : start - 1]
+    if not word[:1].isupper() or not text[start : start + 1].isupper():
+        return False
+    key = name_key(word)
+    return bool(gz.flags.get(key, 0) & _build.KEY_STRONG) or _is_demonym(gz, key)
 
 
 _PLACE_NOUNS = frozenset(
@@ -304,8 +333,8 @@ class _Recognizer:
             cjk = is_cjk_char(key[0])
             if not cjk:
                 if start > 0 and (folded[start - 1].isalnum() or folded[start - 1] in "'-"):
-                    if not _party_prefix(text, start):  # "D-Pa.", "R-Columbus" are fine
-                        continue
+                    if not _party_prefix(text, start) and not _hyphen_partner(gz, text, start):
+                        continue  # ("D-Pa.", "R-Columbus", "Egyptian-US", "Washington-Moscow" are fine)
                 if end < n and folded[end].isalnum():
                     continue
             flags = gz.flags.get(key, 0)
@@ -321,7 +350,17 @@ class _Recognizer:
                 self._check_cjk(text, key, start, end, surface, flags)
                 if cjk
                 else self._check_latin(
-                    text, key, start, end, surface, flags, cased, persons, tentative, needs_support, supported
+                    text,
+                    key,
+                    start,
+                    end,
+                    surface,
+                    flags,
+                    cased,
+                    persons,
+                    tentative,
+                    needs_support,
+                    supported,
                 )
             )
             if m is not None:
@@ -364,6 +403,13 @@ class _Recognizer:
         if (key in STOPWORDS and not (key in ABBREVIATION_KEYS and surface.isupper())) or _is_demonym(gz, key):
             return None
         multi = " " in key
+        generic = _GENERIC_PREFIX.match(key)
+        if generic and (not generic.group(2) or gz.has_key(generic.group(2))):
+            return None  # "The City"; "City of Richmond", "State of Illinois": the place is the inner name
+        if _next_word(text, end).lower().rstrip(".,;:") in _DISEASE_NOUNS:
+            return None  # "Marburg virus", "West Nile fever": a disease's name, not a place
+        if multi and key in _NON_PLACE_PHRASES and text[max(0, start - 4) : start].lower() == "the ":
+            return None  # "the White House": the building, not White House, Tennessee
         if len(key) <= 3 and key.replace(".", "").isalpha() and key not in ABBREVIATION_KEYS:
             # short names: "Ely", "Rye" as written; codes ("NSW", "QLD") only in capitals
             if surface.isupper() and len(key) == 3:
@@ -382,6 +428,8 @@ class _Recognizer:
         if cased:
             if not _capitalised(surface):
                 return None
+            if surface.isupper() and len(key) > 3 and _sentence_initial(text, start) and _DATELINE.match(text, end):
+                return Mention(start, end, surface, key, marker, ids, "gazetteer", 0.8)  # "ROANOKE -- Former ..."
             if surface.isupper() and len(key) > 3 and not text.isupper() and common and not strong:
                 return None  # headline capitals: only names that stand on their own
             if _compound_word(self.gz, text, end):
@@ -477,7 +525,8 @@ class _Recognizer:
         if re.match(r",\s*\d{1,3}\s*[,.;)]", text[end : end + 8]):
             return "surname"  # "Flores, 26, had just left the Army"
         nxt = _next_word(text, end)
-        if nxt.lower() in _SPEECH_VERBS and not multi and prev_l not in _LOCATIVE and prev_l != "of":
+        metonymy = strong and not gz.flags.get(key, 0) & _build.KEY_PERSON  # "Tbilisi says", "Moscow said"
+        if nxt.lower() in _SPEECH_VERBS and not multi and not metonymy and prev_l not in _LOCATIVE and prev_l != "of":
             return "surname"  # "Duque said" (but "officials in Chicago said")
         if prev_l in _SPEECH_VERBS and not multi and (end >= len(text) or text[end] in ".,;"):
             return "surname"  # "..., said Culver."

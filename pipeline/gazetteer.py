@@ -9,7 +9,10 @@ Disambiguation (``GazetteerGeocoder``) scores every candidate of a name by a
 population prior, a feature-type prior (countries and first-level regions over
 towns of the same name, the request's marker), and the other names of the same
 video: countries and regions they name or lie in, and distance to the towns
-they resolve to. The context is resolved jointly and iteratively.
+they resolve to. The context is resolved jointly: coordinate ascent, restarted from
+the close alternatives that lie in a state/county another name can be, keeping the
+most coherent assignment; a small town abroad that nothing in a one-country document
+supports is left unresolved (placed near the document's main town).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from .toponyms.text import fold, name_key
 
 log = logging.getLogger(__name__)
 
-METHOD_VERSION = "gz-1"
+METHOD_VERSION = "gz-2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +317,9 @@ _MARKER_FIT = {
     "city": {"PPL": 0.4, "PPLC": 0.4},
 }
 MAX_CANDIDATES = 60
+FOREIGN_MAX_POP = 1_000_000  # towns below this need support when the document names other countries
+RESTARTS = 3  # alternatives per name from which the joint assignment is re-optimised
+RESTART_MARGIN = 2.5  # ... whose prior is at most this far below the name's pick
 
 
 @dataclass
@@ -468,21 +474,122 @@ class Resolver:
             if cs:
                 cands[k] = cs
                 keys.append(k)
-        picks = {k: cs[0] for k, cs in cands.items()}
+        picks = self._ascend(keys, cands, {k: cs[0] for k, cs in cands.items()})
+        if len(keys) < 2 or not RESTARTS:
+            return self._drop_foreign(picks)
+        # Coordinate ascent stops in local optima ("Paris" -> Kentucky keeps "Henry County" in
+        # Georgia although Paris, Tennessee lies in Henry County, Tennessee): restart it from
+        # each close alternative of every name and keep the most coherent assignment overall.
+        best_total = self._total(picks)
+        areas: dict[tuple[str, ...], set[str]] = {}  # admin areas among the candidates -> names
+        for k in keys:
+            for c in cands[k]:
+                e = c.entry
+                if e.feature_code == "ADM1":
+                    areas.setdefault((e.country_code, e.admin1), set()).add(k)
+                elif e.feature_code == "ADM2":
+                    areas.setdefault((e.country_code, e.admin1, e.admin2), set()).add(k)
+
+        def linked(k: str, e: Entry) -> bool:
+            """``e`` lies in an admin area another name can be (a town in a county/state also named)."""
+            if e.feature_code in ("PCLI", "ADM1", "CONT", "RGN") or not e.country_code:
+                return False
+            return bool(
+                areas.get((e.country_code, e.admin1), set()) - {k}
+                or (e.admin2 and areas.get((e.country_code, e.admin1, e.admin2), set()) - {k})
+            )
+
+        for k in keys:
+            top = picks[k].prior
+            alts = [
+                c for c in cands[k] if c is not picks[k] and c.prior >= top - RESTART_MARGIN and linked(k, c.entry)
+            ][:RESTARTS]
+            for c in alts:
+                start = dict(picks)
+                start[k] = c
+                trial = self._ascend(keys, cands, start, fixed=k)
+                trial = self._ascend(keys, cands, trial)
+                total = self._total(trial)
+                if total > best_total + 1e-9:
+                    best_total, picks = total, trial
+        for k in keys:  # scores of the chosen assignment
+            others = [p.entry for kk, p in picks.items() if kk != k]
+            ev = self._evidence(others)
+            for c in cands[k]:
+                c.score = c.prior + self._context_score(c.entry, ev)
+        return self._drop_foreign(picks)
+
+    def _drop_foreign(self, picks: dict[str, _Cand]) -> dict[str, _Cand]:
+        """Leave a name unresolved rather than send it abroad without any support.
+
+        When the document names one country and is about one place in it (two of its towns
+        within 100 km: "Taipei, the capital of Taiwan ... Tamsui") and a town's best candidate
+        lies in another country that nothing else in the document points to (no other name
+        there, no named place within 500 km), the namesake abroad ("Xinyi", Guangdong, for
+        Taipei's Xinyi district) is almost surely wrong; the geocoder then places the name
+        approximately at the document's main town instead.
+        """
+        named = {p.entry.country_code for p in picks.values() if p.entry.feature_code == "PCLI"}
+        if len(named) != 1 or len(picks) < 3:
+            return picks
+        home = next(iter(named))
+        towns = [p.entry for p in picks.values() if p.entry.feature_class == "P" and p.entry.country_code == home]
+        if not any(distance_km(a.lat, a.lon, b.lat, b.lon) < 100 for i, a in enumerate(towns) for b in towns[i + 1 :]):
+            return picks  # the document is not about one place in its country
+
+        def weak_foreign(e: Entry) -> bool:
+            return (
+                e.feature_class == "P"
+                and e.feature_code != "PPLC"
+                and e.population < FOREIGN_MAX_POP
+                and e.country_code != home
+            )
+
+        anchors = [p.entry for p in picks.values() if not weak_foreign(p.entry)]
+        out = dict(picks)
+        for k, p in picks.items():
+            e = p.entry
+            if not weak_foreign(e):
+                continue
+            if any(o.country_code == e.country_code for o in anchors):
+                continue
+            if any(
+                o.feature_code not in ("CONT", "RGN") and distance_km(e.lat, e.lon, o.lat, o.lon) < 500 for o in anchors
+            ):
+                continue
+            del out[k]
+        return out
+
+    def _ascend(
+        self, keys: list[str], cands: dict[str, list[_Cand]], picks: dict[str, _Cand], fixed: str = ""
+    ) -> dict[str, _Cand]:
+        picks = dict(picks)
         for _ in range(3):
             changed = False
             for k in keys:
+                if k == fixed:
+                    continue
                 others = [p.entry for kk, p in picks.items() if kk != k]
                 ev = self._evidence(others)
+                best, best_s = picks[k], -1e9
                 for c in cands[k]:
-                    c.score = c.prior + self._context_score(c.entry, ev)
-                best = max(cands[k], key=lambda c: c.score)
+                    sc = c.prior + self._context_score(c.entry, ev)
+                    if sc > best_s:
+                        best, best_s = c, sc
                 if best is not picks[k]:
                     picks[k] = best
                     changed = True
             if not changed:
                 break
         return picks
+
+    def _total(self, picks: dict[str, _Cand]) -> float:
+        """Objective of a joint assignment: every name's prior plus its support from the others."""
+        total = 0.0
+        for k, p in picks.items():
+            ev = self._evidence([q.entry for kk, q in picks.items() if kk != k])
+            total += p.prior + self._context_score(p.entry, ev)
+        return total
 
 
 class GazetteerGeocoder:

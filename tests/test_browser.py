@@ -39,7 +39,8 @@ XSS = "<img src=x onerror=alert(1)>"
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DEMO_PLACES = {"Lisbon", "Porto", "Madrid", "Barcelona", "Paris", "Taipei"}
-CLIP_REPEATS = 6  # the demo narration 6x (~107 s of speech): a few seconds of transcription to measure in
+CLIP_REPEATS = 16  # the demo narration 16x (~286 s of speech): ~25 s of transcription here to measure in
+PAGES = ("Map", "Places", "Health", "Analyze", "Jobs")
 
 pytestmark = [
     pytest.mark.browser,
@@ -210,19 +211,22 @@ def test_user_journey_in_a_real_browser(app):
                 page.get_by_text(re.compile(rf"{name} — (queued|running) as job")).wait_for(timeout=30_000)
             shot(page, "analyze")
 
-            # --- Jobs: live progress; time page renders while the model transcribes
-            go(page, "Jobs")
-            page.get_by_text(re.compile(r"running · transcription · \d+%")).first.wait_for(timeout=90_000)
-            shot(page, "jobs-transcribing")
+            # --- time page renders (sidebar navigation) while the clip is transcribed; which of them
+            # fell inside the transcription phase is read from the job's events afterwards
             samples = []
-            deadline = time.monotonic() + 150
-            pages = ("Map", "Places", "Health", "Analyze", "Jobs")
-            while time.monotonic() < deadline and len(samples) < 40:
-                samples.append(go(page, pages[len(samples) % len(pages)]))
+            seen_transcription = False
+            deadline = time.monotonic() + 240
+            while time.monotonic() < deadline and len(samples) < 80:
+                samples.append(go(page, PAGES[len(samples) % len(PAGES)]))
                 if samples[-1]["page"] == "Jobs":
                     page.wait_for_timeout(1100)  # let the live fragment refresh once
-                    if page.get_by_text(re.compile(r"transcription · \d+%")).count() == 0:
+                    now = page.get_by_text(re.compile(r"running · transcription · \d+%")).count() > 0
+                    if now and not seen_transcription:
+                        shot(page, "jobs-transcribing")
+                    seen_transcription = seen_transcription or now
+                    if seen_transcription and not now:
                         break
+            assert seen_transcription, "never saw a job in the transcription phase"
 
             # --- all jobs finish (the demo transcribes with the bundled tiny.en on CPU)
             page.get_by_text(re.compile(r"^Live: 0 running · 0 queued")).wait_for(timeout=180_000)
@@ -230,6 +234,7 @@ def test_user_journey_in_a_real_browser(app):
             assert page.locator('[class*="st-key-job_"]').count() >= 4
             assert page.get_by_text("failed", exact=True).count() == 0
             shot(page, "jobs-done")
+            idle = [go(page, title) for _ in range(2) for title in PAGES]  # the same, with nothing running
 
             # --- Map: a canvas with content, whatever the network
             go(page, "Map")
@@ -244,7 +249,7 @@ def test_user_journey_in_a_real_browser(app):
 
             # only the video with the HTML payload: its single place sits at the centre of the view
             show_only(page, "xss-porto")
-            page.get_by_text(re.compile(r"^1 places on the map")).wait_for(timeout=30_000)
+            page.get_by_text(re.compile(r"^1 place on the map")).wait_for(timeout=30_000)
             page.wait_for_timeout(1500)
             box = canvas.bounding_box()
             centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
@@ -268,9 +273,7 @@ def test_user_journey_in_a_real_browser(app):
             page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=30_000)
             page.wait_for_timeout(1000)
             shot(page, "places")
-            with page.expect_download(timeout=30_000) as download_info:
-                page.locator(".st-key-download_csv button").click()
-            download = download_info.value
+            download = download_csv(page)
             assert download.suggested_filename == "places.csv"
             rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
             assert list(rows[0].keys()) == CSV_COLUMNS
@@ -288,7 +291,7 @@ def test_user_journey_in_a_real_browser(app):
                 for name in names:
                     cell = page.locator('[data-testid="stDataFrame"] [role="gridcell"]').filter(
                         has_text=re.compile(rf"^{re.escape(name)}$"))
-                    expect(cell.first).to_be_visible(timeout=15_000)
+                    expect(cell.first).to_be_attached(timeout=15_000)  # the grid's a11y table (hidden)
             assert page.locator('[data-testid="stDataFrame"] img').count() == 0
             shot(page, "places-xss")
 
@@ -311,26 +314,52 @@ def test_user_journey_in_a_real_browser(app):
     during = [s for s in samples if start <= s["start"] and s["end"] <= end]
     summary = {
         "what": "sidebar navigation to a page until its last element (the render-time footer) shows; "
-                "client_ms = click to footer in Chromium, server_ms = the script's own render time",
+                "client_ms = click to footer in Chromium, server_ms = the page script's own run time",
+        "machine": f"{os.cpu_count()} CPU cores shared by chromium, streamlit and the ASR model",
         "transcription_phase_s": round(end - start, 1),
         "speech_seconds": round(17.855 * CLIP_REPEATS, 1),
-        "during_transcription": [{k: v for k, v in s.items() if k in ("page", "client_ms", "server_ms")}
-                                 for s in during],
-        "cpu_count": os.cpu_count(),
+        "during_transcription": _stats(during),
+        "idle_after_jobs": _stats(idle),
     }
-    if during:
-        summary.update({
-            "n": len(during),
-            "client_ms_median": statistics.median(s["client_ms"] for s in during),
-            "client_ms_max": max(s["client_ms"] for s in during),
-            "server_ms_median": statistics.median(s["server_ms"] for s in during),
-            "server_ms_max": max(s["server_ms"] for s in during),
-        })
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "render_times.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    print("\nrender times during transcription:", json.dumps(summary, indent=2))
-    assert len(during) >= 3, summary
-    assert summary["client_ms_max"] < 10_000, summary  # no page waits for the model
+    print("\nrender times:", json.dumps({k: v for k, v in summary.items()}, indent=1))
+    assert summary["during_transcription"]["n"] >= 3, summary
+    # responsive: no page run waits for the model (the script itself stays fast) and every page shows
+    assert summary["during_transcription"]["server_ms_max"] < 3_000, summary
+    assert summary["during_transcription"]["client_ms_max"] < 20_000, summary
+
+
+def _stats(samples: list[dict]) -> dict:
+    if not samples:
+        return {"n": 0}
+    out: dict = {"n": len(samples)}
+    for key in ("client_ms", "server_ms"):
+        values = [s[key] for s in samples]
+        out[f"{key}_median"] = round(statistics.median(values), 1)
+        out[f"{key}_max"] = round(max(values), 1)
+    out["by_page_client_ms_median"] = {
+        title: round(statistics.median([s["client_ms"] for s in samples if s["page"] == title]), 1)
+        for title in PAGES if any(s["page"] == title for s in samples)}
+    out["samples"] = [{k: s[k] for k in ("page", "client_ms", "server_ms")} for s in samples]
+    return out
+
+
+def download_csv(page):
+    """Click the CSV export. Its bytes are built on click (a deferred download_button); once in a
+    while (seen 1 run in ~10 here) the first click of a fresh page starts no download, so one
+    more click is allowed before failing."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(2):
+        try:
+            with page.expect_download(timeout=20_000) as download_info:
+                page.locator(".st-key-download_csv button").click()
+            return download_info.value
+        except PlaywrightTimeout:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
 
 
 def show_only(page, video: str) -> None:

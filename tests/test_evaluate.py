@@ -78,3 +78,12 @@ def test_cli_prints_markdown_table(capsys, tmp_path):
     assert printed.startswith("| corpus | system |")
     assert "| geovirus-sample | offline | 1 |" in printed
     assert '"corpus": "geovirus-sample"' in out_json.read_text(encoding="utf-8")
+
+
+def test_split_keeps_alternate_documents():
+    full = ev.load_corpus(LGL)
+    even, odd = ev.load_corpus(LGL, split="even"), ev.load_corpus(LGL, split="odd")
+    assert [d.doc_id for d in even.docs] == [d.doc_id for d in full.docs[0::2]]
+    assert [d.doc_id for d in odd.docs] == [d.doc_id for d in full.docs[1::2]]
+    rows, _ = ev.evaluate_paths([str(LGL)], split="odd")
+    assert rows[0].corpus == "lgl-sample (odd)" and rows[0].docs == len(odd.docs)

@@ -110,3 +110,33 @@ def test_dedup_keeps_first_mention_and_timecode():
 @pytest.mark.parametrize("text", ["", "   ", "12345", "!!!"])
 def test_degenerate_input(text):
     assert OfflineExtractor().extract(_windows(text)).places == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a place name naming a disease is not a place
+        ("Both Ebola and the related Marburg virus were found in monkeys.", []),
+        ("The symptoms of Marburg haemorrhagic fever are dramatic.", []),
+        # the building, not White House, Tennessee
+        ("A spokesman at the White House declined to comment on the talks.", []),
+        # a capital that speaks (metonymy) is still the place
+        ("Tensions rose in the region on Friday. Tbilisi says the separatists attacked first.", ["Tbilisi"]),
+        # "the City of X": the place is X
+        ("A thief stole tools from the City of Richmond on Friday.", ["Richmond"]),
+        # a list of two places is not one landmark
+        ("The hikers walked between Kisumu and Rift Valley on Monday.", ["Kisumu", "Rift Valley"]),
+        # plural titles are not the French town of Sens
+        ("The bill was sponsored by Sens. Tim Grendell and Bob Gibbs on Monday.", []),
+        # hyphenated pairs of places (but not "Wal-Mart")
+        ("A survey of Egyptian-US relations. The Washington-Moscow route was cut.", ["US", "Washington", "Moscow"]),
+        ("He toured the Paris-Henry County Heritage Center.", ["Paris", "Henry County"]),
+        ("Wal-Mart opened a store. The Holder-Wooloff family said so.", []),
+        # a dateline in capitals
+        ("Huckabee campaigns in town. ROANOKE -- Former Gov. Mike Huckabee spoke.", ["ROANOKE"]),
+        # "Drive", "Parkway" are street heads: the street, not the city inside it
+        ("The crash happened on Wichita Drive near the school on Tuesday.", ["Wichita Drive"]),
+    ],
+)
+def test_recognition_rules(text, expected):
+    assert _names(text) == expected

@@ -111,3 +111,23 @@ def test_unknown_and_poi(geocoder):
     temple = _one(geocoder, "Longshan Temple", context=["Taipei"], marker="poi").hit
     assert temple is not None and temple.feature == "approx:context-city"
     assert math.isclose(temple.score, 0.3)
+
+
+def test_joint_assignment_escapes_local_optimum(geocoder):
+    """Paris, Tennessee lies in Henry County, Tennessee: the coherent pair wins over two big namesakes."""
+    ctx = ["Henry County"]
+    paris = _one(geocoder, "Paris", ctx)
+    county = _one(geocoder, "Henry County", ["Paris"])
+    assert paris.hit.country_code == "US" and distance_km(paris.hit.latitude, paris.hit.longitude, 36.30, -88.33) < 30
+    assert distance_km(county.hit.latitude, county.hit.longitude, 36.33, -88.32) < 50
+
+
+def test_unsupported_namesake_abroad_is_not_used(geocoder):
+    """A Taipei walk: "Beitou"/"Xinyi" only exist in the gazetteer as towns in mainland China."""
+    names = ["Taipei", "Taiwan", "Tamsui", "Xinyi", "Beitou"]
+    for q in ("Xinyi", "Beitou"):
+        out = _one(geocoder, q, [n for n in names if n != q])
+        assert out.hit is not None and out.hit.country_code == "TW", out
+        assert out.hit.feature.startswith("approx:")
+    # without the Taiwanese context the Chinese town is still found
+    assert _one(geocoder, "Xinyi").hit.country_code == "CN"

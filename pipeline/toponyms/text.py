@@ -179,7 +179,7 @@ well way even new old good great big little long high low last first next early 
 january february march april may june july august september october november december
 jan feb mar apr jun jul aug sep sept oct nov dec
 monday tuesday wednesday thursday friday saturday sunday today tonight tomorrow yesterday
-mr mrs ms dr st mt ft sr jr god lord jesus christ christmas easter
+mr mrs ms dr st mt ft sr jr sens reps govs god lord jesus christ christmas easter
 president governor mayor senator judge chief officer sheriff police fire city county state
 north south east west northern southern eastern western central upper lower middle
 northeast northwest southeast southwest
@@ -242,4 +242,11 @@ POI_HEADS: dict[str, str] = {
     "boulevard": "street",
     "lane": "street",
     "highway": "street",
+    "drive": "street",
+    "parkway": "street",
+    "pike": "street",
+    "turnpike": "street",
+    "expressway": "street",
+    "freeway": "street",
+    "trail": "street",
 }
