@@ -179,7 +179,7 @@ class JobManager:
         key.pop("force", None)
         cache_key = repr(sorted(key.items()))
         if cache_key not in self._strategies:
-            self._strategies[cache_key] = build_strategy(options)
+            self._strategies[cache_key] = build_strategy(options, self.settings)
         return self._strategies[cache_key]
 
     def inference_worker(self, options: TranscribeOptions):

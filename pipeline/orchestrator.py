@@ -148,26 +148,27 @@ class AnalysisOptions(Record):
         return CompressOptions(window_tokens=self.window_tokens)
 
 
-def make_extractor(options: AnalysisOptions) -> Extractor:
+def make_extractor(options: AnalysisOptions, settings: Any = None) -> Extractor:
     name = options.extractor_name()
     if name == "llm":
         from .config import get_settings
 
-        key = get_settings().llm_api_key
+        settings = settings or get_settings()
+        key = settings.llm_api_key
         return get_extractor(
             "llm", model=options.llm_model, api_base=options.llm_api_base,
             api_key=key.get_secret_value() if key else None, timeout_s=options.llm_timeout_s,
-            max_workers=get_settings().io_workers,
+            max_workers=settings.io_workers,
         )
     return get_extractor(name)
 
 
-def make_geocoder(options: AnalysisOptions) -> Geocoder:
+def make_geocoder(options: AnalysisOptions, settings: Any = None) -> Geocoder:
     name = options.geocoder_name()
     if name.startswith("nominatim"):
         from .config import get_settings
 
-        settings = get_settings()
+        settings = settings or get_settings()
         return get_geocoder(
             name, user_agent=options.nominatim_user_agent or "", domain=options.nominatim_domain,
             scheme=options.nominatim_scheme, timeout_s=settings.nominatim_timeout_s,
@@ -184,10 +185,10 @@ class Strategy:
     geocoder: Geocoder
 
 
-def build_strategy(options: AnalysisOptions) -> Strategy:
+def build_strategy(options: AnalysisOptions, settings: Any = None) -> Strategy:
     """strategy_version = hash of everything that changes results."""
-    extractor = make_extractor(options)
-    geocoder = make_geocoder(options)
+    extractor = make_extractor(options, settings)
+    geocoder = make_geocoder(options, settings)
     config = {
         "schema": STRATEGY_SCHEMA,
         "asr": {"model": options.asr_model, "beam": options.asr_beam_size, "language": options.asr_language},
