@@ -9,6 +9,20 @@ from pipeline.datatypes import ExtractionResult, GeocodeOutcome, GeoHit, Place
 from pipeline.extract import register_extractor
 from pipeline.geocode import register_geocoder
 
+# A three-cue subtitle file naming three places of KNOWN, used by job and page tests.
+TRIP_SRT = """1
+00:00:01,000 --> 00:00:04,000
+We start the trip in Lisbon today.
+
+2
+00:00:05,000 --> 00:00:08,000
+Then the train takes us to Porto.
+
+3
+00:00:09,000 --> 00:00:12,000
+Finally we fly to Madrid.
+"""
+
 KNOWN = {
     "Lisbon": (38.7167, -9.1333, "PT"),
     "Porto": (41.1496, -8.611, "PT"),

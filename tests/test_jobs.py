@@ -10,18 +10,7 @@ import pytest
 import tests.fakes as fakes
 from pipeline.api import Workbench
 
-SRT = """1
-00:00:01,000 --> 00:00:04,000
-We start the trip in Lisbon today.
-
-2
-00:00:05,000 --> 00:00:08,000
-Then the train takes us to Porto.
-
-3
-00:00:09,000 --> 00:00:12,000
-Finally we fly to Madrid.
-"""
+SRT = fakes.TRIP_SRT
 
 
 @pytest.fixture

@@ -27,18 +27,7 @@ import tests.fakes as fakes  # noqa: E402  (registers "fake" and "fakegeo")
 PAGES = ["analyze", "jobs", "map", "places", "health"]
 TITLES = {"analyze": "Analyze", "jobs": "Jobs", "map": "Map", "places": "Places", "health": "Health"}
 XSS = "<img src=x onerror=alert(1)>"
-SRT = """1
-00:00:01,000 --> 00:00:04,000
-We start the trip in Lisbon today.
-
-2
-00:00:05,000 --> 00:00:08,000
-Then the train takes us to Porto.
-
-3
-00:00:09,000 --> 00:00:12,000
-Finally we fly to Madrid.
-"""
+SRT = fakes.TRIP_SRT
 
 
 @pytest.fixture
