@@ -56,6 +56,7 @@ class StubServer:
         self._queue: list[StubResponse] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self.responder: Any = None  # optional: RecordedRequest -> StubResponse (answer by content)
         self.in_flight = 0
         self.max_in_flight = 0  # most requests being answered at the same moment
         stub = self
@@ -70,20 +71,19 @@ class StubServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
-                stub._record(
-                    RecordedRequest(
-                        method=self.command,
-                        path=parts.path,
-                        query=parse_qs(parts.query),
-                        headers={k.lower(): v for k, v in self.headers.items()},
-                        body=body,
-                        at=time.monotonic(),
-                    )
+                recorded = RecordedRequest(
+                    method=self.command,
+                    path=parts.path,
+                    query=parse_qs(parts.query),
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    body=body,
+                    at=time.monotonic(),
                 )
+                stub._record(recorded)
                 if not parts.path.startswith(stub.path_prefix):
                     resp = StubResponse(404, {"error": f"stub: unknown path {parts.path}"})
                 else:
-                    resp = stub._next()
+                    resp = stub.responder(recorded) if stub.responder else stub._next()
                 with stub._lock:
                     stub.in_flight += 1
                     stub.max_in_flight = max(stub.max_in_flight, stub.in_flight)

@@ -182,10 +182,10 @@ def test_windows_run_concurrently_and_merge_in_order(stub: OpenAIStub) -> None:
         "summary": "Porto.",
     }
     # Both replies are delayed, so concurrent calls overlap at the stub.
-    stub.enqueue(
-        StubResponse(200, OpenAIStub.completion(PLACES, prompt_tokens=10, completion_tokens=1), delay=0.4),
-        StubResponse(200, OpenAIStub.completion(second, prompt_tokens=20, completion_tokens=2), delay=0.4),
-    )
+    # Concurrent requests reach the stub in any order: answer each by the window it carries.
+    first_reply = StubResponse(200, OpenAIStub.completion(PLACES, prompt_tokens=10, completion_tokens=1), delay=0.4)
+    second_reply = StubResponse(200, OpenAIStub.completion(second, prompt_tokens=20, completion_tokens=2), delay=0.4)
+    stub.responder = lambda req: second_reply if "Douro" in req.body.decode() else first_reply
     result = make(stub, max_workers=2).extract([WINDOW, w2])
     assert stub.max_in_flight == 2
     assert stub.calls == 2 and (result.tokens_in, result.tokens_out) == (30, 3)
