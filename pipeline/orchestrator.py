@@ -48,7 +48,7 @@ from .transcribe import TranscribeOptions
 
 logger = logging.getLogger(__name__)
 
-STRATEGY_SCHEMA = "2"  # bump when the meaning of stored results changes
+STRATEGY_SCHEMA = "3"  # bump when the meaning of stored results changes
 PHASE_WEIGHTS = {"metadata": 10.0, "transcription": 40.0, "compression": 25.0, "summary": 35.0, "geocode": 30.0}
 TRANSIENT_TRIES = 3
 
@@ -438,6 +438,11 @@ def apply_outcome(place: Place, outcome: GeocodeOutcome | None) -> Place:
     result.geocoder = outcome.geocoder
     result.status = "ok"
     result.failure_reason = None
+    if (hit.feature or "").startswith("approx"):
+        # Not in the gazetteer itself: placed at the town it names or the video's context town.
+        if "approximate" not in result.tags:
+            result.tags = [*result.tags, "approximate"]
+        result.confidence = min(result.confidence, 0.5)
     return result
 
 

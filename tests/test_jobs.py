@@ -240,3 +240,15 @@ def test_same_video_under_two_source_strings_is_analysed_once(bench, opts, tmp_p
         assert fakes.FakeExtractor.calls - before == 1
     finally:
         fakes.FakeExtractor.delay = 0.0
+
+
+def test_approximate_geocodes_are_flagged():
+    from pipeline.datatypes import GeocodeOutcome, GeoHit, Place
+    from pipeline.orchestrator import apply_outcome
+
+    place = Place("Longshan Temple", confidence=0.9, tags=["landmark"])
+    hit = GeoHit(25.05, 121.52, "geonames:1668341", "Taipei", "TW", feature="approx:context-city", score=0.3)
+    out = apply_outcome(place, GeocodeOutcome("Longshan Temple", hit, geocoder="gazetteer"))
+    assert out.status == "ok" and out.tags == ["landmark", "approximate"] and out.confidence == 0.5
+    exact = apply_outcome(place, GeocodeOutcome("x", GeoHit(1.0, 2.0, feature="P.PPL"), geocoder="gazetteer"))
+    assert exact.tags == ["landmark"] and exact.confidence == 0.9
