@@ -23,9 +23,7 @@ start-up and the start-up time.
 
 from __future__ import annotations
 
-import argparse
 import csv
-import json
 import logging
 import math
 import re
@@ -34,7 +32,7 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -506,26 +504,10 @@ def evaluate_paths(
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m pipeline.evaluate", description=__doc__.split("\n\n")[0])
-    ap.add_argument("paths", nargs="+", help="corpus files/folders (LGL, GeoVirus, Weibo CoNLL, speech-en)")
-    ap.add_argument("--baseline", action="store_true", help="also run spaCy small NER + population baseline")
-    ap.add_argument("--limit", type=int, default=None, help="only the first N documents of each corpus")
-    ap.add_argument(
-        "--split", choices=("even", "odd"), default=None, help="only documents of even/odd index (held-out check)"
-    )
-    ap.add_argument("--json", type=Path, default=None, help="also write the scores as JSON")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    t0 = time.perf_counter()
-    rows, notes = evaluate_paths(args.paths, baseline=args.baseline, limit=args.limit, split=args.split)
-    print(markdown_table(rows))
-    for n in notes:
-        print()
-        print(n)
-    print(f"\n(total {time.perf_counter() - t0:.1f} s)")
-    if args.json:
-        args.json.write_text(json.dumps([asdict(r) for r in rows], indent=2), encoding="utf-8")
-    return 0
+    """Command line of the harness (printing lives in pipeline.evaluate_cli)."""
+    from .evaluate_cli import main as cli_main
+
+    return cli_main(argv)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,36 @@
+"""Command line of the evaluation harness: ``python -m pipeline.evaluate CORPUS_PATH...``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from .evaluate import __doc__ as EVALUATE_DOC
+from .evaluate import evaluate_paths, markdown_table
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m pipeline.evaluate", description=(EVALUATE_DOC or "").split("\n\n")[0])
+    ap.add_argument("paths", nargs="+", help="corpus files/folders (LGL, GeoVirus, Weibo CoNLL, speech-en)")
+    ap.add_argument("--baseline", action="store_true", help="also run spaCy small NER + population baseline")
+    ap.add_argument("--limit", type=int, default=None, help="only the first N documents of each corpus")
+    ap.add_argument(
+        "--split", choices=("even", "odd"), default=None, help="only documents of even/odd index (held-out check)"
+    )
+    ap.add_argument("--json", type=Path, default=None, help="also write the scores as JSON")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    t0 = time.perf_counter()
+    rows, notes = evaluate_paths(args.paths, baseline=args.baseline, limit=args.limit, split=args.split)
+    print(markdown_table(rows))
+    for n in notes:
+        print()
+        print(n)
+    print(f"\n(total {time.perf_counter() - t0:.1f} s)")
+    if args.json:
+        args.json.write_text(json.dumps([asdict(r) for r in rows], indent=2), encoding="utf-8")
+    return 0
