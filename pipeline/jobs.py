@@ -34,7 +34,6 @@ from .orchestrator import (
     Services,
     Strategy,
     analyze_video,
-    apply_outcome,
     build_strategy,
     error_fields,
     fetch_stage,
@@ -407,7 +406,8 @@ class JobManager:
                 continue
             all_names = [r["name"] for r in rows]
             places = [Place.from_dict({k: r[k] for k in Place.__dataclass_fields__ if k in r}) for r in failed_rows]
-            new = geocode_places_with_context(self.services, strategy, places, all_names)
+            new = geocode_places(self.services, strategy.geocoder, places, context_names=all_names,
+                                 read_cache=False)
             for r, place in zip(failed_rows, new, strict=True):
                 self.storage.update_place_geocode(r["place_id"], place)
                 if place.status == "ok":
@@ -478,23 +478,6 @@ class JobManager:
                 worker.shutdown(wait=wait)
         self.dispatcher.shutdown(wait=True)
         self.storage.close()
-
-
-def geocode_places_with_context(services: Services, strategy: Strategy, places: list[Place],
-                                all_names: list[str]) -> list[Place]:
-    """Like geocode_places, but context = every place name of the video (for retries)."""
-    from .datatypes import GeocodeRequest
-
-    geocoder = strategy.geocoder
-    requests = [GeocodeRequest(p.name, p.marker, [n for n in all_names if n != p.name]) for p in places]
-    outcomes = geocoder.geocode(requests)
-    result = []
-    for request, place, outcome in zip(requests, places, outcomes, strict=True):
-        if outcome.hit is not None or not outcome.transient:
-            services.storage.geocode_cache_put(geocoder.cache_key(request), outcome.geocoder or geocoder.name,
-                                               request.query, outcome.hit)
-        result.append(apply_outcome(place, outcome))
-    return result
 
 
 __all__ = ["JobManager", "JobView", "SubmitOutcome", "Dispatcher", "ThreadDispatcher", "STATUSES",

@@ -226,8 +226,12 @@ class JobContext:
     def total_weight(self) -> float:
         return sum(self.weights.values())
 
+    @property
+    def canceled(self) -> bool:
+        return self._canceled()
+
     def check(self) -> None:
-        if self._canceled():
+        if self.canceled:
             raise JobCanceledError("Canceled by the user.")
 
     def event(self, phase: str | None, event: str, message: str = "", elapsed_ms: float | None = None,
@@ -380,7 +384,7 @@ def transcribe_stage(ctx: JobContext, services: Services, video: FetchedVideo, o
             try:
                 return ticket.result(timeout=0.5).to_dict()
             except TimeoutError:
-                if ctx._canceled():
+                if ctx.canceled:
                     ticket.cancel()
                     raise JobCanceledError("Canceled by the user.") from None
 
@@ -392,11 +396,17 @@ def transcribe_stage(ctx: JobContext, services: Services, video: FetchedVideo, o
 
 
 def geocode_places(services: Services, geocoder: Geocoder, places: list[Place], *,
-                   language: str | None = None) -> list[Place]:
-    """Geocode each place once per cache key; results of failures keep their reason."""
+                   language: str | None = None, context_names: list[str] | None = None,
+                   read_cache: bool = True) -> list[Place]:
+    """Geocode each place once per cache key; results of failures keep their reason.
+
+    ``context_names``: every place name of the video (default: the names of ``places``);
+    ``read_cache=False`` asks the geocoder again (retry of failed geocodes) but still
+    stores definitive answers.
+    """
     if not places:
         return []
-    names = [p.name for p in places]
+    names = context_names if context_names is not None else [p.name for p in places]
     requests = [
         GeocodeRequest(query=p.name, marker=p.marker, context=[n for n in names if n != p.name], language=language)
         for p in places
@@ -405,7 +415,7 @@ def geocode_places(services: Services, geocoder: Geocoder, places: list[Place], 
     todo: list[int] = []
     for i, request in enumerate(requests):
         key = geocoder.cache_key(request)
-        cached = services.storage.geocode_cache_get(key)
+        cached = services.storage.geocode_cache_get(key) if read_cache else None
         if cached is not None:
             found, hit = cached
             outcomes[i] = GeocodeOutcome(request.query, hit, None if found else "not found in the gazetteer",
