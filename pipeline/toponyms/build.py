@@ -9,7 +9,7 @@ Sources (all GeoNames-derived, pinned by version):
   geonameids, aliases incl. some Chinese) and each city's admin1/admin2 membership.
 * ``countryinfo`` - a representative point (``latlng``) per country, English
   alternate spellings and demonyms.
-* ``iso3166-2`` - a representative point per ISO 3166-2 subdivision.
+* ``iso3166-2`` - a representative point and English names per ISO 3166-2 subdivision.
 * ``english_words`` (web2) - which single-word names are also lower-case English words.
 
 Countries use ``countryinfo``'s representative point, not the capital. First-level
@@ -39,7 +39,7 @@ from .text import (
 
 log = logging.getLogger(__name__)
 
-BUILD_VERSION = "8"
+BUILD_VERSION = "9"
 
 # countryinfo's point for the US (38, -97) is 240 km from GeoNames' own (39.76, -98.5).
 COUNTRY_POINT_OVERRIDES: dict[str, tuple[float, float]] = {"US": (39.76, -98.5)}
@@ -266,23 +266,43 @@ def _add_macroregions(t: _Table, country_idx: dict[str, int]) -> None:
         t.add(-m.id, m.name, lat, lon, "", "", "", "L", "RGN", pop, list(_MACROREGION_ALIASES[m.name]))
 
 
-def _subdivision_points() -> dict[str, tuple[float, float]]:
-    """ISO 3166-2 code -> the ``iso3166-2`` package's representative point of that subdivision.
+def _subdivisions_iso() -> tuple[dict[str, tuple[float, float]], dict[str, list[str]]]:
+    """ISO 3166-2 code -> the ``iso3166-2`` package's point, and -> its everyday English names.
 
-    Read from the package's JSON file directly: its Python API is not needed here.
+    English names come from the package's ``localOtherName`` ("Dagestan (eng)" for
+    "Dagestan, Respublika"); nicknames ("The Empire State", "Gateway of India") are left out
+    by keeping only names spelled like the official one, and English words ("May") too. Read from the package's JSON file:
+    its Python API is not needed here.
     """
     import json
 
+    from english_words import get_english_words_set
+    from rapidfuzz import fuzz
+
+    words = {w for w in get_english_words_set(["web2"], lower=False) if w.islower()}
     path = metadata.distribution("iso3166-2").locate_file("iso3166_2/iso3166-2.json")
     with open(str(path), encoding="utf-8") as f:
         data = json.load(f)
-    out: dict[str, tuple[float, float]] = {}
+    points: dict[str, tuple[float, float]] = {}
+    english: dict[str, list[str]] = {}
     for subdivisions in data.values():
         for code, sub in subdivisions.items():
             latlng = sub.get("latLng") or []
             if len(latlng) == 2 and latlng[0] is not None and latlng[1] is not None:
-                out[code] = (float(latlng[0]), float(latlng[1]))
-    return out
+                points[code] = (float(latlng[0]), float(latlng[1]))
+            official = name_key(sub.get("name") or "")
+            for part in (sub.get("localOtherName") or "").split(", "):
+                if not part.endswith(" (eng)"):
+                    continue
+                alt = part[: -len(" (eng)")].strip()
+                if (
+                    alt
+                    and not alt.startswith("The ")
+                    and alt.lower() not in words  # "May", "Pool", "Equator"
+                    and fuzz.partial_ratio(name_key(alt), official) >= 70
+                ):
+                    english.setdefault(code, []).append(alt)
+    return points, english
 
 
 def _census_names() -> set[str]:
@@ -442,7 +462,7 @@ def build() -> dict[str, Any]:
     admin1_names: dict[str, str] = {}
     admin1_idx: dict[str, int] = {}
     admin2_names: dict[str, str] = {}
-    sub_points = _subdivision_points()
+    sub_points, sub_english = _subdivisions_iso()
     for s in subs:
         code = s.geonames_code
         if not code or not s.geonames_id or s.admin_level not in (1, 2):
@@ -455,7 +475,7 @@ def build() -> dict[str, Any]:
         # provinces), else the median of the region's populated places
         lat, lon = sub_points.get(s.iso_code or "") or _midrange_point(pts)
         cc = parts[0]
-        alts = _alt_filter(list(s.aliases or ()))
+        alts = _alt_filter([*(s.aliases or ()), *sub_english.get(s.iso_code or "", ())])
         if s.admin_level == 1 and len(parts) == 2:
             if cc == "US":
                 alts += list(US_STATE_ABBREVIATIONS.get(parts[1], ()))
