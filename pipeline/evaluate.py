@@ -159,7 +159,8 @@ def load_weibo(path: Path) -> list[Document]:
             flush()
             continue
         token, _, tag = line.partition("\t")
-        chars.append(re.sub(r"\d+$", "", token) or token)
+        # one character plus one segmentation digit ("刘0", "20" for the digit "2")
+        chars.append(token[:-1] if len(token) > 1 and token[-1].isdigit() else token)
         tags.append(tag.strip())
     flush()
     return docs

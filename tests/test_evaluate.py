@@ -40,6 +40,8 @@ def test_loaders_give_exact_spans():
     assert not weibo.has_coordinates
     assert [g.name for g in weibo.docs[0].gold] == ["北京", "上海", "成都"]
     assert weibo.docs[1].gold == []  # LOC.NOM is not a named toponym
+    assert weibo.docs[2].text == "21年去南京"  # a digit character carries its own segmentation digit
+    assert [g.name for g in weibo.docs[2].gold] == ["南京"]
     assert ev.load_corpus(LGL, limit=1).docs[0].doc_id == "101"
 
 
