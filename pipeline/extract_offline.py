@@ -297,6 +297,14 @@ def _place_of(text: str, prev_start: int) -> bool:
     return word.lower().rstrip(".,") in _PLACE_NOUNS
 
 
+def _settlement_of(text: str, prev_start: int) -> bool:
+    """ "town of X", "city of X", "village of X"."""
+    if prev_start < 0 or text[prev_start : prev_start + 3].lower() != "of ":
+        return False
+    word, _ = _prev_word(text, prev_start)
+    return word.lower() in ("town", "city", "village")
+
+
 def _followed_by_region(text: str, end: int) -> bool:
     """ "Bath, England" / "Union, N.J.": a comma and a capitalised name right after."""
     return end + 2 < len(text) and text[end] == "," and text[end + 1] == " " and text[end + 2].isupper()
@@ -450,7 +458,11 @@ class _Recognizer:
         prev_l = prev.lower().rstrip(".")
         if cased:
             if not _capitalised(surface):
-                return None
+                # a speech model's lower-case spelling after a settlement noun ("the town of
+                # cintra"); English words stay words ("the city of commerce")
+                if common or multi or not _settlement_of(text, prev_start):
+                    return None
+                return Mention(start, end, surface, key, marker, ids, "gazetteer", 0.4)
             if surface.isupper() and len(key) > 3 and _sentence_initial(text, start) and _DATELINE.match(text, end):
                 return Mention(start, end, surface, key, marker, ids, "gazetteer", 0.8)  # "ROANOKE -- Former ..."
             if surface.isupper() and len(key) > 3 and not text.isupper() and common and not strong:

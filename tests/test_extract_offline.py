@@ -70,6 +70,13 @@ def test_lower_case_transcripts():
     assert _names("the romantic and fascinating town of sintra") == ["sintra"]
 
 
+def test_lower_case_spelling_after_a_settlement_noun_in_cased_text():
+    # tiny.en's transcript of a FLEURS clip: capitalised "Lord Byron", lower-case "cintra"
+    text = "within easy reach is a romantic and fascinating town of cintra made famous by Lord Byron"
+    assert _names(text) == ["cintra"]
+    assert _names("He moved to the city of commerce, said Bob Smith.") == []  # an English word
+
+
 def test_chinese_names():
     ms = recognize("我们在台北和成都玩了三天", language="zh")
     assert [m.surface for m in ms] == ["台北", "成都"]
