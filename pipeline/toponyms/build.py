@@ -271,8 +271,8 @@ def _subdivisions_iso() -> tuple[dict[str, tuple[float, float]], dict[str, list[
 
     English names come from the package's ``localOtherName`` ("Dagestan (eng)" for
     "Dagestan, Respublika"); nicknames ("The Empire State", "Gateway of India") are left out
-    by keeping only names spelled like the official one, and English words ("May") too. Read from the package's JSON file:
-    its Python API is not needed here.
+    by keeping only names spelled like the official one, and English words ("May") too.
+    Read from the package's JSON file: its Python API is not needed here.
     """
     import json
 
