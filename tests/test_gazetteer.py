@@ -131,3 +131,35 @@ def test_unsupported_namesake_abroad_is_not_used(geocoder):
         assert out.hit.feature.startswith("approx:")
     # without the Taiwanese context the Chinese town is still found
     assert _one(geocoder, "Xinyi").hit.country_code == "CN"
+
+
+def test_first_level_regions_at_their_representative_points(geocoder):
+    # iso3166-2 points, not the median of the province's towns (which sits near its southern cities)
+    ontario = _one(geocoder, "Ontario", marker="region").hit
+    assert ontario.feature == "A.ADM1"
+    assert distance_km(ontario.latitude, ontario.longitude, 49.25, -84.5) < 161  # GeoNames' own point
+    dagestan = _one(geocoder, "Dagestan").hit  # an English name from iso3166-2 ("Dagestan, Respublika")
+    assert dagestan is not None and dagestan.country_code == "RU" and dagestan.feature == "A.ADM1"
+
+
+def test_a_bordering_country_supports_a_place():
+    from pipeline.gazetteer import Resolver
+
+    resolver = Resolver(get_gazetteer())
+    alone = resolver.resolve(["Gaza"])["gaza"].entry
+    with_israel = resolver.resolve(["Gaza", "Israel"])["gaza"].entry
+    assert alone.country_code == "MZ"  # the more populous province of Mozambique
+    assert with_israel.country_code == "PS"  # Israel borders the Palestinian territories, not Mozambique
+
+
+def test_curated_features(geocoder, gz):
+    pacific = _one(geocoder, "Pacific Ocean").hit
+    assert pacific.gazetteer_id.startswith("features:")
+    assert pacific.country_code in ("", None)
+    darfur = _one(geocoder, "Darfur", context=["Sudan"]).hit
+    assert darfur.country_code == "SD"
+    assert distance_km(darfur.latitude, darfur.longitude, 13.5, 24.0) < 161
+    yangtze = _one(geocoder, "长江").hit
+    assert yangtze.gazetteer_id.startswith("features:") and yangtze.country_code == "CN"
+    java = next(e for e in gz.candidates("Java") if e.feature_code == "ISL")
+    assert gz.describe(java) == "Island in Indonesia"

@@ -10,6 +10,8 @@ Sources (all GeoNames-derived, pinned by version):
 * ``countryinfo`` - a representative point (``latlng``) per country, English
   alternate spellings and demonyms.
 * ``iso3166-2`` - a representative point and English names per ISO 3166-2 subdivision.
+* ``features.tsv`` (in this folder) - a hand-curated table of well-known seas, rivers,
+  mountains, islands and regions ("Pacific Ocean", "Darfur", "长江") that none of the above has.
 * ``english_words`` (web2) - which single-word names are also lower-case English words.
 
 Countries use ``countryinfo``'s representative point, not the capital. First-level
@@ -27,6 +29,7 @@ import sys
 from array import array
 from collections import defaultdict
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from .text import (
@@ -39,7 +42,7 @@ from .text import (
 
 log = logging.getLogger(__name__)
 
-BUILD_VERSION = "9"
+BUILD_VERSION = "11"
 
 # countryinfo's point for the US (38, -97) is 240 km from GeoNames' own (39.76, -98.5).
 COUNTRY_POINT_OVERRIDES: dict[str, tuple[float, float]] = {"US": (39.76, -98.5)}
@@ -266,6 +269,37 @@ def _add_macroregions(t: _Table, country_idx: dict[str, int]) -> None:
         t.add(-m.id, m.name, lat, lon, "", "", "", "L", "RGN", pop, list(_MACROREGION_ALIASES[m.name]))
 
 
+# Codes of the curated features (GeoNames-style) and their GeoNames feature class.
+FEATURE_CLASSES: dict[str, str] = {
+    "OCN": "H",
+    "SEA": "H",
+    "LK": "H",
+    "STM": "H",
+    "RF": "H",
+    "MTS": "T",
+    "MT": "T",
+    "DSRT": "T",
+    "ISL": "T",
+    "PEN": "T",
+    "VAL": "T",
+    "RGNH": "L",
+}
+FEATURE_ID_BASE = 10_000_000  # curated features get ids -(base + row): no GeoNames feature behind them
+
+
+def _add_features(t: _Table) -> None:
+    """The curated features of ``features.tsv`` (code, name, lat, lon, country, aliases)."""
+    path = Path(__file__).with_name("features.tsv")
+    row = 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        code, name, lat, lon, cc, aliases = (line.split("\t") + [""] * 6)[:6]
+        row += 1
+        alts = [a for a in aliases.split("|") if a]
+        t.add(-(FEATURE_ID_BASE + row), name, float(lat), float(lon), cc, "", "", FEATURE_CLASSES[code], code, 0, alts)
+
+
 def _subdivisions_iso() -> tuple[dict[str, tuple[float, float]], dict[str, list[str]]]:
     """ISO 3166-2 code -> the ``iso3166-2`` package's point, and -> its everyday English names.
 
@@ -397,6 +431,7 @@ def build() -> dict[str, Any]:
             demonyms[name_key(dem)] = cc
 
     _add_macroregions(t, country_idx)
+    _add_features(t)
 
     for code, c in continents.items():
         alts = [a["name"] for a in c.get("alternateNames", []) if a.get("lang") in ("en", "zh")]
