@@ -211,6 +211,16 @@ def _names_institution(text: str, m: Mention) -> bool:
     return nxt[:1].isupper() and nxt.lower().rstrip(".") in _INSTITUTION_HEADS
 
 
+def _ampersand_name(text: str, m: Mention, starts: set[int], ends: set[int]) -> bool:
+    """ "Stevens & Wilkinson", "Crate & Barrel", "Kansas City Power & Light": a firm's name,
+    unless the other side is a place too ("Trinidad & Tobago")."""
+    if text[m.end : m.end + 3] == " & " and text[m.end + 3 : m.end + 4].isupper():
+        return (m.end + 3) not in starts
+    if m.start >= 4 and text[m.start - 3 : m.start] == " & " and text[m.start - 4].isalpha():
+        return (m.start - 3) not in ends
+    return False
+
+
 def _with_township(text: str, m: Mention) -> Mention:
     """ "Madison Township": the span takes the civil township's head word (geocoded by its name)."""
     if m.kind == "gazetteer" and _next_word(text, m.end) == "Township":
@@ -414,7 +424,12 @@ class _Recognizer:
         found += [m for m in tentative if m.key in clean]
         found = [m for m in found if not _city_org(text, m, clean)]
         if cased:
-            found = [_with_township(text, m) for m in found if not _names_institution(text, m)]
+            starts, ends = {m.start for m in found}, {m.end for m in found}
+            found = [
+                _with_township(text, m)
+                for m in found
+                if not _names_institution(text, m) and not _ampersand_name(text, m, starts, ends)
+            ]
         if persons:  # "Dr. Dunn ... Dunn said": every lone "Dunn" is the person
             found = [
                 m

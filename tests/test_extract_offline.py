@@ -163,3 +163,8 @@ def test_seas_rivers_mountains_and_regions():
     assert _names(text) == ["Pacific", "Atlantic", "Darfur", "South Ossetia", "Alps"]
     assert _names("The Mediterranean diet is good; the Pacific coast is cold.") == []  # adjectives
     assert _names("我们去了长江三峡，还爬了泰山。") == ["长江", "三峡", "泰山"]
+
+
+def test_ampersand_names_a_firm():
+    text = "The city owes Stevens & Wilkinson money. We flew to Antigua & Barbuda from Topeka."
+    assert _names(text) == ["Antigua", "Barbuda", "Topeka"]
