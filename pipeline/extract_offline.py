@@ -42,7 +42,7 @@ from .toponyms.text import (
     name_key,
 )
 
-VERSION = "2"
+VERSION = "3"
 
 _CONNECTORS = frozenset(
     "of the de du des la le les del da do di dos das y and am an der den sur upon on en al el au aux in".split()

@@ -37,7 +37,7 @@ from .toponyms.text import fold, name_key
 
 log = logging.getLogger(__name__)
 
-METHOD_VERSION = "gz-2"
+METHOD_VERSION = "gz-3"
 
 
 @dataclass(frozen=True, slots=True)

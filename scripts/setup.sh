@@ -15,3 +15,6 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet -r "$want"
   touch "$stamp"
 fi
+# Build the offline gazetteer index now (one-off, about 20 s; under a second when it is
+# already built for this data version), so that the first analysis starts at once.
+.venv/bin/python -c "from pipeline.gazetteer import get_gazetteer; get_gazetteer()"
