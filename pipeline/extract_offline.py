@@ -330,9 +330,18 @@ def _settlement_of(text: str, prev_start: int) -> bool:
     return word.lower() in ("town", "city", "village")
 
 
-def _followed_by_region(text: str, end: int) -> bool:
-    """ "Bath, England" / "Union, N.J.": a comma and a capitalised name right after."""
-    return end + 2 < len(text) and text[end] == "," and text[end + 1] == " " and text[end + 2].isupper()
+def _followed_by_region(gz: Gazetteer, text: str, end: int) -> bool:
+    """ "Bath, England" / "Union, N.J.": a comma and a country, region or state abbreviation
+    right after (not "Health Minister, Abdel Mohammed")."""
+    if not (end + 2 < len(text) and text[end] == "," and text[end + 1] == " " and text[end + 2].isupper()):
+        return False
+    words = _WORD.findall(text[end + 2 : end + 60])[:3]
+    for n in range(len(words), 0, -1):
+        key = name_key(" ".join(words[:n]))
+        flags = gz.flags.get(key, 0)
+        if flags & (_build.KEY_ABBREV | _build.KEY_STRONG):
+            return True
+    return False
 
 
 def _is_demonym(gz: Gazetteer, key: str) -> bool:
@@ -515,7 +524,7 @@ class _Recognizer:
                 # capitalised mid-sentence ("the Mayor of Boston")
                 placed = (
                     prev_l in _LOCATIVE
-                    or _followed_by_region(text, end)
+                    or _followed_by_region(gz, text, end)
                     or _place_of(text, prev_start)
                     or (prev_l == "the" and _is_feature(ids) and _ends_noun_phrase(text, end))  # "the Pacific."
                 )
@@ -531,7 +540,7 @@ class _Recognizer:
                 if (
                     prev_l in _LOCATIVE
                     or _place_of(text, prev_start)
-                    or _followed_by_region(text, end)
+                    or _followed_by_region(gz, text, end)
                     or (_next_word(text, end).lower().rstrip(".") in _ORG_HEADS)
                 ):
                     supported.add(key)

@@ -175,3 +175,10 @@ def test_small_us_communities_are_recognised():
         "Harwinton",
         "Tennessee Colony",
     ]
+
+
+def test_comma_after_a_title_is_not_a_place_cue():
+    # "Minister" is also a spelling of Minster, Ohio; ", Abdel" is a person, not a region
+    text = "The case in Iraq was announced by the country's Health Minister, Abdel Mutalib Mohammed."
+    assert _names(text) == ["Iraq"]
+    assert _names("He was born in Bath, England, and lives in Union, N.J.") == ["Bath", "England", "Union", "N.J."]
