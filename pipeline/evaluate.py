@@ -159,8 +159,8 @@ def load_weibo(path: Path) -> list[Document]:
             flush()
             continue
         token, _, tag = line.partition("\t")
-        # one character plus one segmentation digit ("刘0", "20" for the digit "2")
-        chars.append(token[:-1] if len(token) > 1 and token[-1].isdigit() else token)
+        # one character plus its position in the word ("刘0", "20" for the digit "2", "u11")
+        chars.append(token[0] if len(token) > 1 and token[1:].isdigit() else token)
         tags.append(tag.strip())
     flush()
     return docs

@@ -307,9 +307,10 @@ def _place_of(text: str, prev_start: int) -> bool:
     return word.lower().rstrip(".,") in _PLACE_NOUNS
 
 
-def _is_feature(ids: list[int]) -> bool:
-    """A curated sea, river, mountain, island or region is among the best candidates."""
-    return any(_build.id_source(i)[0] == "features" for i in ids)
+def _is_feature(ids: list[int], sources: tuple[str, ...] = ("features",)) -> bool:
+    """A curated sea, river, mountain, island or region (or an entry of another of the
+    given sources) is among the best candidates."""
+    return any(_build.id_source(i)[0] in sources for i in ids)
 
 
 _NOUN_PHRASE_END = frozenset("and or of in to from at on is was were has had near off with".split())
@@ -626,7 +627,8 @@ class _Recognizer:
         """Chinese names: short ones are often ordinary words or given names (新民, 合作, 青年), so
         two-character names need a country/region or a big city; longer ones a town."""
         marker, ids, pop, _ = self._best_entry_info(key)
-        admin = marker in ("country", "region", "continent") or _is_feature(ids)  # 泰山, 长江: curated
+        # curated features (泰山, 长江) and official Chinese division names (万荣县) are names of places
+        admin = marker in ("country", "region", "continent") or _is_feature(ids, ("features", "cn-adcode"))
         if start > 0 and text[start - 1] in _ZH_SURNAMES and len(key) == 2 and not admin:
             return None  # "赵新民" is a person
         if len(key) == 2 and not admin and pop < 500_000:

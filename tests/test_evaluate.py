@@ -42,6 +42,8 @@ def test_loaders_give_exact_spans():
     assert weibo.docs[1].gold == []  # LOC.NOM is not a named toponym
     assert weibo.docs[2].text == "21年去南京"  # a digit character carries its own segmentation digit
     assert [g.name for g in weibo.docs[2].gold] == ["南京"]
+    assert weibo.docs[3].text == "Zu去成都"  # positions past 9 take two digits ("Z10", "u11")
+    assert [g.name for g in weibo.docs[3].gold] == ["成都"]
     assert ev.load_corpus(LGL, limit=1).docs[0].doc_id == "101"
 
 

@@ -182,3 +182,8 @@ def test_comma_after_a_title_is_not_a_place_cue():
     text = "The case in Iraq was announced by the country's Health Minister, Abdel Mutalib Mohammed."
     assert _names(text) == ["Iraq"]
     assert _names("He was born in Bath, England, and lives in Union, N.J.") == ["Bath", "England", "Union", "N.J."]
+
+
+def test_chinese_county_and_prefecture_names():
+    assert _names("山西有个万荣县，人好滑稽。丽江，什么时候才可以去") == ["山西", "万荣县", "丽江"]
+    assert _names("世界和平，新华书店") == []  # district names are not indexed in short form

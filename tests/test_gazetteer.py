@@ -181,3 +181,11 @@ def test_small_us_communities_from_postal_data(geocoder):
     assert distance_km(out.latitude, out.longitude, 41.77, -73.07) < 10
     # a name GeoNames has keeps its GeoNames entry
     assert _one(geocoder, "Torrington", context=["Harwinton", "Connecticut"]).hit.gazetteer_id.startswith("geonames:")
+
+
+def test_chinese_counties_and_prefectures(geocoder):
+    county = _one(geocoder, "万荣县").hit  # a county of Shanxi, not in GeoNames' Chinese names
+    assert county.gazetteer_id == "cn-adcode:140822"
+    assert distance_km(county.latitude, county.longitude, 35.42, 110.84) < 10
+    lijiang = _one(geocoder, "丽江").hit
+    assert distance_km(lijiang.latitude, lijiang.longitude, 26.86, 100.23) < 50

@@ -12,6 +12,8 @@ Sources (all GeoNames-derived, pinned by version):
 * ``iso3166-2`` - a representative point and English names per ISO 3166-2 subdivision.
 * ``zipcodes`` - USPS place names of US ZIP codes with points: the small US communities
   ("Harwinton", "Tennessee Colony") that cities500 leaves out.
+* ``cpca`` - China's prefectures, counties and districts by official code, with points
+  ("丽江市", "张家川回族自治县"): GeoNames names few of them in Chinese.
 * ``features.tsv`` (in this folder) - a hand-curated table of well-known seas, rivers,
   mountains, islands and regions ("Pacific Ocean", "Darfur", "长江") that none of the above has.
 * ``english_words`` (web2) - which single-word names are also lower-case English words.
@@ -44,7 +46,7 @@ from .text import (
 
 log = logging.getLogger(__name__)
 
-BUILD_VERSION = "15"
+BUILD_VERSION = "17"
 
 # countryinfo's point for the US (38, -97) is 240 km from GeoNames' own (39.76, -98.5).
 COUNTRY_POINT_OVERRIDES: dict[str, tuple[float, float]] = {"US": (39.76, -98.5)}
@@ -54,6 +56,7 @@ _PACKAGES = (
     "countryinfo",
     "iso3166-2",
     "zipcodes",
+    "cpca",
     "english-words",
     "names",
     "pycountry",
@@ -311,10 +314,15 @@ def _add_features(t: _Table) -> None:
 US_POSTAL_ID_BASE = 20_000_000  # US postal places get ids -(base + ZIP code)
 
 
+CN_ADCODE_ID_BASE = 30_000_000  # Chinese divisions get ids -(base + 6-digit division code)
+
+
 def id_source(gid: int) -> tuple[str, int]:
     """(source, id within it) of an entry id: GeoNames' own ids are positive."""
     if gid >= 0:
         return "geonames", gid
+    if gid <= -CN_ADCODE_ID_BASE:
+        return "cn-adcode", -gid - CN_ADCODE_ID_BASE
     if gid <= -US_POSTAL_ID_BASE:
         return "uspostal", -gid - US_POSTAL_ID_BASE
     if gid <= -FEATURE_ID_BASE:
@@ -357,6 +365,60 @@ def _add_us_postal_places(t: _Table, admin2_names: dict[str, str], words: set[st
         lon = sum(float(z["long"]) for z in zips) / len(zips)
         a2 = county_code.get((state, name_key(zips[0].get("county") or "")), "")
         t.add(-(US_POSTAL_ID_BASE + int(zips[0]["zip_code"])), city, lat, lon, "US", state, a2, "P", "PPL", 0, [])
+        added += 1
+    return added
+
+
+def _add_cn_divisions(t: _Table) -> int:
+    """Prefecture-level cities and county-level divisions of China (``cpca``'s code table).
+
+    Counties and districts are indexed by their full official name only ("万荣县", not
+    "万荣"): short forms of district names are often ordinary words ("和平", "新华").
+    Prefectures also by the name without "市" ("丽江"). Each is tied to its province's
+    GeoNames first-level code, found through the province's Chinese name.
+    """
+    import csv
+
+    path = metadata.distribution("cpca").locate_file("cpca/resources/adcodes.csv")
+    with open(str(path), encoding="utf-8", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r.get("longitude") and r.get("latitude")]
+    province_a1: dict[str, str] = {}
+    for r in rows:
+        code = r["adcode"][:6]
+        if not code.endswith("0000"):
+            continue
+        short = r["name"]
+        for suffix in _ZH_SUFFIXES:
+            if short.endswith(suffix) and len(short) > len(suffix) + 1:
+                short = short[: -len(suffix)]
+                break
+        for key in (name_key(r["name"]), name_key(short)):
+            rows_cn = [p >> 1 for p in t.index.get(key, ()) if t.cc[p >> 1] == "CN" and t.fcode[p >> 1] == "ADM1"]
+            if rows_cn:
+                province_a1[code[:2]] = t.a1[rows_cn[0]]
+                break
+    added = 0
+    for r in rows:
+        code = r["adcode"][:6]
+        if code.endswith("0000"):
+            continue  # provinces: GeoNames' own first-level entries
+        prefecture = code.endswith("00")
+        name, alts = r["name"], []
+        if prefecture and name.endswith("市") and len(name) >= 3:
+            name, alts = name[:-1], [name]  # "丽江" as its own name: an ADM2 alias alone is not matched
+        t.add(
+            -(CN_ADCODE_ID_BASE + int(code)),
+            name,
+            float(r["latitude"]),
+            float(r["longitude"]),
+            "CN",
+            province_a1.get(code[:2], ""),
+            "",
+            "A",
+            "ADM2" if prefecture else "ADM3",
+            0,
+            alts,
+        )
         added += 1
     return added
 
@@ -612,6 +674,7 @@ def build() -> dict[str, Any]:
     web2 = get_english_words_set(["web2"], lower=False)
     web2_lower = {w for w in web2 if w.islower()}
     person_names = _census_names()
+    log.debug("%d Chinese divisions added", _add_cn_divisions(t))
     log.debug("%d US postal places added", _add_us_postal_places(t, admin2_names, web2_lower, person_names))
     us_abbrevs = {name_key(a) for abbr in US_STATE_ABBREVIATIONS.values() for a in abbr}
     flags: dict[str, int] = {}
