@@ -156,6 +156,10 @@ _ZH_SURNAMES = frozenset(
     "姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 )
 _ZH_PLACE_SUFFIX = frozenset("市县区省州镇乡村")
+# Landmark words after a place name: stations, temples, grottoes, parks, squares, museums ...
+_ZH_POI_HEADS = ("火车站", "机场", "石窟", "博物馆", "公园", "广场", "古镇", "老街", "景区", "大桥", "寺", "站")
+_ZH_NATURAL_HEADS = frozenset({"石窟"})
+_ZH_POI = re.compile(r"([\u4e00-\u9fff]{2,5}?)(" + "|".join(_ZH_POI_HEADS) + ")")
 
 _ABBREV_DOT = frozenset(
     "mr mrs ms dr prof st mt ft gov sen rep lt col gen capt sgt rev jr sr inc co corp no vs "
@@ -451,6 +455,8 @@ class _Recognizer:
         if cased:
             found += self._pois(text)
         found += self._abbreviations(text, abbrev, found)
+        if has_cjk(text):
+            found += self._cjk_pois(text)
         chosen = _select(found)
         chosen.sort(key=lambda m: m.start)
         return chosen
@@ -663,6 +669,20 @@ class _Recognizer:
                     continue  # "Florida Highway Patrol": an organisation, not a road
                 out.append(Mention(s, e, phrase, key, marker, [], "poi", 0.5))
         # "<city> <number>" landmarks such as "Taipei 101"
+        return out
+
+    def _cjk_pois(self, text: str) -> list[Mention]:
+        """ "汉口站", "龙门石窟": a known place name right before a landmark word."""
+        out = []
+        for m in _ZH_POI.finditer(text):
+            lead, head = m.group(1), m.group(2)
+            for i in range(len(lead) - 1):  # the longest known name ending right before the head
+                if self.gz.has_key(name_key(lead[i:])):
+                    start = m.start(1) + i
+                    surface = text[start : m.end(2)]
+                    marker = "natural" if head in _ZH_NATURAL_HEADS else "poi"
+                    out.append(Mention(start, m.end(2), surface, name_key(surface), marker, [], "poi", 0.5))
+                    break
         return out
 
     # -------------------------------------------------- state abbreviations

@@ -187,3 +187,7 @@ def test_comma_after_a_title_is_not_a_place_cue():
 def test_chinese_county_and_prefecture_names():
     assert _names("山西有个万荣县，人好滑稽。丽江，什么时候才可以去") == ["山西", "万荣县", "丽江"]
     assert _names("世界和平，新华书店") == []  # district names are not indexed in short form
+
+
+def test_chinese_landmarks_after_a_place_name():
+    assert _names("转载龙门石窟潜溪寺。我们在北京火车站见面") == ["龙门石窟", "北京火车站"]
