@@ -50,8 +50,8 @@ class Entry:
     lon: float
     country_code: str
     admin1: str
-    feature_class: str  # GeoNames class: P (populated place), A (admin area), L (area/continent)
-    feature_code: str  # PPL, PPLC, PCLI, ADM1, ADM2, CONT
+    feature_class: str  # GeoNames class: P (populated place), A (admin area), L (area), H (water), T (relief)
+    feature_code: str  # PPL, PPLC, PCLI, ADM1-3, CONT, RGN, or a curated feature's code (FEATURE_CODES)
     population: int
     admin2: str = ""
     index: int = -1  # row in the gazetteer table
@@ -195,11 +195,11 @@ class Gazetteer:
             kind = _FEATURE_KINDS[e.feature_code]
             where = self.country_names.get(e.country_code, "")
             return f"{kind} in {where}" if where else kind
-        kind = {"ADM1": "Region", "ADM2": "District"}.get(e.feature_code)
+        kind = {"ADM1": "Region", "ADM2": "District", "ADM3": "District"}.get(e.feature_code)
         if kind is None:
             kind = "Capital city" if e.feature_code == "PPLC" else ("City" if e.population >= 100_000 else "Town")
         where = self.country_names.get(e.country_code, "")
-        if e.feature_code == "ADM2":
+        if e.feature_code in ("ADM2", "ADM3"):
             where = self.region_label(e)
         elif e.feature_code not in ("ADM1",) and e.country_code == "US":
             where = self.region_label(e)
