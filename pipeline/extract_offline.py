@@ -433,6 +433,7 @@ class _Recognizer:
             )
             if m is not None:
                 found.append(m)
+        supported |= {m.key for m in needs_support if _listed_with_place(text, m, found)}
         found += [m for m in needs_support if m.key in supported]
         clean = {m.key for m in found}
         found += [m for m in tentative if m.key in clean]
@@ -590,8 +591,10 @@ class _Recognizer:
         if prev_l in ("st", "saint") and not gz.has_key(name_key(prev + " " + surface)):
             return "reject"  # "St. Patrick's Day", "St. Michael"
         title_case = _title_case(text, start)
+        street = _next_word(text, end).lower().rstrip(".") in _STREET_HEADS  # "Old Alton Edwardsville Road"
         if (
             prev
+            and not street
             and not title_case
             and prev[:1].isupper()
             and not _sentence_initial(text, start)
@@ -747,6 +750,17 @@ def recognize(text: str, *, language: str | None = None, cased: bool | None = No
 
 
 _LIST_SEPARATORS = (", ", ",", ", and ", " and ", ", or ", " or ", " & ")
+_STREET_HEADS = frozenset(h for h, kind in POI_HEADS.items() if kind == "street") | {"st", "ave", "rd", "blvd", "hwy"}
+
+
+def _listed_with_place(text: str, m: Mention, found: list[Mention]) -> bool:
+    """ "Monroe, Trenton and Seven Mile": an item of a list whose neighbour is a place."""
+    for o in found:
+        if o.end <= m.start and text[o.end : m.start] in _LIST_SEPARATORS:
+            return True
+        if o.start >= m.end and text[m.end : o.start] in _LIST_SEPARATORS:
+            return True
+    return False
 
 
 def _contains(area: Entry, e: Entry) -> bool:

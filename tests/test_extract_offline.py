@@ -191,3 +191,14 @@ def test_chinese_county_and_prefecture_names():
 
 def test_chinese_landmarks_after_a_place_name():
     assert _names("转载龙门石窟潜溪寺。我们在北京火车站见面") == ["龙门石窟", "北京火车站"]
+
+
+def test_street_named_after_towns_is_not_a_person():
+    text = "The road meets Old Alton Edwardsville Road. The City Council of Edwardsville approved it."
+    assert "Edwardsville" in _names(text)
+
+
+def test_person_like_name_in_a_list_of_places():
+    # "Trenton" is also a given name; next to Monroe and Middletown it is the town
+    assert _names("New routes through Monroe, Trenton and Middletown.") == ["Monroe", "Trenton", "Middletown"]
+    assert "Trenton" not in _names("Trenton Smith scored twice.")
