@@ -664,6 +664,8 @@ class _Recognizer:
                 key = name_key(phrase)
                 if self.gz.has_key(key):
                     continue  # the gazetteer match covers it
+                if rx is _POI_PREFIX and len(words) == 3 and self.gz.has_key(name_key(" ".join(words[:2]))):
+                    continue  # "Mount Pleasant City Council": the town, which the gazetteer matches
                 head = (words[-1] if rx is _POI else words[0]).lower().rstrip(".")
                 if head in ("st", "ave", "rd", "blvd", "hwy"):
                     head = "street"

@@ -202,3 +202,8 @@ def test_person_like_name_in_a_list_of_places():
     # "Trenton" is also a given name; next to Monroe and Middletown it is the town
     assert _names("New routes through Monroe, Trenton and Middletown.") == ["Monroe", "Trenton", "Middletown"]
     assert "Trenton" not in _names("Trenton Smith scored twice.")
+
+
+def test_mount_town_before_an_institution_word():
+    assert _names("It was raised at the Mount Pleasant City Council meeting.") == ["Mount Pleasant"]
+    assert _names("We climbed Mount Kosciuszko and swam in Lake Tahoe.") == ["Mount Kosciuszko", "Lake Tahoe"]
