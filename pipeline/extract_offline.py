@@ -586,8 +586,8 @@ class _Recognizer:
             return ""
         gz = self.gz
         prev_l = prev.lower().rstrip(".")
-        if prev_l in _TITLES:
-            return "surname"  # "Dr. Evans", "Sen. Casey"
+        if prev_l in _TITLES and not (prev.endswith(".") and len(prev_l) > 4):
+            return "surname"  # "Dr. Evans", "Sen. Casey" (but "... Court Judge. Columbus attorney")
         if prev_l in ("st", "saint") and not gz.has_key(name_key(prev + " " + surface)):
             return "reject"  # "St. Patrick's Day", "St. Michael"
         title_case = _title_case(text, start)

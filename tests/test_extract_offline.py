@@ -207,3 +207,9 @@ def test_person_like_name_in_a_list_of_places():
 def test_mount_town_before_an_institution_word():
     assert _names("It was raised at the Mount Pleasant City Council meeting.") == ["Mount Pleasant"]
     assert _names("We climbed Mount Kosciuszko and swam in Lake Tahoe.") == ["Mount Kosciuszko", "Lake Tahoe"]
+
+
+def test_title_word_ending_a_sentence_is_not_a_title():
+    text = "Hyles unseats Turner for Municipal Court Judge. Columbus attorney Stephen Hyles won."
+    assert _names(text) == ["Columbus"]
+    assert _names("Judge Columbus Smith ruled.") == []
