@@ -193,7 +193,8 @@ _GENERIC_PREFIX = re.compile(
     r"(?: of (.+))?$"
 )
 _DISEASE_NOUNS = frozenset(
-    "virus viruses fever disease flu influenza strain strains encephalitis vaccine hemorrhagic haemorrhagic".split()
+    "virus viruses ebolavirus fever disease flu influenza strain strains encephalitis vaccine hemorrhagic "
+    "haemorrhagic".split()
 )
 _NON_PLACE_PHRASES = frozenset({"white house"})
 _CITY_ORG = frozenset(
@@ -486,6 +487,10 @@ class _Recognizer:
             return None  # "The City"; "City of Richmond", "State of Illinois": the place is the inner name
         if _next_word(text, end).lower().rstrip(".,;:") in _DISEASE_NOUNS:
             return None  # "Marburg virus", "West Nile fever": a disease's name, not a place
+        if text[end : end + 1] == "$":
+            return None  # "US$460 million", "NZ$": a currency
+        if start > 0 and text[start - 1] == "/" and text[end : end + 1] == "/":
+            return None  # "A/California/7/2009": an influenza strain's name
         if multi and key in _NON_PLACE_PHRASES and text[max(0, start - 4) : start].lower() == "the ":
             return None  # "the White House": the building, not White House, Tennessee
         if len(key) <= 3 and key.replace(".", "").isalpha() and key not in ABBREVIATION_KEYS:

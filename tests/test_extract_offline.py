@@ -213,3 +213,8 @@ def test_title_word_ending_a_sentence_is_not_a_title():
     text = "Hyles unseats Turner for Municipal Court Judge. Columbus attorney Stephen Hyles won."
     assert _names(text) == ["Columbus"]
     assert _names("Judge Columbus Smith ruled.") == []
+
+
+def test_currencies_and_strain_names_are_not_places():
+    text = "Libya settled for US$460 million. The vaccine covers A/California/7/2009 and Reston ebolavirus."
+    assert _names(text) == ["Libya"]
