@@ -620,7 +620,8 @@ class _Recognizer:
             return "surname"  # "Flores, 26, had just left the Army"
         nxt = _next_word(text, end)
         metonymy = strong and not gz.flags.get(key, 0) & _build.KEY_PERSON  # "Tbilisi says", "Moscow said"
-        if nxt.lower() in _SPEECH_VERBS and not multi and not metonymy and prev_l not in _LOCATIVE and prev_l != "of":
+        speech = nxt.lower().rstrip(".,;:") in _SPEECH_VERBS
+        if speech and not multi and not metonymy and prev_l not in _LOCATIVE and prev_l != "of":
             return "surname"  # "Duque said" (but "officials in Chicago said")
         if prev_l in _SPEECH_VERBS and not multi and (end >= len(text) or text[end] in ".,;"):
             return "surname"  # "..., said Culver."

@@ -218,3 +218,7 @@ def test_title_word_ending_a_sentence_is_not_a_title():
 def test_currencies_and_strain_names_are_not_places():
     text = "Libya settled for US$460 million. The vaccine covers A/California/7/2009 and Reston ebolavirus."
     assert _names(text) == ["Libya"]
+
+
+def test_name_before_said_at_sentence_end_is_a_person():
+    assert _names('"There is no danger in eating pork," Hartl said. Hartl works in Rome.') == ["Rome"]
