@@ -228,8 +228,8 @@ def _ampersand_name(text: str, m: Mention, starts: set[int], ends: set[int]) -> 
 
 def _with_township(text: str, m: Mention) -> Mention:
     """ "Madison Township": the span takes the civil township's head word (geocoded by its name)."""
-    if m.kind == "gazetteer" and _next_word(text, m.end) == "Township":
-        end = m.end + len(" Township")
+    if m.kind == "gazetteer" and _next_word(text, m.end).rstrip(".,;:") == "Township":
+        end = m.end + len(" Township")  # without a following full stop
         return Mention(m.start, end, text[m.start : end], m.key, "region", m.candidate_ids, m.kind, m.confidence)
     return m
 
@@ -238,7 +238,7 @@ def _city_org(text: str, m: Mention, clean: set[str]) -> bool:
     """ "Dublin City Council": the place is "Dublin" (when that name was matched too)."""
     if not m.key.endswith(" city") or m.key[:-5] not in clean:
         return False
-    return _next_word(text, m.end).lower() in _CITY_ORG
+    return _next_word(text, m.end).lower().rstrip(".,;:") in _CITY_ORG
 
 
 def _party_prefix(text: str, start: int) -> bool:
