@@ -128,8 +128,13 @@ def _capitalised(surface: str) -> bool:
     for t in tokens[1:]:
         if t[:1].isupper() or t[:1].isdigit() or t.lower() in _CONNECTORS:
             continue
+        if _ELIDED.match(t):
+            continue  # "Côte d'Ivoire", "Valle d'Aosta"
         return False
     return True
+
+
+_ELIDED = re.compile(r"^[a-z]{1,4}['\u2019][A-Z]")
 
 
 def _prev_word(text: str, start: int) -> tuple[str, int]:

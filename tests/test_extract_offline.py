@@ -222,3 +222,7 @@ def test_currencies_and_strain_names_are_not_places():
 
 def test_name_before_said_at_sentence_end_is_a_person():
     assert _names('"There is no danger in eating pork," Hartl said. Hartl works in Rome.') == ["Rome"]
+
+
+def test_elided_articles_inside_names():
+    assert _names("He flew to Côte d'Ivoire, then to Valle d’Aosta.") == ["Côte d'Ivoire", "Valle d’Aosta"]
