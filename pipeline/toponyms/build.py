@@ -423,7 +423,7 @@ def _add_cn_divisions(t: _Table) -> int:
     return added
 
 
-def _subdivisions_iso() -> tuple[dict[str, tuple[float, float]], dict[str, list[str]]]:
+def _subdivisions_iso(words: set[str]) -> tuple[dict[str, tuple[float, float]], dict[str, list[str]]]:
     """ISO 3166-2 code -> the ``iso3166-2`` package's point, and -> its everyday English names.
 
     English names come from the package's ``localOtherName`` ("Dagestan (eng)" for
@@ -433,10 +433,8 @@ def _subdivisions_iso() -> tuple[dict[str, tuple[float, float]], dict[str, list[
     """
     import json
 
-    from english_words import get_english_words_set
     from rapidfuzz import fuzz
 
-    words = {w for w in get_english_words_set(["web2"], lower=False) if w.islower()}
     path = metadata.distribution("iso3166-2").locate_file("iso3166_2/iso3166-2.json")
     with open(str(path), encoding="utf-8") as f:
         data = json.load(f)
@@ -620,7 +618,8 @@ def build() -> dict[str, Any]:
     admin1_names: dict[str, str] = {}
     admin1_idx: dict[str, int] = {}
     admin2_names: dict[str, str] = {}
-    sub_points, sub_english = _subdivisions_iso()
+    web2_lower = {w for w in get_english_words_set(["web2"], lower=False) if w.islower()}
+    sub_points, sub_english = _subdivisions_iso(web2_lower)
     for s in subs:
         code = s.geonames_code
         if not code or not s.geonames_id or s.admin_level not in (1, 2):
@@ -671,8 +670,6 @@ def build() -> dict[str, Any]:
             )
 
     # ------------------------------------------------------------ key flags
-    web2 = get_english_words_set(["web2"], lower=False)
-    web2_lower = {w for w in web2 if w.islower()}
     person_names = _census_names()
     log.debug("%d Chinese divisions added", _add_cn_divisions(t))
     log.debug("%d US postal places added", _add_us_postal_places(t, admin2_names, web2_lower, person_names))
