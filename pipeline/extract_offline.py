@@ -79,6 +79,14 @@ avenue st ave rd blvd highway district club center centre library museum park ma
 commission authority office jail prison county's city's
 """.split()
 )
+# Capitalised articles that begin names ("El Dorado Avenue", "Los Feliz Boulevard")
+_NAME_ARTICLES = frozenset("El La Las Los Le Les Del De Du Des Da Di".split())
+# A compass word or "Old" written before a street name belongs to it
+_STREET_DIRECTION = re.compile(
+    r"(?<![\w.])(?:(?:North|South|East|West)(?:east|west)?|Old|[NSEW]\.(?:[EW]\.)?|N[EW]|S[EW]) $"
+)
+# after a given name: a middle initial and a capitalised word, or one word (the surname)
+_SURNAME_AFTER = re.compile(r" (?:([A-Z]\. [A-Z][a-z]{2,})|([A-Za-z][a-z'\u2019]+|[A-Z]{3,}))\b(?![.'\u2019]?[A-Za-z])")
 _WORD = re.compile(r"[^\W_]+(?:['\u2019.\-][^\W_]+)*\.?", re.UNICODE)
 _POI_HEAD_WORDS = (
     "|".join(sorted((h.capitalize() for h in POI_HEADS), key=len, reverse=True)) + r"|St\.|Ave\.|Rd\.|Blvd\.|Hwy\."
@@ -592,9 +600,11 @@ class _Recognizer:
         marker: str,
     ) -> str:
         """ "surname"/"given"/"reject" when the capitalised match is (part of) a person's name, else ""."""
+        gz = self.gz
+        if strong and not multi and self._given_before_surname(text, key, end, surface):
+            return "given"  # "Chad Walker", "Paul Mifsud", "Virginia L. Lane", "KENT MALLETT"
         if marker in ("country", "continent"):
             return ""
-        gz = self.gz
         prev_l = prev.lower().rstrip(".")
         if prev_l in _TITLES and not (prev.endswith(".") and len(prev_l) > 4):
             return "surname"  # "Dr. Evans", "Sen. Casey" (but "... Court Judge. Columbus attorney")
@@ -642,6 +652,32 @@ class _Recognizer:
             return "given"  # "George Bush", "Chiquita Raquel Henry", "Paris Hilton"
         return ""
 
+    def _given_before_surname(self, text: str, key: str, end: int, surface: str) -> bool:
+        """A country's or region's name that is also a given name ("Chad", "Jordan", "Paul",
+        "Virginia") followed by a surname: a middle initial and a capitalised word, a census
+        name that is no big place, or a capitalised word that is neither an English word nor
+        in the gazetteer ("Mifsud")."""
+        gz = self.gz
+        if not gz.flags.get(key, 0) & _build.KEY_PERSON:
+            return False
+        m = _SURNAME_AFTER.match(text, end)
+        if not m:
+            return False
+        if m.group(1):
+            return True  # "Virginia L. Lane"
+        word = m.group(2)
+        if surface.isupper() != word.isupper() or not word[:1].isupper():
+            return False  # "CHAD Walker" is no pattern; "KENT MALLETT" is
+        low = word.lower()
+        if low in STOPWORDS or low in _ORG_HEADS or low in _INSTITUTION_HEADS or low in _STREET_HEADS:
+            return False
+        if gz.has_key(name_key(surface + " " + word)):
+            return False  # "Victoria Falls", "Kent County"
+        flags = gz.flags.get(name_key(word), 0)
+        if low in gz.person_names:
+            return not flags & _build.KEY_STRONG
+        return low not in gz.common_words and not gz.has_key(name_key(word))
+
     # ---------------------------------------------------------------- cjk
     def _check_cjk(self, text: str, key: str, start: int, end: int, surface: str, flags: int) -> Mention | None:
         """Chinese names: short ones are often ordinary words or given names (新民, 合作, 青年), so
@@ -666,7 +702,11 @@ class _Recognizer:
                 s, e = m.span(1)
                 phrase = m.group(1)
                 words = phrase.split()
-                while words and (words[0].lower() in _CONNECTORS | STOPWORDS | _TITLES or words[0].isdigit()):
+                while (
+                    words
+                    and (words[0].lower() in _CONNECTORS | STOPWORDS | _TITLES or words[0].isdigit())
+                    and words[0] not in _NAME_ARTICLES
+                ):
                     s += len(words[0]) + 1
                     words = words[1:]
                 if len(words) < 2:
@@ -681,8 +721,11 @@ class _Recognizer:
                 if head in ("st", "ave", "rd", "blvd", "hwy"):
                     head = "street"
                 marker = POI_HEADS.get(head, "natural" if rx is _POI_PREFIX else "poi")
-                if marker == "street" and _next_word(text, e)[:1].isupper():
+                if marker == "street" and _next_word(text, e)[:1].isupper() and not phrase.endswith("."):
                     continue  # "Florida Highway Patrol": an organisation, not a road
+                if marker == "street" and (d := _STREET_DIRECTION.search(text, max(0, s - 12), s)):
+                    s = d.start()  # "North Main Street", "E. Broad St.", "Old Lexington Highway"
+                    phrase, key = text[s:e], name_key(text[s:e])
                 out.append(Mention(s, e, phrase, key, marker, [], "poi", 0.5))
         # "<city> <number>" landmarks such as "Taipei 101"
         return out

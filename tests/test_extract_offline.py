@@ -226,3 +226,22 @@ def test_name_before_said_at_sentence_end_is_a_person():
 
 def test_elided_articles_inside_names():
     assert _names("He flew to Côte d'Ivoire, then to Valle d’Aosta.") == ["Côte d'Ivoire", "Valle d’Aosta"]
+
+
+def test_country_or_region_name_as_a_given_name():
+    assert _names("Officers Ron McCurry and Chad Walker were dispatched to Sudan.") == ["Sudan"]
+    assert _names("In the Honda, driver Virginia L. Lane, 77, died.") == []
+    assert _names("Paul Mifsud, the late chief of staff, spoke.") == []
+    assert _names("Houses not selling. BY KENT MALLETT Advocate Reporter") == []
+    # the name of a place before a word or another place stays a place
+    assert _names("Troops from Chad Sudan and the Chad Basin.") == ["Chad", "Sudan", "Chad"]
+    assert _names("Victoria Falls and Virginia Beach.") == ["Victoria Falls", "Virginia Beach"]
+
+
+def test_street_names_keep_their_compass_word():
+    assert _names("He was driving on North Main Street at night.") == ["North Main Street"]
+    assert _names("City Hall, 1200 E. Broad St. Lanier said.") == ["E. Broad St."]
+    assert _names("The crash on Old Lexington Highway near El Dorado Avenue.") == [
+        "Old Lexington Highway",
+        "El Dorado Avenue",
+    ]
