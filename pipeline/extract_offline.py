@@ -79,6 +79,23 @@ avenue st ave rd blvd highway district club center centre library museum park ma
 commission authority office jail prison county's city's
 """.split()
 )
+_DIVISION_HEADS = frozenset({"Township", "Province", "Prefecture", "Parish", "County", "Governorate"})
+_CALENDAR_WORDS = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday jan feb march april may june july aug sept "
+    "oct nov dec january february august september october november december".split()
+)
+_ALL_HEADS = frozenset(POI_HEADS) | {"st", "ave", "rd", "blvd", "hwy"}
+_FURTHER_HEAD = re.compile(r" ([A-Z][a-z]+\.?)(?![\w'\u2019\-])")
+_SAINT_BEFORE = re.compile(r"(?<![\w.])(?:St|Mt|Ft)\. $")
+
+
+def _capitalised_before(text: str, start: int) -> bool:
+    """The word right before ``start`` is capitalised and does not begin a sentence."""
+    prev, prev_start = _prev_word(text, start)
+    adjacent = prev_start + len(prev) + 1 == start
+    return bool(prev) and adjacent and prev[:1].isupper() and not _sentence_initial(text, prev_start)
+
+
 # Capitalised articles that begin names ("El Dorado Avenue", "Los Feliz Boulevard")
 _NAME_ARTICLES = frozenset("El La Las Los Le Les Del De Du Des Da Di".split())
 # A compass word or "Old" written before a street name belongs to it
@@ -239,10 +256,17 @@ def _ampersand_name(text: str, m: Mention, starts: set[int], ends: set[int]) -> 
     return False
 
 
-def _with_township(text: str, m: Mention) -> Mention:
-    """ "Madison Township": the span takes the civil township's head word (geocoded by its name)."""
-    if m.kind == "gazetteer" and _next_word(text, m.end).rstrip(".,;:") == "Township":
-        end = m.end + len(" Township")  # without a following full stop
+def _with_township(gz: Gazetteer, text: str, m: Mention) -> Mention:
+    """ "Madison Township", "Nyanza Province", "DeSoto Parish": the span takes the division's
+    head word (geocoded by its name)."""
+    head = _next_word(text, m.end).rstrip(".,;:")
+    if (
+        m.kind == "gazetteer"
+        and head in _DIVISION_HEADS
+        and m.marker not in ("country", "continent")
+        and not gz.has_key(name_key(f"{m.surface} {head}"))  # "Laurel County" is matched as itself
+    ):
+        end = m.end + 1 + len(head)  # without a following full stop
         return Mention(m.start, end, text[m.start : end], m.key, "region", m.candidate_ids, m.kind, m.confidence)
     return m
 
@@ -455,7 +479,7 @@ class _Recognizer:
         if cased:
             starts, ends = {m.start for m in found}, {m.end for m in found}
             found = [
-                _with_township(text, m)
+                _with_township(gz, text, m)
                 for m in found
                 if not _names_institution(text, m) and not _ampersand_name(text, m, starts, ends)
             ]
@@ -700,12 +724,23 @@ class _Recognizer:
         for rx in (_POI, _POI_PREFIX):
             for m in rx.finditer(text):
                 s, e = m.span(1)
-                phrase = m.group(1)
+                if rx is _POI_PREFIX and _capitalised_before(text, s):
+                    continue  # "Neches River National Wildlife Refuge": "River" ends the name before it
+                while (h := _FURTHER_HEAD.match(text, e)) and h.group(1).lower().rstrip(".") in _ALL_HEADS:
+                    e = h.end()  # "Indian Lake Road", "Red River Valley", "Antelope Valley Freeway"
+                if (a := _SAINT_BEFORE.search(text, max(0, s - 8), s)) and rx is _POI:
+                    s = a.start()  # "St. Marys River"
+                phrase = text[s:e]
                 words = phrase.split()
-                while (
-                    words
-                    and (words[0].lower() in _CONNECTORS | STOPWORDS | _TITLES or words[0].isdigit())
+                while words and (
+                    (words[0].lower() in _CONNECTORS | STOPWORDS | _TITLES or words[0].isdigit())
                     and words[0] not in _NAME_ARTICLES
+                    or (  # "Forests of the Neches River": a sentence's first word
+                        len(words) > 2
+                        and words[1] in ("of", "the")
+                        and {words[0].lower(), words[0].lower()[:-1]} & self.gz.common_words
+                        and _sentence_initial(text, s)
+                    )
                 ):
                     s += len(words[0]) + 1
                     words = words[1:]
@@ -721,7 +756,12 @@ class _Recognizer:
                 if head in ("st", "ave", "rd", "blvd", "hwy"):
                     head = "street"
                 marker = POI_HEADS.get(head, "natural" if rx is _POI_PREFIX else "poi")
-                if marker == "street" and _next_word(text, e)[:1].isupper() and not phrase.endswith("."):
+                if (
+                    marker == "street"
+                    and _next_word(text, e)[:1].isupper()
+                    and not phrase.endswith(".")
+                    and _next_word(text, e).lower().rstrip(".,;:") not in _CALENDAR_WORDS
+                ):
                     continue  # "Florida Highway Patrol": an organisation, not a road
                 if marker == "street" and (d := _STREET_DIRECTION.search(text, max(0, s - 12), s)):
                     s = d.start()  # "North Main Street", "E. Broad St.", "Old Lexington Highway"

@@ -244,7 +244,13 @@ def _variants(key: str) -> list[str]:
         out.append(key[4:])
     if key.startswith("city of "):
         out.append(key[8:])
+    head, _, division = key.rpartition(" ")
+    if head and division in _DIVISION_WORDS:
+        out.append(head)  # "Nyanza Province", "Madison Township" when not in the gazetteer as written
     return out
+
+
+_DIVISION_WORDS = frozenset({"township", "province", "prefecture", "parish", "county", "governorate"})
 
 
 # ------------------------------------------------------------------ loading

@@ -245,3 +245,17 @@ def test_street_names_keep_their_compass_word():
         "Old Lexington Highway",
         "El Dorado Avenue",
     ]
+
+
+def test_poi_names_take_their_whole_span():
+    assert _names("The fire damaged an Indian Lake Road residence.") == ["Indian Lake Road"]
+    assert _names("A storm is moving into the Red River Valley from Nebraska.") == ["Red River Valley", "Nebraska"]
+    assert _names("Cans were found in St. Marys River.") == ["St. Marys River"]
+    assert _names("Forests of the Neches River National Wildlife Refuge.") == ["Neches River"]
+    assert _names("Two women crossed Browns Bridge Road Wednesday evening.") == ["Browns Bridge Road"]
+
+
+def test_division_word_after_a_region_name():
+    assert _names("The Mayo County Council met.") == ["Mayo County"]
+    out = GazetteerGeocoder().geocode([GeocodeRequest("Madison Township", "region", ["Ohio"])])[0]
+    assert out.hit is not None and out.hit.country_code == "US"
