@@ -22,6 +22,7 @@ joint disambiguation of all the video's names.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -903,7 +904,7 @@ def _mark_structure(text: str, mentions: list[Mention], resolver: Resolver) -> N
                 continue
             kinds = Counter(o.marker for o in run if o is not m)
             kind, n = kinds.most_common(1)[0]
-            if kind in ("country", "region") and n >= max(1, (len(run) - 1) * 0.6) and kind != m.marker:
+            if kind in ("country", "region") and n >= max(1, (len(run) - 1) * 0.6):
                 if any(e.marker == kind for e in cands[m.key]):
                     m.marker = m.marker_hint = kind
 
@@ -957,7 +958,10 @@ class OfflineExtractor:
         full = " ".join(s.text for s in segments)
         cased = text_is_cased(full) if not has_cjk(full) or _latin_share(full) > 0.5 else True
         places: dict[str, tuple[Place, Mention]] = {}
-        for gkey, m, _members in group_mentions(recognize(full, language=language, cased=cased)):
+        for gkey, m, members in group_mentions(recognize(full, language=language, cased=cased)):
+            hint = next((o.marker_hint for o in members if o.marker_hint), "")  # "..., Mali, Niger and Chad"
+            if hint and not m.marker_hint:
+                m = dataclasses.replace(m, marker=hint, marker_hint=hint)
             first = bisect.bisect_right(offsets, m.start) - 1
             last = bisect.bisect_right(offsets, m.end - 1) - 1
             evidence = " ".join(seg.text for seg in segments[first : last + 1])

@@ -259,3 +259,13 @@ def test_division_word_after_a_region_name():
     assert _names("The Mayo County Council met.") == ["Mayo County"]
     out = GazetteerGeocoder().geocode([GeocodeRequest("Madison Township", "region", ["Ohio"])])[0]
     assert out.hit is not None and out.hit.country_code == "US"
+
+
+def test_a_list_of_countries_makes_its_members_countries():
+    text = "Niger borders Nigeria. Cases were reported in Mauritania, Mali, Niger, and Senegal."
+    result = get_extractor("offline").extract(_windows(text), language="en")
+    by = {p.name: p for p in result.places}
+    assert by["Niger"].marker == "country"
+    names = [p.name for p in result.places]
+    req = GeocodeRequest("Niger", by["Niger"].marker, [n for n in names if n != "Niger"])
+    assert GazetteerGeocoder().geocode([req])[0].hit.country_code == "NE"
