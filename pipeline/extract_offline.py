@@ -54,13 +54,20 @@ mr mrs ms miss dr prof president gov governor sen senator rep representative jud
 officer sgt sergeant lt lieutenant capt captain col colonel gen general coach pastor rev
 reverend father sister brother saint king queen prince princess lord lady sir dame mayor
 chief deputy detective trooper attorney secretary minister commissioner councilman
-councilwoman superintendent principal dean professor chairman
+councilwoman superintendent principal dean professor chairman selectman selectwoman alderman
+councilor councillor supervisor trustee assemblyman assemblywoman delegate
 """.split()
 )
 _SPEECH_VERBS = frozenset(
     "said says told added stated explained noted wrote asked replied commented announced "
     "argued claimed insisted testified recalled warned admitted".split()
 )
+# words that describe a part of the place that follows ("Historic Dublin", "Metro Nashville")
+_AREA_WORDS = frozenset(
+    "historic metropolitan metro suburban rural coastal inner outer midtown greater southwestern "
+    "northwestern southeastern northeastern mid middle far deep".split()
+)
+_ORDINALS = frozenset("first second third fourth fifth".split())  # "Harwinton First Selectman"
 _NAME_QUALIFIERS = frozenset(
     "north south east west northern southern eastern western central upper lower new old "
     "greater little great mount mt fort ft port lake saint st san santa los las el la northeast northwest "
@@ -328,14 +335,20 @@ _PLACE_NOUNS = frozenset(
 )
 
 
+_HEADLINE_LOWER = frozenset("a an the and but or nor for on at to from by of in into with as vs via per up off".split())
+
+
 def _title_case(text: str, pos: int) -> bool:
     """Inside a Title Case headline ("Freemason Bogdanov Joins Sochi Mayor Race"): capitals say little."""
     lo = max(text.rfind("\n", 0, pos), text.rfind(". ", 0, pos), -1) + 1
     hi_candidates = [i for i in (text.find("\n", pos), text.find(". ", pos)) if i != -1]
     hi = min(hi_candidates) if hi_candidates else len(text)
-    words = [w for w in text[lo:hi].split() if w[:1].isalpha()]
-    if len(words) < 4:
-        return False
+    span = text[lo:hi]
+    words = [w for w in span.split() if w[:1].isalpha()]
+    if len(words) < 4 or len(words) > 16 or span.count(",") >= 2:
+        return False  # a list of names ("Frank Chiaramonte, Marsha Bernstein, ...") is no headline
+    if any(w[:1].islower() and w.lower().strip(",;:") not in _HEADLINE_LOWER for w in words):
+        return False  # Title Case keeps only short function words in lower case ("... were ...")
     caps = sum(1 for w in words if w[:1].isupper())
     return caps / len(words) >= 0.7
 
@@ -559,6 +572,8 @@ class _Recognizer:
                 return None  # headline capitals: only names that stand on their own
             if _compound_word(self.gz, text, end):
                 return None  # "Wal-Mart", "Holder-Wooloff"
+            if not multi and self._inside_longer_name(text, key, start, prev, prev_start):
+                return None  # "Wild Dunes", "Palmetto Health Richland", "United Russia"
             person = self._person_evidence(text, key, start, end, surface, prev, prev_start, multi, strong, marker)
             if person == "surname":
                 persons.add(key)
@@ -670,12 +685,30 @@ class _Recognizer:
             and not title_case
             and (marker == "city" or not strong or nxt.lower() in gz.person_names)
             and nxt[:1].isupper()
-            and nxt.lower().rstrip(".") not in _ORG_HEADS
+            and nxt.lower().rstrip(".") not in _ORG_HEADS | _TITLES | _ORDINALS
             and not gz.has_key(name_key(surface + " " + nxt))
             and (not gz.flags.get(name_key(nxt), 0) & _build.KEY_STRONG or nxt.lower() in gz.person_names)
         ):
             return "given"  # "George Bush", "Chiquita Raquel Henry", "Paris Hilton"
         return ""
+
+    def _inside_longer_name(self, text: str, key: str, start: int, prev: str, prev_start: int) -> bool:
+        """The match ends a longer capitalised name whose first word is an English word
+        ("Wild Dunes", "Club America"): the name is not the place's."""
+        gz = self.gz
+        prev_l = prev.lower()
+        return (
+            prev[:1].isupper()
+            and prev[1:2].islower()
+            and prev.isalpha()
+            and prev_start + len(prev) + 1 == start
+            and prev_l in gz.common_words
+            and prev_l not in STOPWORDS | _NAME_QUALIFIERS | _LOCATIVE | _CONNECTORS | _TITLES | _ORDINALS | _AREA_WORDS
+            and not gz.has_key(name_key(prev))
+            and not gz.has_key(name_key(f"{prev} {text[start : start + len(key)]}"))
+            and not _sentence_initial(text, prev_start)
+            and not _title_case(text, start)
+        )
 
     def _given_before_surname(self, text: str, key: str, end: int, surface: str) -> bool:
         """A country's or region's name that is also a given name ("Chad", "Jordan", "Paul",

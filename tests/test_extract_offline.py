@@ -269,3 +269,15 @@ def test_a_list_of_countries_makes_its_members_countries():
     names = [p.name for p in result.places]
     req = GeocodeRequest("Niger", by["Niger"].marker, [n for n in names if n != "Niger"])
     assert GazetteerGeocoder().geocode([req])[0].hit.country_code == "NE"
+
+
+def test_place_name_ending_a_longer_name_is_not_the_place():
+    assert _names("He criticised United Russia over the vote in Murmansk.") == ["Murmansk"]
+    assert _names("Crolley was taken to Palmetto Health Richland in stable condition.") == []
+    # words that describe a part of the place keep it
+    assert _names("Darby Street in Historic Dublin will be renamed.") == ["Darby Street", "Dublin"]
+
+
+def test_lists_of_people_are_no_headline():
+    text = "Present were Harwinton First Selectman Frank Chiaramonte, Litchfield Selectman Marsha Bernstein."
+    assert _names(text) == ["Harwinton", "Litchfield"]
