@@ -158,6 +158,9 @@ class GeocodeRequest(Record):
     marker: str = "other"
     context: list[str] = field(default_factory=list)
     language: str | None = None
+    # home areas of the source (a channel's, a newspaper's) found in its other items:
+    # ISO country codes ("US") or first-level regions ("US.KY"); see gazetteer.home_areas
+    home: list[str] = field(default_factory=list)
 
 
 @dataclass

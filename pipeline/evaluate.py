@@ -30,6 +30,7 @@ import re
 import statistics
 import sys
 import time
+import urllib.parse
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ class Document:
     text: str
     gold: list[GoldToponym]
     language: str = "en"
+    source: str = ""  # the publisher (LGL: the newspaper's domain), for the source-home pass
 
 
 @dataclass
@@ -113,7 +115,7 @@ def load_lgl(path: Path) -> list[Document]:
             lat = _float(gaz.find("lat")) if gaz is not None else None
             lon = _float(gaz.find("lon")) if gaz is not None else None
             gold.append(GoldToponym(start, end, tp.findtext("phrase") or text[start:end], lat, lon))
-        docs.append(Document(art.get("docid") or str(len(docs)), text, gold))
+        docs.append(Document(art.get("docid") or str(len(docs)), text, gold, source=art.findtext("domain") or ""))
     return docs
 
 
@@ -128,7 +130,8 @@ def load_geovirus(path: Path) -> list[Document]:
             gold.append(
                 GoldToponym(start, end, loc.findtext("name") or "", _float(loc.find("lat")), _float(loc.find("lon")))
             )
-        docs.append(Document(f"{i}:{art.findtext('source') or ''}", text, gold))
+        url = art.findtext("source") or ""
+        docs.append(Document(f"{i}:{url}", text, gold, source=urllib.parse.urlsplit(url).hostname or ""))
     return docs
 
 
@@ -209,7 +212,32 @@ class OfflineSystem:
         self.extractor = OfflineExtractor()
         self.geocoder = GazetteerGeocoder()
 
+    def process_corpus(self, docs: list[Document]) -> list[list[Prediction]]:
+        """Every document, then again those whose source has a home (``gazetteer.home_areas``).
+
+        As in the workbench, where a channel's other videos tell where the channel is, a
+        document's home comes from the *other* documents of its source (leave one out).
+        """
+        from .gazetteer import home_areas
+
+        first = [self._process(doc) for doc in docs]
+        by_source: dict[str, list[int]] = {}
+        for i, doc in enumerate(docs):
+            if doc.source:
+                by_source.setdefault(doc.source, []).append(i)
+        out = [preds for preds, _ in first]
+        for members in by_source.values():
+            for i in members:
+                home = home_areas(self.geocoder.gazetteer, (first[j][1] for j in members if j != i))
+                if home:
+                    out[i] = self._process(docs[i], home)[0]
+        return out
+
     def process(self, doc: Document) -> list[Prediction]:
+        return self._process(doc)[0]
+
+    def _process(self, doc: Document, home: list[str] | None = None) -> tuple[list[Prediction], list[str]]:
+        """Predictions, and the gazetteer ids of the places found."""
         from .datatypes import GeocodeRequest, Segment, Window
         from .extract_offline import group_mentions, recognize
 
@@ -218,14 +246,17 @@ class OfflineSystem:
         names = [p.name for p in result.places]
         requests = [
             GeocodeRequest(
-                query=p.name, marker=p.marker, context=[n for n in names if n != p.name], language=doc.language
+                query=p.name,
+                marker=p.marker,
+                context=[n for n in names if n != p.name],
+                language=doc.language,
+                home=list(home or []),
             )
             for p in result.places
         ]
-        coords = [
-            (out.hit.latitude, out.hit.longitude) if out.hit is not None else (None, None)
-            for out in self.geocoder.geocode(requests)
-        ]
+        outcomes = self.geocoder.geocode(requests)
+        coords = [(o.hit.latitude, o.hit.longitude) if o.hit is not None else (None, None) for o in outcomes]
+        ids = [o.hit.gazetteer_id for o in outcomes if o.hit is not None and o.hit.gazetteer_id]
         # the extractor's places are the mention groups, in order: map every mention to its place
         mentions = recognize(doc.text, language=doc.language, cased=result.options.get("cased"))
         groups = group_mentions(mentions)
@@ -235,7 +266,7 @@ class OfflineSystem:
         for (lat, lon), (_, _, members) in zip(coords, groups, strict=True):
             preds += [Prediction(m.start, m.end, m.surface, lat, lon) for m in members]
         preds.sort(key=lambda p: p.start)
-        return preds
+        return preds, ids
 
 
 class SpacyBaseline:
@@ -407,7 +438,10 @@ def run_system(
     system = factory()
     startup = time.perf_counter() - t0
     t1 = time.perf_counter()
-    results = [(doc, system.process(doc)) for doc in corpus.docs]
+    if hasattr(system, "process_corpus"):
+        results = list(zip(corpus.docs, system.process_corpus(corpus.docs), strict=True))
+    else:
+        results = [(doc, system.process(doc)) for doc in corpus.docs]
     elapsed = time.perf_counter() - t1
     log.info("%s on %s: %d docs in %.2f s", name, corpus.name, len(results), elapsed)
     return results, elapsed, startup

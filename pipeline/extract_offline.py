@@ -43,7 +43,7 @@ from .toponyms.text import (
     name_key,
 )
 
-VERSION = "3"
+VERSION = "4"
 
 _CONNECTORS = frozenset(
     "of the de du des la le les del da do di dos das y and am an der den sur upon on en al el au aux in".split()

@@ -25,6 +25,7 @@ import pickle
 import tempfile
 import threading
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -37,7 +38,7 @@ from .toponyms.text import fold, name_key
 
 log = logging.getLogger(__name__)
 
-METHOD_VERSION = "gz-3"
+METHOD_VERSION = "gz-4"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,7 @@ class Gazetteer:
         self.admin1_idx: dict[str, int] = data["admin1_idx"]
         self.admin2_names: dict[str, str] = data["admin2_names"]
         self.demonyms: dict[str, str] = data["demonyms"]
+        self._by_gid: dict[str, int] | None = None
         self.person_names: frozenset[str] = data["person_names"]  # census given names + common surnames
         self.common_words: frozenset[str] = data["common_words"]  # lower-case English words (web2)
         self.automaton = data["automaton"]
@@ -159,6 +161,13 @@ class Gazetteer:
                 if rows:
                     break
         return sorted((self.entry(i) for i in rows), key=lambda e: -e.population)
+
+    def by_gazetteer_id(self, gazetteer_id: str) -> Entry | None:
+        """The entry behind a ``GeoHit.gazetteer_id`` ("geonames:4314550")."""
+        if self._by_gid is None:
+            self._by_gid = {self.entry(i).gazetteer_id: i for i in range(len(self))}
+        i = self._by_gid.get(gazetteer_id)
+        return None if i is None else self.entry(i)
 
     def country(self, cc: str) -> Entry | None:
         i = self.country_idx.get(cc)
@@ -251,6 +260,38 @@ def _variants(key: str) -> list[str]:
 
 
 _DIVISION_WORDS = frozenset({"township", "province", "prefecture", "parish", "county", "governorate"})
+
+
+# ------------------------------------------------------------------ source home
+HOME_MIN_ITEMS = 3  # a source's home needs this many of its items with resolved places
+HOME_COUNTRY_SHARE = 0.5  # ... a country named (through its places) in this share of them
+HOME_ADMIN1_SHARE = 0.3  # ... a first-level region
+
+
+def home_areas(gz: Gazetteer, items: Iterable[Iterable[str]]) -> list[str]:
+    """The home areas of a source (a channel, a newspaper) from its items' resolved places.
+
+    ``items`` holds, per item (video, article), the gazetteer ids of its places. A country
+    or first-level region that many of the source's items are about is where the source
+    is; it then tips names that the item alone leaves ambiguous ("Paris" in the Paris,
+    Texas paper). Returns codes for ``GeocodeRequest.home``: "US", "US.KY".
+    """
+    countries: Counter[str] = Counter()
+    regions: Counter[str] = Counter()
+    n = 0
+    for ids in items:
+        entries = [e for e in (gz.by_gazetteer_id(i) for i in ids) if e is not None and e.country_code]
+        entries = [e for e in entries if e.feature_code not in _BROAD]
+        if not entries:
+            continue
+        n += 1
+        countries.update({e.country_code for e in entries})
+        regions.update({f"{e.country_code}.{e.admin1}" for e in entries if e.admin1 and e.feature_code != "PCLI"})
+    if n < HOME_MIN_ITEMS:
+        return []
+    home = [cc for cc, k in countries.items() if k / n >= HOME_COUNTRY_SHARE]
+    home += [r for r, k in regions.items() if k / n >= HOME_ADMIN1_SHARE and k >= 2 and r.split(".")[0] in home]
+    return sorted(home)
 
 
 # ------------------------------------------------------------------ loading
@@ -349,6 +390,8 @@ W: dict[str, float] = {
     "near150": 0.75,  # ... within 150 km
     "near500": 0.4,  # ... any other named place (incl. region/country points) within 500 km
     "qualified": 3.0,  # inside the region/country named with it ("Paris, Texas")
+    "home_country": 1.0,  # in the home country of the document's source (GeocodeRequest.home)
+    "home_admin1": 1.5,  # ... in its home region
 }
 _TYPE_PRIOR = {"PCLI": 1.6, "ADM1": 1.1, "CONT": 1.2, "RGN": 1.2, "PPLC": 0.5, "ADM2": 0.0}
 _TYPE_PRIOR.update(dict.fromkeys(FEATURE_CODES, 3.0))  # a well-known feature: about a town of 20,000
@@ -384,13 +427,17 @@ class _Evidence:
     points: list[Entry] = field(default_factory=list)
     same: Counter = field(default_factory=Counter)
     bordering: set[str] = field(default_factory=set)  # countries bordering a named one
+    home_countries: frozenset[str] = frozenset()
+    home_admin1: frozenset[tuple[str, str]] = frozenset()
 
 
 class Resolver:
     """Joint, iterative disambiguation of the names of one document/video."""
 
-    def __init__(self, gazetteer: Gazetteer) -> None:
+    def __init__(self, gazetteer: Gazetteer, home: tuple[str, ...] = ()) -> None:
         self.gz = gazetteer
+        self.home_countries = frozenset(h for h in home if "." not in h)
+        self.home_admin1 = frozenset(tuple(h.split(".", 1)) for h in home if "." in h)
 
     def _candidates(self, name: str, marker: str = "other") -> list[_Cand]:
         key = name_key(name)
@@ -454,6 +501,7 @@ class Resolver:
 
     def _evidence(self, picks: list[Entry]) -> _Evidence:
         ev = _Evidence({}, {}, {}, Counter(), Counter(), [], len(picks), [], Counter())
+        ev.home_countries, ev.home_admin1 = self.home_countries, self.home_admin1  # type: ignore[assignment]
         for e in picks:
             ev.same[e.index] += 1
             if e.feature_code == "PCLI":
@@ -476,10 +524,15 @@ class Resolver:
 
     @staticmethod
     def _context_score(e: Entry, ev: _Evidence) -> float:
-        if ev.n == 0:
-            return 0.0
         s = 0.0
         cc = e.country_code
+        if cc and e.feature_code not in _BROAD:
+            if cc in ev.home_countries:
+                s += W["home_country"]
+            if (cc, e.admin1) in ev.home_admin1 and e.feature_code != "PCLI":
+                s += W["home_admin1"]
+        if ev.n == 0:
+            return s
         same = ev.same[e.index]  # other names resolved to this very entry support nothing
         if cc:
             if ev.countries.get(cc, set()) - {e.index}:
@@ -659,11 +712,16 @@ class GazetteerGeocoder:
     def cache_key(self, request: GeocodeRequest) -> str:
         q = name_key(request.query)
         ctx = sorted({name_key(c) for c in request.context} - {q, ""})
-        raw = "\x1f".join([_build.data_version(), METHOD_VERSION, request.marker or "", q, *ctx])
+        home = [",".join(sorted(set(request.home)))] if request.home else []
+        raw = "\x1f".join([_build.data_version(), METHOD_VERSION, request.marker or "", *home, q, *ctx])
         return f"gazetteer:{hashlib.sha256(raw.encode()).hexdigest()[:40]}"
 
     def geocode(self, requests: list[GeocodeRequest]) -> list[GeocodeOutcome]:
         return [self._geocode_one(r) for r in requests]
+
+    def home_areas(self, items: Iterable[Iterable[str]]) -> list[str]:
+        """``GeocodeRequest.home`` for a source from its other items' gazetteer ids."""
+        return home_areas(self.gazetteer, items)
 
     def _geocode_one(self, req: GeocodeRequest) -> GeocodeOutcome:
         try:
@@ -676,7 +734,7 @@ class GazetteerGeocoder:
         gz = self.gazetteer
         q = name_key(req.query)
         context = tuple(sorted({name_key(c) for c in req.context} - {q, ""}))
-        picks = _resolve_cached(gz, context + (q,), (q, req.marker or "other"))
+        picks = _resolve_cached(gz, context + (q,), (q, req.marker or "other"), tuple(req.home))
         pick = picks.get(q)
         approx = None
         if pick is None:
@@ -727,7 +785,7 @@ class GazetteerGeocoder:
             if best is None or len(key) > len(best[1]):
                 best = (start, key)
         if best is not None and best[1] != name_key(req.query):
-            inner = _resolve_cached(gz, context + (best[1],), (best[1], "other")).get(best[1])
+            inner = _resolve_cached(gz, context + (best[1],), (best[1], "other"), tuple(req.home)).get(best[1])
             ctx_cc = {p.entry.country_code for k, p in picks.items() if k in context}
             # "Taipei 101" -> Taipei; but "Longshan Temple" in a Taipei video is not Longshan, Jilin
             if inner is not None and (not ctx_cc or inner.entry.country_code in ctx_cc):
@@ -744,17 +802,20 @@ def _confidence(score: float) -> float:
 
 
 @lru_cache(maxsize=256)
-def _resolve_set(gz: Gazetteer, names: tuple[str, ...]) -> dict[str, _Cand]:
-    return Resolver(gz).resolve(list(names))
+def _resolve_set(gz: Gazetteer, names: tuple[str, ...], home: tuple[str, ...] = ()) -> dict[str, _Cand]:
+    return Resolver(gz, home).resolve(list(names))
 
 
-def _resolve_cached(gz: Gazetteer, names: tuple[str, ...], query: tuple[str, str]) -> dict[str, _Cand]:
+def _resolve_cached(
+    gz: Gazetteer, names: tuple[str, ...], query: tuple[str, str], home: tuple[str, ...] = ()
+) -> dict[str, _Cand]:
     """Resolve the set jointly (memoised), then re-score the query with its marker."""
     key, marker = query
     names = tuple(sorted(set(names)))
-    picks = dict(_resolve_set(gz, names))
+    home = tuple(sorted(set(home)))
+    picks = dict(_resolve_set(gz, names, home))
     if marker in _MARKER_FIT and key in picks:
-        res = Resolver(gz)
+        res = Resolver(gz, home)
         others = [p.entry for k, p in picks.items() if k != key]
         ev = res._evidence(others)
         cands = res._candidates(key, marker)

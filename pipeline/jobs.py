@@ -35,6 +35,7 @@ from .orchestrator import (
     Strategy,
     analyze_video,
     build_strategy,
+    channel_home,
     error_fields,
     fetch_stage,
     geocode_places,
@@ -406,8 +407,10 @@ class JobManager:
                 continue
             all_names = [r["name"] for r in rows]
             places = [Place.from_dict({k: r[k] for k in Place.__dataclass_fields__ if k in r}) for r in failed_rows]
+            video = self.storage.get_video(vid) or {}
+            home = channel_home(self.services, strategy, vid, video.get("metadata") or {})
             new = geocode_places(self.services, strategy.geocoder, places, context_names=all_names,
-                                 read_cache=False)
+                                 read_cache=False, home=home)
             for r, place in zip(failed_rows, new, strict=True):
                 self.storage.update_place_geocode(r["place_id"], place)
                 if place.status == "ok":

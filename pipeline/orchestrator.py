@@ -354,7 +354,11 @@ def analyze_video(
 
     # -- geocoding
     with ctx.phase("geocode"):
-        places = geocode_places(services, strategy.geocoder, extraction.places, language=transcript.language)
+        home = channel_home(services, strategy, video.video_id, video.metadata)
+        if home:
+            ctx.event("geocode", "channel_home", f"the channel's other videos are about {', '.join(home)}")
+        places = geocode_places(services, strategy.geocoder, extraction.places, language=transcript.language,
+                                home=home)
         failed = sum(1 for p in places if p.status != "ok")
         ctx.metrics["locations_found"] = len(places) - failed
         ctx.metrics["geocode_failed"] = failed
@@ -395,20 +399,38 @@ def transcribe_stage(ctx: JobContext, services: Services, video: FetchedVideo, o
     return Transcript.from_dict(data)
 
 
+def channel_of(metadata: dict) -> str:
+    """The channel a video belongs to (yt-dlp ``channel_id``, else ``uploader``); "" for uploads."""
+    return str(metadata.get("channel_id") or metadata.get("uploader") or "")
+
+
+def channel_home(services: Services, strategy: Strategy, video_id: str, metadata: dict) -> list[str]:
+    """Where the video's channel is, from the places of its other analysed videos.
+
+    Only geocoders that can use it (``home_areas``) get one: the offline gazetteer.
+    """
+    home_areas = getattr(strategy.geocoder, "home_areas", None)
+    channel = channel_of(metadata)
+    if home_areas is None or not channel:
+        return []
+    return home_areas(services.storage.channel_place_ids(channel, strategy.version, video_id))
+
+
 def geocode_places(services: Services, geocoder: Geocoder, places: list[Place], *,
                    language: str | None = None, context_names: list[str] | None = None,
-                   read_cache: bool = True) -> list[Place]:
+                   read_cache: bool = True, home: list[str] | None = None) -> list[Place]:
     """Geocode each place once per cache key; results of failures keep their reason.
 
     ``context_names``: every place name of the video (default: the names of ``places``);
     ``read_cache=False`` asks the geocoder again (retry of failed geocodes) but still
-    stores definitive answers.
+    stores definitive answers; ``home``: the channel's home areas (``channel_home``).
     """
     if not places:
         return []
     names = context_names if context_names is not None else [p.name for p in places]
     requests = [
-        GeocodeRequest(query=p.name, marker=p.marker, context=[n for n in names if n != p.name], language=language)
+        GeocodeRequest(query=p.name, marker=p.marker, context=[n for n in names if n != p.name], language=language,
+                       home=list(home or []))
         for p in places
     ]
     outcomes: list[GeocodeOutcome | None] = [None] * len(requests)

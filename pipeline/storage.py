@@ -383,6 +383,25 @@ class Storage:
         )
         return [_place_dict(r) for r in rows]
 
+    def channel_place_ids(self, channel: str, strategy_version: str, exclude_video_id: str) -> list[list[str]]:
+        """Per other video of the same channel (yt-dlp ``channel_id`` or ``uploader``): the
+        gazetteer ids of its placed, not rejected places. Input for ``home_areas``."""
+        if not channel:
+            return []
+        rows = self._all(
+            "SELECT p.video_id, p.gazetteer_id FROM places p JOIN videos v ON v.video_id = p.video_id "
+            "LEFT JOIN corrections c ON c.video_id = p.video_id AND c.place_key = p.place_key "
+            "WHERE p.strategy_version = ? AND p.video_id <> ? AND p.status = 'ok' "
+            "AND p.gazetteer_id IS NOT NULL AND NOT coalesce(c.rejected, false) "
+            "AND coalesce(json_extract_string(v.metadata, '$.channel_id'), "
+            "json_extract_string(v.metadata, '$.uploader')) = ? ORDER BY p.video_id",
+            [strategy_version, exclude_video_id, channel],
+        )
+        by_video: dict[str, list[str]] = {}
+        for r in rows:
+            by_video.setdefault(r["video_id"], []).append(r["gazetteer_id"])
+        return list(by_video.values())
+
     def update_place_geocode(self, place_id: str, place: Place) -> None:
         self._exec(
             "UPDATE places SET latitude = ?, longitude = ?, geocoder = ?, gazetteer_id = ?, "

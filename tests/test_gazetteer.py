@@ -189,3 +189,23 @@ def test_chinese_counties_and_prefectures(geocoder):
     assert distance_km(county.latitude, county.longitude, 35.42, 110.84) < 10
     lijiang = _one(geocoder, "丽江").hit
     assert distance_km(lijiang.latitude, lijiang.longitude, 26.86, 100.23) < 50
+
+
+def test_home_areas_of_a_source():
+    from pipeline.gazetteer import get_gazetteer, home_areas
+
+    gz = get_gazetteer()
+    geo = GazetteerGeocoder(gz)
+
+    def ids(*names):
+        outs = geo.geocode([GeocodeRequest(n, "city", [m for m in names if m != n]) for n in names])
+        return [o.hit.gazetteer_id for o in outs]
+
+    texas = [ids("Tyler", "Texas"), ids("Sulphur Springs", "Texas"), ids("Texarkana", "Mount Pleasant", "Texas")]
+    assert home_areas(gz, texas) == ["US", "US.TX"]
+    assert home_areas(gz, texas[:2]) == []  # too few items to tell
+    mixed = [*texas, ids("Lyon", "France"), ids("Osaka", "Japan"), ids("Kyoto", "Japan"), ids("Perth", "Australia")]
+    assert home_areas(gz, mixed) == []  # an international source has no home
+    paris = GeocodeRequest("Paris", "city", [], home=["US", "US.TX"])
+    assert geo.geocode([paris])[0].hit.country_code == "US"
+    assert geo.cache_key(paris) != geo.cache_key(GeocodeRequest("Paris", "city", []))

@@ -252,3 +252,42 @@ def test_approximate_geocodes_are_flagged():
     assert out.status == "ok" and out.tags == ["landmark", "approximate"] and out.confidence == 0.5
     exact = apply_outcome(place, GeocodeOutcome("x", GeoHit(1.0, 2.0, feature="P.PPL"), geocoder="gazetteer"))
     assert exact.tags == ["landmark"] and exact.confidence == 0.9
+
+
+def _srt(*lines):
+    return "\n".join(f"{i + 1}\n00:00:0{i},000 --> 00:00:0{i},900\n{t}\n" for i, t in enumerate(lines))
+
+
+def test_channel_home_tips_an_ambiguous_name(bench, tmp_path, monkeypatch):
+    """A channel's earlier videos are about north-east Texas; its next video's bare "Paris"
+    is Paris, Texas. The same words from an upload without a channel stay Paris, France."""
+    from pipeline import orchestrator
+
+    real = orchestrator.fetch_source
+
+    def with_channel(source, options):
+        videos = real(source, options)
+        if "texas" in source:
+            for v in videos:
+                v.metadata["channel_id"] = "UC-northeast-texas"
+        return videos
+
+    monkeypatch.setattr(orchestrator, "fetch_source", with_channel)
+    opts = bench.options(extractor="offline", geocoder="gazetteer", offline=True)
+    earlier = [
+        _srt("We drove from Sulphur Springs to Mount Pleasant.", "Then on to Texarkana."),
+        _srt("The fair in Greenville was busy.", "Commerce and Sulphur Springs came too."),
+        _srt("Tonight we are in Mount Pleasant.", "Tomorrow Clarksville and Greenville."),
+    ]
+    for i, text in enumerate(earlier):
+        _, [job] = run(bench, [write(tmp_path, f"texas-{i}.srt", text)], opts)
+        assert job.status == "done", job.error
+    text = _srt("The city council of Paris met tonight.")
+    _, [job] = run(bench, [write(tmp_path, "texas-paris.srt", text)], opts)
+    [paris] = bench.places([job.video_id])
+    assert paris["country_code"] == "US" and abs(paris["latitude"] - 33.66) < 1, paris
+    assert any(e["event"] == "channel_home" and "US.TX" in e["message"] for e in bench.job_events(job.job_id))
+    text = _srt("The city council of Paris met last night.")  # another file: another video
+    _, [job] = run(bench, [write(tmp_path, "upload-paris.srt", text)], opts)
+    [paris] = bench.places([job.video_id])
+    assert paris["country_code"] == "FR", paris
