@@ -32,6 +32,7 @@ import sys
 import time
 import urllib.parse
 import xml.etree.ElementTree as ET
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,13 +205,16 @@ class OfflineSystem:
 
     name = "offline"
 
-    def __init__(self) -> None:
+    def __init__(self, use_sources: bool = True) -> None:
         from .extract_offline import OfflineExtractor
         from .gazetteer import GazetteerGeocoder, get_gazetteer
 
         get_gazetteer()
         self.extractor = OfflineExtractor()
         self.geocoder = GazetteerGeocoder()
+        self.use_sources = use_sources
+        if not use_sources:
+            self.name = "offline:each-doc-alone"
 
     def process_corpus(self, docs: list[Document]) -> list[list[Prediction]]:
         """Every document, then again those whose source has a home (``gazetteer.home_areas``).
@@ -221,6 +225,8 @@ class OfflineSystem:
         from .gazetteer import home_areas
 
         first = [self._process(doc) for doc in docs]
+        if not self.use_sources:
+            return [preds for preds, _ in first]
         by_source: dict[str, list[int]] = {}
         for i, doc in enumerate(docs):
             if doc.source:
@@ -447,6 +453,14 @@ def run_system(
     return results, elapsed, startup
 
 
+def _has_sources(corpus: Corpus) -> bool:
+    """Some source has enough documents for a home (see ``gazetteer.home_areas``)."""
+    from .gazetteer import HOME_MIN_ITEMS
+
+    counts = Counter(d.source for d in corpus.docs if d.source)
+    return any(n > HOME_MIN_ITEMS for n in counts.values())
+
+
 def _demonym_filter() -> Callable[[GoldToponym], bool]:
     from .extract_offline import _is_demonym
     from .gazetteer import get_gazetteer
@@ -504,7 +518,10 @@ def evaluate_paths(
     """Score every corpus; returns the score rows and extra report lines (speech-en listing)."""
     rows: list[Scores] = []
     notes: list[str] = []
-    systems: list[tuple[str, Callable[[], Any]]] = [("offline", OfflineSystem)]
+    systems: list[tuple[str, Callable[[], Any]]] = [
+        ("offline", OfflineSystem),
+        ("offline:each-doc-alone", lambda: OfflineSystem(use_sources=False)),
+    ]
     if baseline:
         systems.append((SpacyBaseline.name, SpacyBaseline))
     for path in paths:
@@ -514,6 +531,8 @@ def evaluate_paths(
         for name, factory in systems:
             if corpus.kind == "weibo" and name != "offline":
                 continue  # the baseline is English-only
+            if name == "offline:each-doc-alone" and not _has_sources(corpus):
+                continue  # identical to "offline"
             results, elapsed, startup = run_system(corpus, factory, name)
             if corpus.kind == "speech-en":
                 found = [(d.doc_id, [p.surface for p in preds]) for d, preds in results]
