@@ -26,6 +26,7 @@ import dataclasses
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from .datatypes import ExtractionResult, Place, Window
@@ -407,7 +408,45 @@ def _is_demonym(gz: Gazetteer, key: str) -> bool:
         return True
     if key.endswith("s") and key[:-1] in d:
         return True
-    return key in _EXTRA_DEMONYMS
+    return key in _EXTRA_DEMONYMS or _derived_demonym(gz, key)
+
+
+# name of a people formed from a place's name: "Ohio" -> "Ohioans", "South Ossetia" -> "South
+# Ossetian", "Dagestan" -> "Dagestani", "Florida" -> "Floridian", "New York" -> "New Yorkers"
+_DEMONYM_SUFFIXES = (
+    ("ians", ("", "a", "ia", "o", "e", "y")),
+    ("ian", ("", "a", "ia", "o", "e", "y")),
+    ("ans", ("", "a", "o", "e", "as")),
+    ("an", ("", "a", "o", "e", "as")),
+    ("ns", ("",)),
+    ("n", ("",)),
+    ("is", ("",)),
+    ("i", ("",)),
+    ("ers", ("",)),
+    ("er", ("",)),
+    ("ese", ("", "a")),
+    ("ites", ("", "a", "e")),
+    ("ite", ("", "a", "e")),
+)
+
+
+@lru_cache(maxsize=4096)
+def _derived_demonym(gz: Gazetteer, key: str) -> bool:
+    if " " not in key and not key.isalpha() or gz.flags.get(key, 0) & _build.KEY_STRONG:
+        return False  # a strong place name is that place ("Hawaii", "Indiana")
+    if any(e.population >= 10_000 or e.feature_code in ("ADM1", "ADM2") for e in gz.candidates(key)[:5]):
+        return False  # a town of its own ("Trenton" is no people of Trento)
+    for suffix, endings in _DEMONYM_SUFFIXES:
+        if not key.endswith(suffix) or len(key) - len(suffix) < 3:
+            continue
+        stem = key[: -len(suffix)]
+        for ending in endings:
+            place = stem + ending
+            if gz.flags.get(place, 0) & _build.KEY_STRONG or _is_feature(
+                [gz.entry(p >> 1).geonameid for p in gz.postings(place)[:3]]
+            ):
+                return True
+    return False
 
 
 _EXTRA_DEMONYMS = frozenset(

@@ -281,3 +281,8 @@ def test_place_name_ending_a_longer_name_is_not_the_place():
 def test_lists_of_people_are_no_headline():
     text = "Present were Harwinton First Selectman Frank Chiaramonte, Litchfield Selectman Marsha Bernstein."
     assert _names(text) == ["Harwinton", "Litchfield"]
+
+
+def test_demonyms_formed_from_place_names():
+    text = "Ohioans, Ontarians and South Ossetians met New Yorkers in Trenton, Hawaii and Indiana."
+    assert _names(text) == ["Trenton", "Hawaii", "Indiana"]
