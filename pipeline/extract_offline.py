@@ -47,7 +47,8 @@ from .toponyms.text import (
 VERSION = "4"
 
 _CONNECTORS = frozenset(
-    "of the de du des la le les del da do di dos das y and am an der den sur upon on en al el au aux in".split()
+    "of the de du des la le les del da do di dos das y and am an der den sur upon on en al el au aux in es ez "
+    "ul um bin ibn van von".split()
 )
 _TITLES = frozenset(
     """
@@ -106,7 +107,7 @@ def _capitalised_before(text: str, start: int) -> bool:
 
 
 # Capitalised articles that begin names ("El Dorado Avenue", "Los Feliz Boulevard")
-_NAME_ARTICLES = frozenset("El La Las Los Le Les Del De Du Des Da Di".split())
+_NAME_ARTICLES = frozenset("El La Las Los Le Les Del De Du Des Da Di Van Von Bin Ibn".split())
 # A compass word or "Old" written before a street name belongs to it
 _STREET_DIRECTION = re.compile(
     r"(?<![\w.])(?:(?:North|South|East|West)(?:east|west)?|Old|[NSEW]\.(?:[EW]\.)?|N[EW]|S[EW]) $"
@@ -572,6 +573,8 @@ class _Recognizer:
         if (key in STOPWORDS and not (key in ABBREVIATION_KEYS and surface.isupper())) or _is_demonym(gz, key):
             return None
         multi = " " in key
+        if not multi and name_key(f"{surface} {_next_word(text, end)}") in gz.demonyms:
+            return None  # "Saudi Arabian authorities", "New Zealander"
         generic = _GENERIC_PREFIX.match(key)
         if generic and (not generic.group(2) or gz.has_key(generic.group(2))):
             return None  # "The City"; "City of Richmond", "State of Illinois": the place is the inner name
@@ -592,8 +595,14 @@ class _Recognizer:
                 return None
         if key in ABBREVIATION_KEYS and not any(c.isupper() for c in surface):
             return None
-        common = bool(flags & _build.KEY_COMMON)
         strong = bool(flags & _build.KEY_STRONG)
+        common = bool(flags & _build.KEY_COMMON) or (  # "Samples from the ducks", "Plans are made"
+            not strong
+            and not multi
+            and key.endswith("s")
+            and key[:-1] in gz.common_words
+            and _sentence_initial(text, start)  # ("the Urals", "the northern Plains" are places)
+        )
         marker, ids, pop, ncand = self._best_entry_info(key)
         conf = 0.6 + (0.2 if strong else 0.0) + (0.1 if multi else 0.0)
         prev, prev_start = _prev_word(text, start)

@@ -286,3 +286,11 @@ def test_lists_of_people_are_no_headline():
 def test_demonyms_formed_from_place_names():
     text = "Ohioans, Ontarians and South Ossetians met New Yorkers in Trenton, Hawaii and Indiana."
     assert _names(text) == ["Trenton", "Hawaii", "Indiana"]
+
+
+def test_plural_words_connectors_and_two_word_demonyms():
+    assert _names("Samples from the ducks were sent. Plans are made for the Urals.") == ["Urals"]
+    assert _names("The forum met in Dar es Salaam, Tanzania.") == ["Dar es Salaam", "Tanzania"]
+    assert _names("Saudi Arabian authorities warned pilgrims bound for Saudi Arabia.") == ["Saudi Arabia"]
+    assert _names("The vice chairman of the California Republican Party spoke.") == ["California"]
+    assert _names("She was found inside her Van Dorn Street apartment.") == ["Van Dorn Street"]
