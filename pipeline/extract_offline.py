@@ -64,6 +64,13 @@ _SPEECH_VERBS = frozenset(
     "said says told added stated explained noted wrote asked replied commented announced "
     "argued claimed insisted testified recalled warned admitted".split()
 )
+_AFTER_TOWN_COMMA = re.compile(r"[A-Z][\w.'\u2019-]*, $")  # "Rockville, |Maryland"
+_COMPASS_ADJECTIVES = frozenset(
+    "northern southern eastern western central north-eastern north-western south-eastern south-western "
+    "northeastern northwestern southeastern southwestern".split()
+)
+# lower-case nouns after a name that say it is an area ("the Fife area", "Aceh province")
+_AREA_NOUNS = frozenset("area region province district county state island islands".split())
 # words that describe a part of the place that follows ("Historic Dublin", "Metro Nashville")
 _AREA_WORDS = frozenset(
     "historic metropolitan metro suburban rural coastal inner outer midtown greater southwestern "
@@ -578,7 +585,7 @@ class _Recognizer:
         generic = _GENERIC_PREFIX.match(key)
         if generic and (not generic.group(2) or gz.has_key(generic.group(2))):
             return None  # "The City"; "City of Richmond", "State of Illinois": the place is the inner name
-        if _next_word(text, end).lower().rstrip(".,;:") in _DISEASE_NOUNS:
+        if _next_word(text, end).lower().rstrip(".,;:") in _DISEASE_NOUNS and not self._is_country(key):
             return None  # "Marburg virus", "West Nile fever": a disease's name, not a place
         if text[end : end + 1] == "$":
             return None  # "US$460 million", "NZ$": a currency
@@ -637,10 +644,15 @@ class _Recognizer:
                 # text places it ("in Bath", "Nice, France", "the city of Reading") or it is a big city
                 # capitalised mid-sentence ("the Mayor of Boston")
                 placed = (
-                    prev_l in _LOCATIVE
+                    prev_l in _LOCATIVE | _COMPASS_ADJECTIVES  # "in Bath", "northern Sumatra"
                     or _followed_by_region(gz, text, end)
                     or _place_of(text, prev_start)
                     or (prev_l == "the" and _is_feature(ids) and _ends_noun_phrase(text, end))  # "the Pacific."
+                    or (  # "the Fife area", "Sumatra province" (but not "Many area cities")
+                        _next_word(text, end).rstrip(".,;:") in _AREA_NOUNS
+                        and not _sentence_initial(text, start)
+                        and not _capitalised_before(text, start)
+                    )
                 )
                 if (_sentence_initial(text, start) or prev_l in ("the", "a", "an")) and not placed:
                     return None  # "The Man of the Year", "a Nice day"
@@ -724,8 +736,9 @@ class _Recognizer:
         nxt = _next_word(text, end)
         metonymy = strong and not gz.flags.get(key, 0) & _build.KEY_PERSON  # "Tbilisi says", "Moscow said"
         speech = nxt.lower().rstrip(".,;:") in _SPEECH_VERBS
-        if speech and not multi and not metonymy and prev_l not in _LOCATIVE and prev_l != "of":
-            return "surname"  # "Duque said" (but "officials in Chicago said")
+        qualifies = marker in ("region", "country") and _AFTER_TOWN_COMMA.search(text, max(0, start - 40), start)
+        if speech and not multi and not metonymy and prev_l not in _LOCATIVE and prev_l != "of" and not qualifies:
+            return "surname"  # "Duque said" (but "officials in Chicago said", "Rockville, Maryland admitted")
         if prev_l in _SPEECH_VERBS and not multi and (end >= len(text) or text[end] in ".,;"):
             return "surname"  # "..., said Culver."
         if (
@@ -739,6 +752,10 @@ class _Recognizer:
         ):
             return "given"  # "George Bush", "Chiquita Raquel Henry", "Paris Hilton"
         return ""
+
+    def _is_country(self, key: str) -> bool:
+        """ "United States flu season": no disease is named after a whole country."""
+        return self._best_entry_info(key)[0] == "country"
 
     def _inside_longer_name(self, text: str, key: str, start: int, prev: str, prev_start: int) -> bool:
         """The match ends a longer capitalised name whose first word is an English word

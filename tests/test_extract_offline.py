@@ -294,3 +294,11 @@ def test_plural_words_connectors_and_two_word_demonyms():
     assert _names("Saudi Arabian authorities warned pilgrims bound for Saudi Arabia.") == ["Saudi Arabia"]
     assert _names("The vice chairman of the California Republican Party spoke.") == ["California"]
     assert _names("She was found inside her Van Dorn Street apartment.") == ["Van Dorn Street"]
+
+
+def test_area_words_dotted_capital_i_and_state_after_a_town():
+    assert _names("Three children from northern Sumatra province were ill.") == ["Sumatra"]
+    assert _names("Wild birds in the Fife area are infected. Many area cities plan.") == ["Fife"]
+    assert _names("The United States flu season began; the Marburg virus spread.") == ["United States"]
+    assert _names("The flight landed in İstanbul on Monday.") == ["İstanbul"]
+    assert _names("The hospital in Rockville, Maryland admitted a patient.") == ["Rockville", "Maryland"]

@@ -27,7 +27,7 @@ class _FoldTable(dict):
         if len(dec) == 1:
             res = dec
         elif dec and not unicodedata.combining(dec[0]) and all(unicodedata.combining(c) for c in dec[1:]):
-            res = dec[0]
+            res = dec[0].lower()  # "İ" (dotted capital I, whose lower case is two characters) -> "i"
         if res in _APOSTROPHES:
             res = "'"
         elif res in _DASHES:
