@@ -64,6 +64,7 @@ _SPEECH_VERBS = frozenset(
     "said says told added stated explained noted wrote asked replied commented announced "
     "argued claimed insisted testified recalled warned admitted".split()
 )
+_GOVERNOR_OF = re.compile(r"\b[Gg]overnor of (?:the state of )?$")
 _AFTER_TOWN_COMMA = re.compile(r"[A-Z][\w.'\u2019-]*, $")  # "Rockville, |Maryland"
 _COMPASS_ADJECTIVES = frozenset(
     "northern southern eastern western central north-eastern north-western south-eastern south-western "
@@ -980,6 +981,12 @@ def _mark_structure(text: str, mentions: list[Mention], resolver: Resolver) -> N
     """
     gaz = [m for m in mentions if m.kind == "gazetteer"]
     cands = {m.key: [c.entry for c in resolver._candidates(m.key)] for m in gaz}
+    for m in gaz:  # "New York state", "Washington State", "New York Governor David Paterson"
+        state_word = _next_word(text, m.end).rstrip(".,;:").lower() in ("state", "governor", "gov")
+        if (state_word or _GOVERNOR_OF.search(text, max(0, m.start - 14), m.start)) and any(
+            e.feature_code == "ADM1" for e in cands[m.key]
+        ):
+            m.marker = m.marker_hint = "region"
     for a, b in zip(gaz, gaz[1:], strict=False):
         if text[a.end : b.start] not in (", ", ","):
             continue

@@ -302,3 +302,11 @@ def test_area_words_dotted_capital_i_and_state_after_a_town():
     assert _names("The United States flu season began; the Marburg virus spread.") == ["United States"]
     assert _names("The flight landed in İstanbul on Monday.") == ["İstanbul"]
     assert _names("The hospital in Rockville, Maryland admitted a patient.") == ["Rockville", "Maryland"]
+
+
+def test_state_word_or_governor_makes_the_region():
+    text = "New York state governor David Paterson spoke. New York has 28 cases."
+    result = get_extractor("offline").extract(_windows(text), language="en")
+    assert [(p.name, p.marker) for p in result.places] == [("New York", "region")]
+    out = GazetteerGeocoder().geocode([GeocodeRequest("New York", "region", [])])[0]
+    assert distance_km(out.hit.latitude, out.hit.longitude, 43.0, -75.5) < 100
