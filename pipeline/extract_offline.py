@@ -94,10 +94,10 @@ college school schools academy hospital church council board fire court public h
 elementary community national international airport chamber times post news herald gazette
 journal tribune daily republicans democrats party regional area valley river road street
 avenue st ave rd blvd highway district club center centre library museum park mall
-commission authority office jail prison county's city's
+commission authority office jail prison county's city's province prefecture governorate region
 """.split()
 )
-_DIVISION_HEADS = frozenset({"Township", "Province", "Prefecture", "Parish", "County", "Governorate"})
+_DIVISION_HEADS = frozenset({"Township", "Province", "Prefecture", "Parish", "Governorate"})
 _CALENDAR_WORDS = frozenset(
     "monday tuesday wednesday thursday friday saturday sunday jan feb march april may june july aug sept "
     "oct nov dec january february august september october november december".split()
@@ -649,6 +649,7 @@ class _Recognizer:
                     or _followed_by_region(gz, text, end)
                     or _place_of(text, prev_start)
                     or (prev_l == "the" and _is_feature(ids) and _ends_noun_phrase(text, end))  # "the Pacific."
+                    or _next_word(text, end).rstrip(".,;:") in _DIVISION_HEADS  # "Nyanza Province"
                     or (  # "the Fife area", "Sumatra province" (but not "Many area cities")
                         _next_word(text, end).rstrip(".,;:") in _AREA_NOUNS
                         and not _sentence_initial(text, start)
