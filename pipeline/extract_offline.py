@@ -604,12 +604,15 @@ class _Recognizer:
         if key in ABBREVIATION_KEYS and not any(c.isupper() for c in surface):
             return None
         strong = bool(flags & _build.KEY_STRONG)
-        common = bool(flags & _build.KEY_COMMON) or (  # "Samples from the ducks", "Plans are made"
-            not strong
-            and not multi
-            and key.endswith("s")
-            and key[:-1] in gz.common_words
-            and _sentence_initial(text, start)  # ("the Urals", "the northern Plains" are places)
+        common = (
+            bool(flags & _build.KEY_COMMON)
+            or (  # "Samples from the ducks", "Plans are made"
+                not strong
+                and not multi
+                and key.endswith("s")
+                and key[:-1] in gz.common_words
+                and _sentence_initial(text, start)  # ("the Urals", "the northern Plains" are places)
+            )
         )
         marker, ids, pop, ncand = self._best_entry_info(key)
         conf = 0.6 + (0.2 if strong else 0.0) + (0.1 if multi else 0.0)
@@ -833,14 +836,17 @@ class _Recognizer:
                     s = a.start()  # "St. Marys River"
                 phrase = text[s:e]
                 words = phrase.split()
-                while words and (
-                    (words[0].lower() in _CONNECTORS | STOPWORDS | _TITLES or words[0].isdigit())
-                    and words[0] not in _NAME_ARTICLES
-                    or (  # "Forests of the Neches River": a sentence's first word
-                        len(words) > 2
-                        and words[1] in ("of", "the")
-                        and {words[0].lower(), words[0].lower()[:-1]} & self.gz.common_words
-                        and _sentence_initial(text, s)
+                while (
+                    words
+                    and (
+                        (words[0].lower() in _CONNECTORS | STOPWORDS | _TITLES or words[0].isdigit())
+                        and words[0] not in _NAME_ARTICLES
+                        or (  # "Forests of the Neches River": a sentence's first word
+                            len(words) > 2
+                            and words[1] in ("of", "the")
+                            and {words[0].lower(), words[0].lower()[:-1]} & self.gz.common_words
+                            and _sentence_initial(text, s)
+                        )
                     )
                 ):
                     s += len(words[0]) + 1

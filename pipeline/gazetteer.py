@@ -119,7 +119,7 @@ class Gazetteer:
         self.admin1_idx: dict[str, int] = data["admin1_idx"]
         self.admin2_names: dict[str, str] = data["admin2_names"]
         self.demonyms: dict[str, str] = data["demonyms"]
-        self._by_gid: dict[str, int] | None = None
+        self._by_gid: dict[int, int] | None = None
         self.person_names: frozenset[str] = data["person_names"]  # census given names + common surnames
         self.common_words: frozenset[str] = data["common_words"]  # lower-case English words (web2)
         self.automaton = data["automaton"]
@@ -164,9 +164,12 @@ class Gazetteer:
 
     def by_gazetteer_id(self, gazetteer_id: str) -> Entry | None:
         """The entry behind a ``GeoHit.gazetteer_id`` ("geonames:4314550")."""
+        gid = _build.source_id(gazetteer_id)
+        if gid is None:
+            return None
         if self._by_gid is None:
-            self._by_gid = {self.entry(i).gazetteer_id: i for i in range(len(self))}
-        i = self._by_gid.get(gazetteer_id)
+            self._by_gid = dict(zip(self._ids, range(len(self._ids)), strict=True))
+        i = self._by_gid.get(gid)
         return None if i is None else self.entry(i)
 
     def country(self, cc: str) -> Entry | None:
@@ -653,9 +656,7 @@ class Resolver:
                 continue
             if any(o.country_code == e.country_code for o in anchors):
                 continue
-            if any(
-                o.feature_code not in _BROAD and distance_km(e.lat, e.lon, o.lat, o.lon) < 500 for o in anchors
-            ):
+            if any(o.feature_code not in _BROAD and distance_km(e.lat, e.lon, o.lat, o.lon) < 500 for o in anchors):
                 continue
             del out[k]
         return out

