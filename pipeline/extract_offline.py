@@ -441,7 +441,9 @@ _DEMONYM_SUFFIXES = (
 
 @lru_cache(maxsize=4096)
 def _derived_demonym(gz: Gazetteer, key: str) -> bool:
-    if " " not in key and not key.isalpha() or gz.flags.get(key, 0) & _build.KEY_STRONG:
+    if " " not in key and not key.isalpha():
+        return False  # "st.", "u.s.": abbreviations
+    if gz.flags.get(key, 0) & _build.KEY_STRONG:
         return False  # a strong place name is that place ("Hawaii", "Indiana")
     if any(e.population >= 10_000 or e.feature_code in ("ADM1", "ADM2") for e in gz.candidates(key)[:5]):
         return False  # a town of its own ("Trenton" is no people of Trento)
@@ -631,7 +633,7 @@ class _Recognizer:
                 return None  # headline capitals: only names that stand on their own
             if _compound_word(self.gz, text, end):
                 return None  # "Wal-Mart", "Holder-Wooloff"
-            if not multi and self._inside_longer_name(text, key, start, prev, prev_start):
+            if not multi and self._inside_longer_name(text, key, start, prev):
                 return None  # "Wild Dunes", "Palmetto Health Richland", "United Russia"
             person = self._person_evidence(text, key, start, end, surface, prev, prev_start, multi, strong, marker)
             if person == "surname":
@@ -762,21 +764,19 @@ class _Recognizer:
         """ "United States flu season": no disease is named after a whole country."""
         return self._best_entry_info(key)[0] == "country"
 
-    def _inside_longer_name(self, text: str, key: str, start: int, prev: str, prev_start: int) -> bool:
+    def _inside_longer_name(self, text: str, key: str, start: int, prev: str) -> bool:
         """The match ends a longer capitalised name whose first word is an English word
         ("Wild Dunes", "Club America"): the name is not the place's."""
         gz = self.gz
         prev_l = prev.lower()
         return (
-            prev[:1].isupper()
+            _capitalised_before(text, start)
             and prev[1:2].islower()
             and prev.isalpha()
-            and prev_start + len(prev) + 1 == start
             and prev_l in gz.common_words
             and prev_l not in STOPWORDS | _NAME_QUALIFIERS | _LOCATIVE | _CONNECTORS | _TITLES | _ORDINALS | _AREA_WORDS
             and not gz.has_key(name_key(prev))
             and not gz.has_key(name_key(f"{prev} {text[start : start + len(key)]}"))
-            and not _sentence_initial(text, prev_start)
             and not _title_case(text, start)
         )
 
