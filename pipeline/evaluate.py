@@ -224,7 +224,8 @@ class OfflineSystem:
         """
         from .gazetteer import home_areas
 
-        first = [self._process(doc) for doc in docs]
+        extracted = [self._extract(doc) for doc in docs]
+        first = [self._geocode(doc, ex) for doc, ex in zip(docs, extracted, strict=True)]
         if not self.use_sources:
             return [preds for preds, _ in first]
         by_source: dict[str, list[int]] = {}
@@ -236,7 +237,7 @@ class OfflineSystem:
             for i in members:
                 home = home_areas(self.geocoder.gazetteer, (first[j][1] for j in members if j != i))
                 if home:
-                    out[i] = self._process(docs[i], home)[0]
+                    out[i] = self._geocode(docs[i], extracted[i], home)[0]  # only geocoding depends on it
         return out
 
     def process(self, doc: Document) -> list[Prediction]:
@@ -244,11 +245,27 @@ class OfflineSystem:
 
     def _process(self, doc: Document, home: list[str] | None = None) -> tuple[list[Prediction], list[str]]:
         """Predictions, and the gazetteer ids of the places found."""
-        from .datatypes import GeocodeRequest, Segment, Window
+        return self._geocode(doc, self._extract(doc), home)
+
+    def _extract(self, doc: Document) -> tuple[Any, list[Any]]:
+        """The extractor's places and, per place, its mentions (geocoding-independent)."""
+        from .datatypes import Segment, Window
         from .extract_offline import group_mentions, recognize
 
         window = Window(index=0, start=0.0, end=0.0, segments=[Segment(start=0.0, end=0.0, text=doc.text)])
         result = self.extractor.extract([window], title="", language=doc.language)
+        # the extractor's places are the mention groups, in order: map every mention to its place
+        groups = group_mentions(recognize(doc.text, language=doc.language, cased=result.options.get("cased")))
+        if len(groups) != len(result.places):
+            raise RuntimeError(f"{doc.doc_id}: extractor and recognize() disagree ({len(groups)} groups)")
+        return result, groups
+
+    def _geocode(
+        self, doc: Document, extracted: tuple[Any, list[Any]], home: list[str] | None = None
+    ) -> tuple[list[Prediction], list[str]]:
+        from .datatypes import GeocodeRequest
+
+        result, groups = extracted
         names = [p.name for p in result.places]
         requests = [
             GeocodeRequest(
@@ -263,11 +280,6 @@ class OfflineSystem:
         outcomes = self.geocoder.geocode(requests)
         coords = [(o.hit.latitude, o.hit.longitude) if o.hit is not None else (None, None) for o in outcomes]
         ids = [o.hit.gazetteer_id for o in outcomes if o.hit is not None and o.hit.gazetteer_id]
-        # the extractor's places are the mention groups, in order: map every mention to its place
-        mentions = recognize(doc.text, language=doc.language, cased=result.options.get("cased"))
-        groups = group_mentions(mentions)
-        if len(groups) != len(result.places):
-            raise RuntimeError(f"{doc.doc_id}: extractor and recognize() disagree ({len(groups)} groups)")
         preds = []
         for (lat, lon), (_, _, members) in zip(coords, groups, strict=True):
             preds += [Prediction(m.start, m.end, m.surface, lat, lon) for m in members]
