@@ -7,19 +7,25 @@ exports, so pages never touch SQL, models or stage code.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import PROJECT_ROOT, Settings, get_settings
 from .datatypes import Place
-from .errors import ConfigurationError
+from .errors import ConfigurationError, NotFoundError
 from .export import effective_places, export_bytes, map_visualizations
 from .jobs import JobManager, JobView, SubmitOutcome
 from .orchestrator import AnalysisOptions
 from .storage import place_key
 
+if TYPE_CHECKING:
+    from .service.client import RemoteWorkbench
+
 logger = logging.getLogger(__name__)
+
+__version__ = "0.2.0"
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
 
@@ -35,13 +41,35 @@ def demo_sources() -> list[str]:
 
 
 class Workbench:
-    """One per process. Thread-safe: pages from several browser tabs share it."""
+    """The coordinator of one database: one per database, in the process that opened it.
+
+    Thread-safe: pages from several browser tabs and the HTTP API share it. Other programs
+    reach a running one with ``Workbench.connect(url)`` (same methods, over HTTP).
+    """
 
     def __init__(self, settings: Settings | None = None, *, db_path: str | Path | None = None,
                  resume: bool = True) -> None:
         self.settings = settings or get_settings()
-        self.jobs = JobManager(self.settings, db_path=db_path, resume=resume)
+        if db_path is not None:
+            self.settings = self.settings.model_copy(update={"db_path": Path(db_path)})
+        self.jobs = JobManager(self.settings, resume=resume)
         self.storage = self.jobs.storage
+        self.started_at = time.time()
+
+    @staticmethod
+    def connect(url: str, *, api_key: str | None = None, timeout: float = 30.0) -> RemoteWorkbench:
+        """A client of the workbench service at ``url`` (``python -m pipeline serve`` or the app)."""
+        from .service.client import RemoteWorkbench
+
+        return RemoteWorkbench(url, api_key=api_key, timeout=timeout)
+
+    @property
+    def remote(self) -> bool:
+        return False
+
+    def check_options(self, options: AnalysisOptions) -> None:
+        """Raise the configuration error these options would meet, before any source runs."""
+        self.jobs.strategy(options)
 
     # --- jobs
     def options(self, **overrides: Any) -> AnalysisOptions:
@@ -58,11 +86,18 @@ class Workbench:
     def job(self, job_id: str) -> JobView:
         return self.jobs.get(job_id)
 
-    def list_jobs(self, limit: int = 200) -> list[JobView]:
-        return self.jobs.jobs(limit)
+    def list_jobs(self, limit: int = 200, statuses: Sequence[str] | None = None) -> list[JobView]:
+        return self.jobs.jobs(limit, statuses)
 
     def job_events(self, job_id: str) -> list[dict[str, Any]]:
         return self.jobs.events(job_id)
+
+    def children(self, job_id: str) -> list[JobView]:
+        """The per-video jobs of a playlist job (empty for a single video)."""
+        return self.jobs.children(job_id)
+
+    def has_job(self, job_id: str) -> bool:
+        return self.storage.get_job(job_id) is not None
 
     def cancel(self, job_id: str) -> JobView:
         return self.jobs.cancel(job_id)
@@ -72,6 +107,21 @@ class Workbench:
 
     def retry_failed_geocodes(self, job_id: str) -> JobView:
         return self.jobs.retry_failed_geocodes(job_id)
+
+    def retry_video_geocodes(self, video_id: str) -> dict[str, Any]:
+        """Re-geocode the failed places of a video's newest analysis: retried and still-failing counts."""
+        rows = self.storage.latest_places([video_id])
+        if not rows:
+            if self.storage.get_video(video_id) is None:
+                raise NotFoundError(f"No video {video_id!r} has been analysed.")
+            return {"retried_count": 0, "still_failing": 0, "job_id": None}
+        failed = sum(1 for r in rows if r["status"] != "ok")
+        job_id = rows[0]["job_id"]
+        if not failed:
+            return {"retried_count": 0, "still_failing": 0, "job_id": job_id}
+        view = self.jobs.retry_failed_geocodes(job_id)
+        return {"retried_count": failed, "still_failing": int(view.metrics.get("geocode_failed") or 0),
+                "job_id": job_id}
 
     def wait(self, job_ids: Sequence[str], timeout: float | None = None,
              on_update: Callable[[list[JobView]], None] | None = None) -> list[JobView]:
@@ -118,6 +168,23 @@ class Workbench:
         return [s.to_dict() for s in self.storage.segments(video_id, rows[0]["strategy_version"])]
 
     # --- health
+    def queue_depth(self) -> int:
+        return sum(int(w.get("queue_depth") or 0) for w in self.jobs.inference_info())
+
+    def liveness(self) -> dict[str, Any]:
+        """What /health reports; no database query, so it answers at once even under load."""
+        models = self.jobs.inference_info()
+        return {
+            "version": __version__, "database": str(self.storage.path),
+            "model_loaded": any(m.get("loaded") for m in models),
+            "models": [{k: m.get(k) for k in ("model", "device", "compute_type", "loaded", "running")}
+                       for m in models],
+            "queue_depth": sum(int(m.get("queue_depth") or 0) for m in models),
+            "queue_limit": int(self.settings.asr_queue_size),
+            "jobs_running": len(self.jobs.running_jobs()),
+            "uptime_s": round(time.time() - self.started_at, 3),
+        }
+
     def health(self) -> dict[str, Any]:
         data = self.jobs.metrics()
         data["asr_model"] = self.settings.asr_model
@@ -130,4 +197,4 @@ class Workbench:
         self.jobs.shutdown(wait=wait)
 
 
-__all__ = ["Workbench", "demo_sources", "Place"]
+__all__ = ["Workbench", "demo_sources", "Place", "__version__"]

@@ -26,8 +26,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipeline", description="Video-to-map workbench pipeline.")
     sub = parser.add_subparsers(dest="command", required=True)
 
+    def server(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--server", metavar="URL",
+                       help="work through the workbench running at URL (default: the one holding --db, if any)")
+
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--db", metavar="PATH", help="DuckDB file (default data/workbench.duckdb)")
+        server(p)
         p.add_argument("--offline", action="store_true", help="make no network call at all")
         p.add_argument("--export", metavar="PATH", help=EXPORT_HELP)
         p.add_argument("--extractor", choices=["auto", "offline", "llm"], help="place extractor")
@@ -49,11 +54,41 @@ def build_parser() -> argparse.ArgumentParser:
     retry = sub.add_parser("retry-geocodes", help="re-run only the failed geocodes of a job")
     retry.add_argument("job_id")
     retry.add_argument("--db", metavar="PATH")
+    server(retry)
 
     jobs = sub.add_parser("jobs", help="list recent jobs")
     jobs.add_argument("--db", metavar="PATH")
     jobs.add_argument("--limit", type=int, default=20)
+    server(jobs)
+
+    serve = sub.add_parser("serve", help="run the workbench service (coordinator + HTTP API) without the app")
+    serve.add_argument("--db", metavar="PATH")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1; others need VIDEOMAP_API_KEY)")
+    serve.add_argument("--port", type=int, help="port (default 8000; 0 = any free port)")
+    serve.add_argument("--offline", action="store_true", help="make no network call at all")
     return parser
+
+
+def open_workbench(settings: Settings, server: str | None):
+    """The workbench to work through: ``--server``, else the running one that holds the database
+    (found through the address file next to it), else this process opens the database itself."""
+    from .api import Workbench
+    from .errors import DatabaseLockedError
+    from .service.server import address_file, discover
+
+    api_key = settings.api_key.get_secret_value() if settings.api_key else None
+    url = server or discover(settings.db_path)
+    if url:
+        logging.getLogger("pipeline").info("working through the workbench at %s", url)
+        return Workbench.connect(url, api_key=api_key)
+    try:
+        return Workbench(settings, resume=False)
+    except DatabaseLockedError as exc:
+        hint = ""
+        if not address_file(settings.db_path).exists():
+            hint = (" That process serves no API; start the workbench with scripts/run.sh or "
+                    "`python -m pipeline serve` to share the database.")
+        raise DatabaseLockedError(exc.message + hint) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,10 +104,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(log_file=settings.db_path.parent / "logs" / "pipeline.jsonl")
     logging.getLogger("pipeline").debug("cli start")
 
-    from .api import Workbench, demo_sources
+    from .api import demo_sources
 
+    if args.command == "serve":
+        return _serve(settings, args)
+    if getattr(args, "export", None):
+        problem = check_export_target(args.export)
+        if problem:
+            print(f"error: --export {_printable(args.export)}: {problem}", file=sys.stderr)
+            return 2
     try:
-        bench = Workbench(settings, resume=False)
+        bench = open_workbench(settings, getattr(args, "server", None))
     except PipelineError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
@@ -106,16 +148,18 @@ def _analyze(bench, args: argparse.Namespace, sources: Sequence[str]) -> int:
         "force": True if args.force else None,
     }
     options = bench.options(**overrides)
-    bench.jobs.strategy(options)  # surfaces configuration errors once, before any source
+    bench.check_options(options)  # surfaces configuration errors once, before any source
     outcomes = bench.submit(sources, options)
     jobs = [o.job for o in outcomes if o.job is not None]
+    origin = {o.job.job_id: o.source for o in outcomes if o.job is not None}
     bars: dict[str, tqdm] = {}
     last_state: dict[str, tuple] = {}
     show = not args.quiet and not args.json
     interactive = sys.stderr.isatty()
 
     def label(view) -> str:
-        return (os.path.basename(view.source) or view.source)[:40] + (
+        source = origin.get(view.job_id) or origin.get(view.parent_job_id or "") or view.source
+        return _printable(os.path.basename(source) or source)[:40] + (
             f" [{view.video_id}]" if view.parent_job_id else "")
 
     def update(views) -> None:
@@ -159,7 +203,7 @@ def _analyze(bench, args: argparse.Namespace, sources: Sequence[str]) -> int:
             finals.append({"source": outcome.source, "status": "failed", "error": outcome.error})
             continue
         view = bench.job(outcome.job.job_id)
-        children = bench.jobs.children(view.job_id)
+        children = bench.children(view.job_id)
         for item in children or [view]:
             if item.video_id:
                 video_sources[item.video_id] = outcome.source
@@ -178,14 +222,68 @@ def _analyze(bench, args: argparse.Namespace, sources: Sequence[str]) -> int:
             write_export(places, args.export)
         except PipelineError as exc:
             failures.append(f"--export {args.export}: {exc.message}")
+            exported = None
+        except OSError as exc:
+            failures.append(f"--export {args.export}: cannot be written ({exc.strerror})")
+            exported = None
+        else:
+            exported = args.export
+    else:
+        exported = None
 
     if args.json:
         print(json.dumps({"jobs": finals, "places": places}, ensure_ascii=False, indent=2, default=str))
     else:
-        _print_summary(finals, places, args.export)
+        _print_summary(finals, places, exported)
     for line in failures:
         print(f"error: {line}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def check_export_target(path: str) -> str | None:
+    """Why ``--export PATH`` cannot be written, checked before any analysis; None when it can."""
+    from .export import FORMATS
+
+    target = Path(path)
+    ext = target.suffix.lower().lstrip(".")
+    if ext not in FORMATS:
+        return f"unknown export format {target.suffix or '(none)'!r}; use one of: " + \
+            ", ".join(f".{f}" for f in FORMATS)
+    if target.is_dir():
+        return "is a folder; give a file name such as places." + ext
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        return f"the folder {parent} does not exist"
+    if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        return "cannot be written here (no permission)"
+    existed = target.exists()
+    try:  # /proc and read-only mounts pass os.access for root
+        with open(target, "ab"):
+            pass
+    except OSError as exc:
+        return f"cannot be written ({exc.strerror})"
+    if not existed:
+        target.unlink(missing_ok=True)
+    return None
+
+
+def _printable(text: str) -> str:
+    """User input as it may be echoed to a terminal: control characters shown escaped."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in str(text))
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from .service.server import serve
+
+    def ready(server) -> None:
+        print(f"workbench API on {server.url}  (docs: {server.url}/docs; database: {settings.db_path})",
+              flush=True)
+
+    try:
+        return serve(settings, host=args.host, port=args.port, on_ready=ready)
+    except PipelineError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
 
 
 def _print_summary(finals: list[dict], places: list[dict], export: str | None) -> None:

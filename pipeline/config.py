@@ -65,6 +65,17 @@ class Settings(BaseSettings):
     # workers
     io_workers: int = 4
     job_workers: int = 2
+    job_timeout_s: float = 6 * 3600.0  # a job running longer ends `failed`; 0 = no limit
+    job_heartbeat_s: float = 10.0  # how often the coordinator marks its running jobs alive
+
+    # the HTTP API (pipeline/service): loopback by default; any other address needs api_key
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000  # 0 = any free port
+    api_key: SecretStr | None = None  # sent as X-API-Key; required off loopback
+    cors_origins: list[str] = Field(default_factory=list)  # an allow-list; "*" is refused
+    api_media_roots: list[Path] = Field(default_factory=list)  # server folders a `source` path may name
+    upload_max_mb: float = 200.0
+    api_submit_rate_per_minute: int = 120  # per client; over it: 429 with Retry-After
 
 
 @lru_cache(maxsize=1)

@@ -105,8 +105,29 @@ class ConfigurationError(DeterministicError):
     """A setting is missing or invalid (model name, API key, path)."""
 
 
+class NotFoundError(DeterministicError):
+    """No job, video or place with that id."""
+
+
 class DatabaseLockedError(DeterministicError):
     """Another process holds the DuckDB file open for writing."""
+
+
+class JobTimeoutError(DeterministicError):
+    """A job ran past its time limit (``VIDEOMAP_JOB_TIMEOUT_S``) and was stopped."""
+
+
+class WaitTimeoutError(TransientError):
+    """Waiting for jobs ran past its limit; the jobs themselves go on."""
+
+    @classmethod
+    def for_jobs(cls, views, timeout: float) -> WaitTimeoutError:
+        pending = [v for v in views if not v.finished]
+        shown = "; ".join(f"{v.source} ({v.status}, {v.phase or 'not started'}, {v.progress:.0%})"
+                          for v in pending[:5])
+        more = f" and {len(pending) - 5} more" if len(pending) > 5 else ""
+        return cls(f"Still waiting after {timeout:g} s for {len(pending)} job(s): {shown}{more}. "
+                   "They go on in the workbench; check them with `python -m pipeline jobs`.")
 
 
 class JobCanceledError(PipelineError):

@@ -9,8 +9,11 @@ written to DuckDB, which is what the pages poll.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -24,8 +27,10 @@ from .datatypes import FetchedVideo, Place, Record
 from .errors import (
     ConfigurationError,
     JobCanceledError,
+    NotFoundError,
     PartialError,
     PipelineError,
+    WaitTimeoutError,
 )
 from .fetch import classify_source, read_source_list
 from .orchestrator import (
@@ -69,6 +74,8 @@ class JobView(Record):
     parent_job_id: str | None = None
     cached: bool = False
     title: str | None = None
+    updated_at: float | None = None
+    owner: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -99,7 +106,8 @@ class JobView(Record):
             strategy_version=row["strategy_version"], error=error, metrics=row.get("metrics") or {},
             created_at=row.get("created_at"), started_at=row.get("started_at"),
             finished_at=row.get("finished_at"), parent_job_id=row.get("parent_job_id"),
-            cached=bool((row.get("options") or {}).get("_cached")),
+            cached=bool((row.get("options") or {}).get("_cached")), updated_at=row.get("updated_at"),
+            owner=row.get("owner"),
         )
 
 
@@ -151,7 +159,15 @@ class JobManager:
         dispatcher: Dispatcher | None = None,
         resume: bool = True,
     ) -> None:
+        """Open the database as its coordinator.
+
+        Running jobs of any earlier owner are re-queued (DuckDB admits one writer process, so
+        their owner is gone). ``resume=True`` (the app, the API service) also runs every queued
+        job; ``resume=False`` (a one-off CLI run) runs only what it submits or attaches to.
+        """
         self.settings = settings or get_settings()
+        #: who runs the jobs this process claims: host, process id and a per-start token
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.storage = Storage(db_path or self.settings.db_path)
         self.cache = StageCache(self.settings.cache_dir)
         self.dispatcher = dispatcher or ThreadDispatcher(self.settings.job_workers)
@@ -161,14 +177,30 @@ class JobManager:
         self._submit_lock = threading.Lock()
         self._strategies: dict[str, Strategy] = {}
         self._video_locks: dict[str, threading.Lock] = {}
+        self._dispatched: set[str] = set()
+        self._running: set[str] = set()
+        self._closed = threading.Event()
         self.services = Services(self.storage, self.cache, self.inference_worker)
+        requeued = self.storage.requeue_orphans(self.owner)
+        if requeued:
+            logger.info("re-queued %d interrupted job(s)", len(requeued), extra={"event": "requeue"})
+        self._heartbeat = threading.Thread(target=self._beat, name="job-heartbeat", daemon=True)
+        self._heartbeat.start()
         if resume:
-            requeued = self.storage.requeue_interrupted()
             queued = [j["job_id"] for j in self.storage.list_jobs(statuses=["queued"])]
-            if requeued:
-                logger.info("re-queued %d interrupted job(s)", len(requeued), extra={"event": "requeue"})
             for job_id in reversed(queued):
                 self._dispatch(job_id)
+
+    def _beat(self) -> None:
+        """Record that this process still runs its jobs (the Jobs page and a successor read it)."""
+        interval = max(0.5, float(self.settings.job_heartbeat_s))
+        while not self._closed.wait(interval):
+            try:
+                self.storage.heartbeat(self.owner)
+            except Exception:  # the database closed under us at shutdown
+                if self._closed.is_set():
+                    return
+                logger.warning("job heartbeat failed", exc_info=True)
 
     # ------------------------------------------------------------- options
     def default_options(self, **overrides: Any) -> AnalysisOptions:
@@ -237,7 +269,13 @@ class JobManager:
         sv = strategy.version
         with self._submit_lock:
             active = self.storage.find_active_job(source, sv)
+            if active and options.force and self.storage.get_job(active)["status"] == "queued" \
+                    and active not in self._dispatched:
+                self._cancel_queued(active, "Replaced by a forced re-run.")
+                active = None
             if active:
+                if active not in self._dispatched:  # re-queued after a crash: this process runs it now
+                    self._dispatch(active)
                 return self.get(active)
             if not options.force:
                 cached = self._cached_job(source, sv, options)
@@ -275,21 +313,29 @@ class JobManager:
 
     def _dispatch(self, job_id: str) -> None:
         self._cancel.setdefault(job_id, threading.Event())
+        self._dispatched.add(job_id)
         self.dispatcher.dispatch(job_id, self.run_job)
+
+    def _cancel_queued(self, job_id: str, message: str) -> None:
+        self.storage.update_job(job_id, status="canceled", finished_at=time.time(),
+                                error_type="JobCanceledError", error_message=message)
+        self.storage.add_event(job_id, None, "canceled", message)
 
     # ------------------------------------------------------------- running
     def run_job(self, job_id: str) -> None:
         """Run one job to a final status. Never raises (errors become job state)."""
         row = self.storage.get_job(job_id)
-        if row is None or row["status"] != "queued":
+        if row is None or row["status"] != "queued" or self._closed.is_set():
             return
+        if not self.storage.claim_job(job_id, self.owner):  # someone else took it meanwhile
+            return
+        self._running.add(job_id)
         cancel = self._cancel.setdefault(job_id, threading.Event())
         options = AnalysisOptions.from_dict(row["options"])
-        ctx = JobContext(self.storage, job_id, canceled=cancel.is_set)
+        ctx = JobContext(self.storage, job_id, canceled=cancel.is_set,
+                         time_limit_s=self.settings.job_timeout_s or None)
         started = time.time()
-        self.storage.update_job(job_id, status="running", started_at=started, error_type=None,
-                                error_message=None)
-        ctx.event(None, "started")
+        ctx.event(None, "started", f"run by {self.owner}")
         status = "failed"
         try:
             strategy = self.strategy(options)
@@ -316,9 +362,12 @@ class JobManager:
                         status = analyze_video(ctx, self.services, video, options, strategy)
             self.storage.update_job(job_id, status=status, progress=1.0, finished_at=time.time(),
                                     metrics=ctx.metrics)
-        except JobCanceledError as exc:
+        except JobCanceledError as canceled:
             status = "canceled"
-            self.storage.update_job(job_id, status=status, finished_at=time.time(), **error_fields(exc))
+            reason = canceled
+            if self._closed.is_set():
+                reason = JobCanceledError("Stopped because the workbench shut down; submit it again to finish it.")
+            self.storage.update_job(job_id, status=status, finished_at=time.time(), **error_fields(reason))
         except PipelineError as exc:
             status = "partial" if isinstance(exc, PartialError) else "failed"
             self.storage.update_job(job_id, status=status, finished_at=time.time(), metrics=ctx.metrics,
@@ -329,6 +378,7 @@ class JobManager:
         finally:
             ctx.event(None, "finished", status, elapsed_ms=round((time.time() - started) * 1000, 1))
             self._cancel.pop(job_id, None)
+            self._running.discard(job_id)
 
     @contextmanager
     def _video_lock(self, ctx: JobContext, video_id: str):
@@ -364,9 +414,7 @@ class JobManager:
         if row is None:
             raise ConfigurationError(f"No job {job_id!r}.")
         if row["status"] == "queued":
-            self.storage.update_job(job_id, status="canceled", finished_at=time.time(),
-                                    error_type="JobCanceledError", error_message="Canceled by the user.")
-            self.storage.add_event(job_id, None, "canceled")
+            self._cancel_queued(job_id, "Canceled by the user.")
         if row["status"] in ("queued", "running"):
             self._cancel.setdefault(job_id, threading.Event()).set()
         for child in self.storage.child_jobs(job_id):
@@ -431,15 +479,19 @@ class JobManager:
     def get(self, job_id: str) -> JobView:
         row = self.storage.get_job(job_id)
         if row is None:
-            raise ConfigurationError(f"No job {job_id!r}.")
+            raise NotFoundError(f"No job {job_id!r}.")
         view = JobView.from_row(row)
         if view.video_id:
             video = self.storage.get_video(view.video_id)
             view.title = video.get("title") if video else None
         return view
 
-    def jobs(self, limit: int = 200) -> list[JobView]:
-        return [JobView.from_row(r) for r in self.storage.list_jobs(limit=limit)]
+    def jobs(self, limit: int = 200, statuses: Sequence[str] | None = None) -> list[JobView]:
+        return [JobView.from_row(r) for r in self.storage.list_jobs(limit=limit, statuses=statuses)]
+
+    def running_jobs(self) -> list[str]:
+        """Jobs this process is running now (no database query)."""
+        return sorted(self._running)
 
     def children(self, job_id: str) -> list[JobView]:
         return [JobView.from_row(r) for r in self.storage.child_jobs(job_id)]
@@ -449,7 +501,13 @@ class JobManager:
 
     def wait(self, job_ids: Sequence[str], *, timeout: float | None = None, poll: float = 0.2,
              on_update: Callable[[list[JobView]], None] | None = None) -> list[JobView]:
-        """Block until the jobs (and their playlist children) are final. For the CLI and tests."""
+        """Block until the jobs (and their playlist children) are final. For the CLI and tests.
+
+        Never waits for ever: the limit is ``timeout`` or, by default, the job time limit plus a
+        minute; past it, ``WaitTimeoutError`` says which jobs are unfinished and where they stand.
+        """
+        if timeout is None and self.settings.job_timeout_s:
+            timeout = float(self.settings.job_timeout_s) + 60.0
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             views = [self.get(j) for j in job_ids]
@@ -459,7 +517,7 @@ class JobManager:
             if all(v.finished for v in views + children):
                 return views
             if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"jobs not finished after {timeout} s")
+                raise WaitTimeoutError.for_jobs(views + children, timeout)
             time.sleep(poll)
 
     def metrics(self) -> dict[str, Any]:
@@ -473,6 +531,7 @@ class JobManager:
     def shutdown(self, wait: bool = True) -> None:
         """Stop the workers. ``wait=False`` cancels running jobs first (they stop at the
         next phase or segment); the database closes only after every job thread ended."""
+        self._closed.set()
         if not wait:
             for event in list(self._cancel.values()):
                 event.set()

@@ -37,6 +37,7 @@ from .datatypes import (
 from .errors import (
     ConfigurationError,
     JobCanceledError,
+    JobTimeoutError,
     PipelineError,
     TransientError,
 )
@@ -205,10 +206,12 @@ class JobContext:
     """What a running job can do: report phases/progress, check for cancellation."""
 
     def __init__(self, storage: Storage, job_id: str, *, needs_transcription: bool = True,
-                 canceled: Callable[[], bool] = lambda: False) -> None:
+                 canceled: Callable[[], bool] = lambda: False, time_limit_s: float | None = None) -> None:
         self.storage = storage
         self.job_id = job_id
         self._canceled = canceled
+        self.time_limit_s = time_limit_s
+        self._deadline = time.monotonic() + time_limit_s if time_limit_s else None
         self.weights = dict(PHASE_WEIGHTS)
         if not needs_transcription:
             self.weights.pop("transcription")
@@ -230,7 +233,15 @@ class JobContext:
     def canceled(self) -> bool:
         return self._canceled()
 
+    @property
+    def timed_out(self) -> bool:
+        return self._deadline is not None and time.monotonic() > self._deadline
+
     def check(self) -> None:
+        if self.timed_out:
+            raise JobTimeoutError(
+                f"The job ran past its time limit of {self.time_limit_s:g} s and was stopped "
+                "(raise VIDEOMAP_JOB_TIMEOUT_S for very long sources).")
         if self.canceled:
             raise JobCanceledError("Canceled by the user.")
 
@@ -388,9 +399,9 @@ def transcribe_stage(ctx: JobContext, services: Services, video: FetchedVideo, o
             try:
                 return ticket.result(timeout=0.5).to_dict()
             except TimeoutError:
-                if ctx.canceled:
+                if ctx.canceled or ctx.timed_out:
                     ticket.cancel()
-                    raise JobCanceledError("Canceled by the user.") from None
+                    ctx.check()
 
     key_options = {k: v for k, v in asr_options.to_dict().items() if k in ("model", "beam_size", "language")}
     data, cached = services.cache.transcript(video.video_id, video.content_hash or video.video_id, key_options, work)

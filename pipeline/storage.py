@@ -27,7 +27,7 @@ from .errors import ConfigurationError, DatabaseLockedError
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _MIGRATIONS: dict[int, list[str]] = {
     1: [
@@ -69,11 +69,20 @@ _MIGRATIONS: dict[int, list[str]] = {
             rejected BOOLEAN, visited BOOLEAN, note VARCHAR, updated_at DOUBLE,
             PRIMARY KEY (video_id, place_key))""",
     ],
+    # 2: who runs a job (coordinator id + heartbeat), so a job whose owner is gone is re-queued by
+    # whichever process opens the database next; stored first answers of Idempotency-Key POSTs.
+    2: [
+        "ALTER TABLE jobs ADD COLUMN IF NOT EXISTS owner VARCHAR",
+        "ALTER TABLE jobs ADD COLUMN IF NOT EXISTS heartbeat_at DOUBLE",
+        """CREATE TABLE IF NOT EXISTS idempotency_keys (
+            scope VARCHAR, key VARCHAR, status_code INTEGER, body JSON, created_at DOUBLE,
+            PRIMARY KEY (scope, key))""",
+    ],
 }
 
 JOB_COLUMNS = (
     "job_id source video_id parent_job_id strategy_version status phase progress priority options "
-    "metrics error_type error_message created_at started_at finished_at updated_at"
+    "metrics error_type error_message created_at started_at finished_at updated_at owner heartbeat_at"
 ).split()
 PLACE_COLUMNS = (
     "place_id video_id strategy_version job_id idx place_key name description start_seconds tags "
@@ -114,6 +123,8 @@ class Storage:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._con = duckdb.connect(str(path), read_only=read_only)
+            # DuckDB draws its own progress bar on stdout for queries over 2 s (breaks --json).
+            self._con.execute("SET enable_progress_bar = false")
         except duckdb.IOException as exc:
             text = str(exc)
             if "lock" in text.lower():
@@ -292,14 +303,48 @@ class Storage:
         return [_job_row(r) for r in self._all(
             "SELECT * FROM jobs WHERE parent_job_id = ? ORDER BY created_at", [job_id])]
 
-    def requeue_interrupted(self) -> list[str]:
-        """Jobs left 'running' by a crash go back to the queue."""
-        rows = self._all("SELECT job_id FROM jobs WHERE status = 'running'")
-        ids = [r["job_id"] for r in rows]
-        for job_id in ids:
-            self.update_job(job_id, status="queued", phase=None, progress=0.0)
-            self.add_event(job_id, None, "requeued", "re-queued after an interrupted run")
-        return ids
+    def requeue_orphans(self, owner: str) -> list[str]:
+        """Jobs left 'running' by a coordinator that is gone go back to the queue.
+
+        DuckDB lets one process write the file, so when ``owner`` (this process) has it open,
+        every other owner's running job is orphaned: its process crashed or was killed.
+        """
+        rows = self._all("SELECT job_id, owner FROM jobs WHERE status = 'running' AND owner IS DISTINCT FROM ?",
+                         [owner])
+        for row in rows:
+            self.update_job(row["job_id"], status="queued", phase=None, progress=0.0, owner=None,
+                            heartbeat_at=None)
+            gone = f" (its runner {row['owner']} is gone)" if row.get("owner") else ""
+            self.add_event(row["job_id"], None, "requeued", f"re-queued after an interrupted run{gone}")
+        return [r["job_id"] for r in rows]
+
+    def claim_job(self, job_id: str, owner: str) -> bool:
+        """Atomically move a queued job to running under ``owner``; False when someone else has it."""
+        now = time.time()
+        with self._lock:
+            rows = self._con.execute(
+                "UPDATE jobs SET status = 'running', owner = ?, heartbeat_at = ?, started_at = ?, "
+                "updated_at = ?, error_type = NULL, error_message = NULL "
+                "WHERE job_id = ? AND status = 'queued' RETURNING job_id",
+                [owner, now, now, now, job_id]).fetchall()
+        return bool(rows)
+
+    def heartbeat(self, owner: str) -> int:
+        """Mark every running job of ``owner`` as alive now; returns how many."""
+        with self._lock:
+            rows = self._con.execute(
+                "UPDATE jobs SET heartbeat_at = ? WHERE owner = ? AND status = 'running' RETURNING job_id",
+                [time.time(), owner]).fetchall()
+        return len(rows)
+
+    # -------------------------------------------------------- idempotency keys
+    def idempotent_answer(self, scope: str, key: str) -> tuple[int, Any] | None:
+        row = self._one("SELECT status_code, body FROM idempotency_keys WHERE scope = ? AND key = ?", [scope, key])
+        return (int(row["status_code"]), _loads(row["body"])) if row else None
+
+    def remember_answer(self, scope: str, key: str, status_code: int, body: Any) -> None:
+        self._exec("INSERT INTO idempotency_keys VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING",
+                   [scope, key, status_code, _dumps(body), time.time()])
 
     def add_event(
         self, job_id: str, phase: str | None, event: str, message: str = "",
@@ -487,6 +532,25 @@ class Storage:
             )
 
     # ------------------------------------------------------------------ metrics
+    def job_status_counts(self) -> dict[str, int]:
+        return {r["status"]: int(r["n"]) for r in self._all("SELECT status, count(*) AS n FROM jobs GROUP BY status")}
+
+    def phase_duration_buckets(self, bounds_s: Sequence[float]) -> list[dict[str, Any]]:
+        """Per phase: count, total seconds and cumulative counts at each bound (for a histogram)."""
+        bucket_sql = ", ".join(f"count(*) FILTER (WHERE elapsed_ms <= {float(b) * 1000}) AS b{i}"
+                               for i, b in enumerate(bounds_s))
+        rows = self._all(
+            f"SELECT phase, count(*) AS n, coalesce(sum(elapsed_ms), 0) / 1000 AS total_s, {bucket_sql} "
+            "FROM job_events WHERE event = 'phase_done' AND elapsed_ms IS NOT NULL AND phase IS NOT NULL "
+            "GROUP BY phase ORDER BY phase")
+        return [{"phase": r["phase"], "count": int(r["n"]), "total_s": float(r["total_s"]),
+                 "cumulative": [int(r[f"b{i}"]) for i in range(len(bounds_s))]} for r in rows]
+
+    def geocode_counts(self) -> tuple[int, int]:
+        """(places geocoded, places extracted) over every stored analysis."""
+        row = self._one("SELECT count(*) FILTER (WHERE status = 'ok') AS ok, count(*) AS total FROM places") or {}
+        return int(row.get("ok") or 0), int(row.get("total") or 0)
+
     def metrics(self) -> dict[str, Any]:
         counts = {r["status"]: r["n"] for r in self._all(
             "SELECT status, count(*) AS n FROM jobs GROUP BY status")}
