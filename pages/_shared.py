@@ -78,6 +78,10 @@ _released_lock = threading.Lock()
 
 def _release(bench: Workbench) -> None:
     """Shut a Workbench down once (cache eviction, st.cache_resource.clear() or process exit)."""
+    from pipeline.service import current_coordinator
+
+    if current_coordinator() is bench:  # the launcher's: it shuts it down itself
+        return
     with _released_lock:
         if id(bench) in _released:
             return
@@ -93,7 +97,13 @@ def _workbench(settings_key: str) -> Workbench:
     Keyed on the settings so a test (or a changed VIDEOMAP_DB_PATH) gets its own;
     the previous one is shut down when it is evicted.
     """
-    bench = Workbench(load_settings())
+    from pipeline.service import current_coordinator
+
+    settings = load_settings()
+    bench = current_coordinator(settings.db_path)
+    if bench is not None:  # scripts/run.sh started the coordinator and the API before the app
+        return bench
+    bench = Workbench(settings)
     atexit.register(_release, bench)  # close DuckDB cleanly when the server stops
     threading.Thread(target=_warm_basemap, name="basemap-warmup", daemon=True).start()
     return bench

@@ -7,6 +7,7 @@ coordinator; ``RemoteWorkbench`` (``Workbench.connect(url)``) is the same interf
 
 from .client import RemoteWorkbench
 from .http import create_app
-from .server import ApiServer, address_file, discover, serve
+from .server import ApiServer, address_file, current_coordinator, discover, register_coordinator, serve
 
-__all__ = ["ApiServer", "RemoteWorkbench", "address_file", "create_app", "discover", "serve"]
+__all__ = ["ApiServer", "RemoteWorkbench", "address_file", "create_app", "current_coordinator", "discover",
+           "register_coordinator", "serve"]

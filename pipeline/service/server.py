@@ -30,6 +30,26 @@ from .http import create_app
 logger = logging.getLogger(__name__)
 
 
+_coordinator: Workbench | None = None
+
+
+def register_coordinator(bench: Workbench | None) -> None:
+    """Make ``bench`` this process's coordinator, for front doors started later in the same
+    process (the Streamlit pages, when ``scripts/run.sh`` started the app beside the API)."""
+    global _coordinator
+    _coordinator = bench
+
+
+def current_coordinator(db_path: str | Path | None = None) -> Workbench | None:
+    """This process's coordinator (for ``db_path``, when given), or None."""
+    bench = _coordinator
+    if bench is None:
+        return None
+    if db_path is not None and Path(db_path).resolve() != bench.storage.path.resolve():
+        return None
+    return bench
+
+
 def address_file(db_path: str | Path) -> Path:
     path = Path(db_path)
     return path.with_name(path.name + ".api.json")
