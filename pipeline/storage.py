@@ -119,6 +119,9 @@ class Storage:
         self.path = Path(path)
         self.read_only = read_only
         self._lock = threading.RLock()
+        self._local = threading.local()
+        self._readers: list[duckdb.DuckDBPyConnection] = []
+        self._closed = False
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -142,11 +145,16 @@ class Storage:
     # ------------------------------------------------------------------ basics
     def close(self) -> None:
         with self._lock:
+            self._closed = True
+            for reader in self._readers:  # the file stays locked until every cursor is closed
+                reader.close()
+            self._readers.clear()
             self._con.close()
 
     @contextmanager
     def _tx(self):
         with self._lock:
+            self._local.in_tx = True
             self._con.execute("BEGIN TRANSACTION")
             try:
                 yield self._con
@@ -155,8 +163,35 @@ class Storage:
                 raise
             else:
                 self._con.execute("COMMIT")
+            finally:
+                self._local.in_tx = False
+
+    def _reader(self) -> duckdb.DuckDBPyConnection | None:
+        """This thread's own cursor for reads, so API requests and pages read in parallel
+        (DuckDB runs them concurrently, without the GIL); writes stay on the one locked connection."""
+        if getattr(self._local, "in_tx", False):
+            return None
+        cur = getattr(self._local, "reader", None)
+        if cur is None:
+            with self._lock:
+                if self._closed:
+                    return None
+                cur = self._con.cursor()
+                cur.execute("SET enable_progress_bar = false")
+                self._readers.append(cur)
+            self._local.reader = cur
+        return cur
 
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        reader = self._reader() if sql.lstrip()[:6].upper().startswith(("SELECT", "WITH")) else None
+        if reader is not None:
+            try:
+                cur = reader.execute(sql, list(params))
+                names = [d[0] for d in cur.description]
+                return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+            except duckdb.ConnectionException:
+                if not self._closed:
+                    raise
         with self._lock:
             cur = self._con.execute(sql, list(params))
             names = [d[0] for d in cur.description]

@@ -274,9 +274,7 @@ def create_app(bench: Workbench, *, poll_s: float = 0.25, heartbeat_s: float = 1
         return schemas.Upload(source=str(path), filename=file.filename or path.name, size_bytes=path.stat().st_size)
 
     def job_or_404(job_id: str):
-        if not bench.has_job(job_id):
-            raise NotFoundError(f"No job {job_id!r}.")
-        return bench.job(job_id)
+        return bench.job(job_id)  # NotFoundError -> 404
 
     @app.get("/api/jobs/{job_id}", response_model=schemas.Job, responses={404: {"model": schemas.Problem}})
     def get_job(job_id: str, response: Response):
