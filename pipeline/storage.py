@@ -114,6 +114,7 @@ class Storage:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._con = duckdb.connect(str(path), read_only=read_only)
+            self._con.execute("SET enable_progress_bar = false")  # else long queries draw on stdout
         except duckdb.IOException as exc:
             text = str(exc)
             if "lock" in text.lower():

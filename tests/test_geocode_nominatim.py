@@ -254,3 +254,35 @@ def test_chain_falls_back_to_the_gazetteer(stub: NominatimStub, fake_gazetteer) 
         "fallback": {"name": "gazetteer", "version": "fake"},
     }
     assert chain.cache_key(req("Lisbon")) == "nominatim+gazetteer:lisbon"
+
+
+def test_outage_logs_one_warning_and_no_traceback(caplog, capfd) -> None:
+    import logging
+
+    with NominatimStub() as dead:
+        domain = dead.domain
+    geocoder = NominatimGeocoder(UA, domain=domain, scheme="http", min_delay_s=0.0, max_retries=2,
+                                 error_wait_s=0.01)
+    with caplog.at_level(logging.DEBUG):
+        outs = geocoder.geocode([req("Lisbon"), req("Porto"), req("Faro")])
+    assert all(o.hit is None and o.transient for o in outs)
+    loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(loud) == 1, [r.getMessage() for r in loud]
+    assert "unavailable" in loud[0].getMessage() and "could not be reached" in loud[0].getMessage()
+    assert not any(r.exc_info for r in caplog.records)
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_outage_ends_with_one_note_and_warns_again_next_time(stub: NominatimStub, caplog) -> None:
+    import logging
+
+    stub.enqueue(StubResponse(503, "down"), StubResponse(503, "down"))
+    stub.reply(LISBON)
+    stub.enqueue(StubResponse(503, "down"))
+    geocoder = make(stub)
+    with caplog.at_level(logging.INFO, logger="pipeline.geocode_nominatim"):
+        outs = geocoder.geocode([req("Atlantis"), req("Mu"), req("Lisbon"), req("Lemuria")])
+    assert [o.hit is not None for o in outs] == [False, False, True, False]
+    messages = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert [level for level, _ in messages] == ["WARNING", "INFO", "WARNING"]
+    assert "answers again" in messages[1][1]
