@@ -287,14 +287,18 @@ class NominatimThenGazetteer:
         second = self.fallback.geocode([requests[i] for i in missing])
         for i, alt in zip(missing, second, strict=True):
             first = outcomes[i]
+            outage = first.error if first.transient else None
             if alt.hit is not None:
-                outcomes[i] = alt
+                # Nominatim down: the gazetteer's answer is provisional (not cached, retried).
+                outcomes[i] = GeocodeOutcome(query=alt.query, hit=alt.hit, geocoder=alt.geocoder or "gazetteer",
+                                             outage=outage)
             else:
                 outcomes[i] = GeocodeOutcome(
                     query=first.query,
                     error=f"{first.error}; gazetteer: {alt.error or NOT_FOUND}",
                     transient=first.transient or alt.transient,
                     geocoder=self.name,
+                    outage=outage,
                 )
         return outcomes
 

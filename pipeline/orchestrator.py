@@ -26,6 +26,7 @@ from tenacity import (
 from .cache import StageCache, stable_hash
 from .compress import CompressOptions, compress, transcript_from_subtitles
 from .datatypes import (
+    PLACE_FALLBACK,
     ExtractionResult,
     FetchedVideo,
     GeocodeOutcome,
@@ -358,7 +359,7 @@ def analyze_video(
         if home:
             ctx.event("geocode", "channel_home", f"the channel's other videos are about {', '.join(home)}")
         places = geocode_places(services, strategy.geocoder, extraction.places, language=transcript.language,
-                                home=home)
+                                home=home, ctx=ctx)
         failed = sum(1 for p in places if p.status != "ok")
         ctx.metrics["locations_found"] = len(places) - failed
         ctx.metrics["geocode_failed"] = failed
@@ -370,7 +371,10 @@ def analyze_video(
             segments=transcript.segments, places=places,
         )
     if failed:
-        ctx.event("geocode", "partial", f"{failed} of {len(places)} place(s) could not be geocoded")
+        message = geocode_shortfall(places)
+        ctx.event("geocode", "partial", message)
+        if any(p.status == PLACE_FALLBACK for p in places):  # say it on the job, not only in its log
+            storage.update_job(ctx.job_id, error_type="GeocodePartialError", error_message=message)
         return "partial"
     return "done"
 
@@ -416,14 +420,31 @@ def channel_home(services: Services, strategy: Strategy, video_id: str, metadata
     return home_areas(services.storage.channel_place_ids(channel, strategy.version, video_id))
 
 
+def geocode_shortfall(places: list[Place]) -> str:
+    """The analyst's sentence for a geocode phase that left places not done."""
+    fallback = [p for p in places if p.status == PLACE_FALLBACK]
+    failed = sum(1 for p in places if p.status != "ok" and p.status != PLACE_FALLBACK)
+    parts = []
+    if fallback:
+        parts.append(f"{len(fallback)} of {len(places)} place(s) were placed by the offline gazetteer only, "
+                     "because the online geocoder was unavailable")
+    if failed:
+        parts.append(f"{failed} of {len(places)} place(s) could not be geocoded")
+    hint = "; use 'Retry failed geocodes' when the geocoder is back" if fallback else ""
+    return "; ".join(parts) + hint
+
+
 def geocode_places(services: Services, geocoder: Geocoder, places: list[Place], *,
                    language: str | None = None, context_names: list[str] | None = None,
-                   read_cache: bool = True, home: list[str] | None = None) -> list[Place]:
+                   read_cache: bool = True, home: list[str] | None = None,
+                   ctx: JobContext | None = None) -> list[Place]:
     """Geocode each place once per cache key; results of failures keep their reason.
 
     ``context_names``: every place name of the video (default: the names of ``places``);
     ``read_cache=False`` asks the geocoder again (retry of failed geocodes) but still
     stores definitive answers; ``home``: the channel's home areas (``channel_home``).
+    Answers given while the preferred geocoder was unavailable (``outage``) are never
+    cached; with ``ctx`` the outage becomes a ``geocoder_unavailable`` job event.
     """
     if not places:
         return []
@@ -448,9 +469,18 @@ def geocode_places(services: Services, geocoder: Geocoder, places: list[Place], 
         fresh = geocoder.geocode([requests[i] for i in todo])
         for i, outcome in zip(todo, fresh, strict=True):
             outcomes[i] = outcome
-            if outcome.hit is not None or not outcome.transient:
+            if outcome.outage is None and (outcome.hit is not None or not outcome.transient):
                 services.storage.geocode_cache_put(
                     geocoder.cache_key(requests[i]), outcome.geocoder or geocoder.name, requests[i].query, outcome.hit)
+        down = [o for o in fresh if o.outage is not None or o.transient]
+        if down and ctx is not None:
+            rescued = sum(1 for o in down if o.hit is not None)
+            reason = down[0].outage or down[0].error or "unavailable"
+            ctx.event("geocode", "geocoder_unavailable",
+                      f"The geocoder {geocoder.name} was unavailable ({reason}): {len(down)} name(s) affected"
+                      + (f", {rescued} placed by the offline gazetteer for now" if rescued else "")
+                      + ". They are not cached and can be retried.",
+                      geocoder=geocoder.name, affected=len(down), fallback=rescued)
     return [apply_outcome(p, o) for p, o in zip(places, outcomes, strict=True)]
 
 
@@ -470,6 +500,10 @@ def apply_outcome(place: Place, outcome: GeocodeOutcome | None) -> Place:
     result.geocoder = outcome.geocoder
     result.status = "ok"
     result.failure_reason = None
+    if outcome.outage is not None:
+        result.status = PLACE_FALLBACK
+        result.failure_reason = (f"temporary: {outcome.outage}; placed by the {outcome.geocoder or 'fallback'} "
+                                 "meanwhile")
     if (hit.feature or "").startswith("approx"):
         # Not in the gazetteer itself: placed at the town it names or the video's context town.
         if "approximate" not in result.tags:

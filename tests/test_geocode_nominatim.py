@@ -188,6 +188,13 @@ def test_settings_default_user_agent_is_refused(settings) -> None:
 
 
 # --------------------------------------------------------------------------- chain
+GAZETTEER_HITS = {
+    "Cintra": GeoHit(38.8, -9.38, gazetteer_id="geonames:2262963", display_name="Sintra", country_code="PT"),
+    "Lisbon": GeoHit(38.72, -9.13, gazetteer_id="geonames:2267057", display_name="Lisbon", country_code="PT"),
+    "Porto": GeoHit(41.15, -8.61, gazetteer_id="geonames:2735943", display_name="Porto", country_code="PT"),
+}
+
+
 class FakeGazetteer:
     name = "gazetteer"
     instances: list[FakeGazetteer] = []
@@ -207,9 +214,8 @@ class FakeGazetteer:
         out = []
         for r in requests:
             self.asked.append(r.query)
-            if r.query == "Cintra":
-                hit = GeoHit(38.8, -9.38, gazetteer_id="geonames:2262963", display_name="Sintra", country_code="PT")
-                out.append(GeocodeOutcome(query=r.query, hit=hit, geocoder="gazetteer"))
+            if r.query in GAZETTEER_HITS:
+                out.append(GeocodeOutcome(query=r.query, hit=GAZETTEER_HITS[r.query], geocoder="gazetteer"))
             else:
                 out.append(GeocodeOutcome(query=r.query, error="not found", geocoder="gazetteer"))
         return out
@@ -286,3 +292,52 @@ def test_outage_ends_with_one_note_and_warns_again_next_time(stub: NominatimStub
     messages = [(r.levelname, r.getMessage()) for r in caplog.records]
     assert [level for level, _ in messages] == ["WARNING", "INFO", "WARNING"]
     assert "answers again" in messages[1][1]
+
+
+# --------------------------------------------------------------------------- outages in a job
+@pytest.fixture
+def online_bench(stub: NominatimStub, fake_gazetteer, settings):
+    """A workbench geocoding with Nominatim (the stub) and the fake gazetteer as fallback."""
+    import functools
+
+    import tests.fakes  # noqa: F401  (registers the "fake" extractor)
+    from pipeline.api import Workbench
+
+    register_geocoder("nominatim+gazetteer", functools.partial(NominatimThenGazetteer, max_retries=0))
+    online = settings.model_copy(update={
+        "offline": False, "geocoder": "nominatim", "nominatim_user_agent": UA, "nominatim_domain": stub.domain,
+        "nominatim_scheme": "http", "nominatim_min_delay_s": 0.0, "nominatim_timeout_s": 2.0})
+    bench = Workbench(online)
+    yield bench
+    bench.shutdown(wait=True)
+
+
+def test_outage_is_reported_kept_out_of_the_cache_and_retried(stub: NominatimStub, online_bench, tmp_path) -> None:
+    import tests.fakes as fakes
+
+    stub.default = StubResponse(503, "<html>down</html>")
+    src = tmp_path / "trip.srt"
+    src.write_text(fakes.TRIP_SRT, encoding="utf-8")
+    opts = online_bench.options(extractor="fake")
+    assert online_bench.jobs.strategy(opts).geocoder.name == "nominatim+gazetteer"
+    [outcome] = online_bench.submit([str(src)], opts)
+    [job] = online_bench.wait([outcome.job.job_id], timeout=60)
+    assert job.status == "partial"  # not a silent "done" with every place from the fallback
+    assert "offline gazetteer" in job.error["message"] and "Retry failed geocodes" in job.error["message"]
+    [event] = [e for e in online_bench.job_events(job.job_id) if e["event"] == "geocoder_unavailable"]
+    assert "unavailable" in event["message"] and "HTTP 503" in event["message"]
+    places = {p["location"]: p for p in online_bench.places([job.video_id])}
+    assert places["Lisbon"]["status"] == "fallback" and places["Lisbon"]["geocoder"] == "gazetteer"
+    assert places["Lisbon"]["latitude"] == 38.72  # still on the map meanwhile
+    assert places["Madrid"]["status"] == "failed" and "temporary" in places["Madrid"]["failure_reason"]
+    storage = online_bench.jobs.storage
+    assert storage.geocode_cache_get("nominatim+gazetteer:lisbon") is None  # fallback answers not cached
+
+    asked = stub.calls
+    stub.default = StubResponse(200, [LISBON])  # Nominatim is back
+    job = online_bench.retry_failed_geocodes(job.job_id)
+    assert stub.calls - asked == 3  # every provisional and failed name asked again
+    assert job.status == "done" and job.error is None
+    places = online_bench.places([job.video_id])
+    assert {p["status"] for p in places} == {"ok"} and {p["geocoder"] for p in places} == {"nominatim"}
+    assert storage.geocode_cache_get("nominatim+gazetteer:lisbon") is not None
