@@ -18,7 +18,7 @@ from typing import Any
 
 from tenacity import (
     Retrying,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_attempt,
     wait_exponential,
 )
@@ -159,7 +159,7 @@ def make_extractor(options: AnalysisOptions, settings: Any = None) -> Extractor:
         return get_extractor(
             "llm", model=options.llm_model, api_base=options.llm_api_base,
             api_key=key.get_secret_value() if key else None, timeout_s=options.llm_timeout_s,
-            max_workers=settings.io_workers,
+            max_retries=settings.llm_max_retries, max_workers=settings.io_workers,
         )
     return get_extractor(name)
 
@@ -265,10 +265,16 @@ class JobContext:
         self.event(name, "phase_done", elapsed_ms=round(elapsed, 1))
 
 
+def should_retry(exc: BaseException) -> bool:
+    """Transient, and not already retried by the stage itself (``exc.retried``, e.g. the
+    LLM extractor's own ``llm_max_retries`` tries): one retry layer, never two nested."""
+    return isinstance(exc, TransientError) and not getattr(exc, "retried", False)
+
+
 def with_retries(ctx: JobContext, phase: str, func: Callable[[], Any], *, wait_base: float = 1.0) -> Any:
     """Run ``func``; transient failures are retried with exponential backoff (3 tries)."""
     for attempt in Retrying(
-        retry=retry_if_exception_type(TransientError),
+        retry=retry_if_exception(should_retry),
         stop=stop_after_attempt(TRANSIENT_TRIES),
         wait=wait_exponential(multiplier=wait_base, max=30),
         reraise=True,
