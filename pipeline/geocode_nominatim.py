@@ -48,6 +48,12 @@ _REFUSED_USER_AGENTS = {
 NOT_FOUND = "not found"
 
 
+def is_acceptable_user_agent(user_agent: str | None) -> bool:
+    """False for an empty, sample or geopy-default User-Agent (Nominatim refuses those)."""
+    agent = (user_agent or "").strip()
+    return bool(agent) and agent.casefold() not in _REFUSED_USER_AGENTS and not agent.startswith("geopy/")
+
+
 def normalise_query(query: str) -> str:
     return " ".join(query.casefold().split())
 
@@ -168,7 +174,7 @@ class NominatimGeocoder:
         error_wait_s: float = 5.0,
     ) -> None:
         agent = (user_agent or "").strip()
-        if not agent or agent.casefold() in _REFUSED_USER_AGENTS or agent.startswith("geopy/"):
+        if not is_acceptable_user_agent(agent):
             raise ConfigurationError(
                 "Nominatim needs a User-Agent that identifies this installation (its usage policy): "
                 "set VIDEOMAP_NOMINATIM_USER_AGENT, e.g. 'video-map-workbench/0.1 (you@example.org)'."

@@ -147,7 +147,8 @@ class InferenceTicket:
         if deadline is not None and time.monotonic() > deadline:
             raise StageTimeoutError(
                 f"Transcription of {self.video_id} ran past its time limit of "
-                f"{self.timeout_s:g}s and was stopped.",
+                f"{self.timeout_s:g}s and was stopped (raise VIDEOMAP_ASR_ITEM_TIMEOUT_S for long "
+                "recordings, or try again when the machine is less busy).",
                 source=self.video_id,
             )
 

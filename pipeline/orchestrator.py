@@ -61,7 +61,7 @@ class AnalysisOptions(Record):
 
     offline: bool = False
     extractor: str = "auto"  # "auto" = llm when llm_model is set and online, else offline
-    geocoder: str = "gazetteer"  # "gazetteer" | "nominatim" (online, falls back to the gazetteer)
+    geocoder: str = "gazetteer"  # "gazetteer" | "nominatim" (online, falls back to the gazetteer) | "auto"
     llm_model: str | None = None
     llm_api_base: str | None = None
     llm_timeout_s: float = 60.0
@@ -86,7 +86,7 @@ class AnalysisOptions(Record):
         base = cls(
             offline=settings.offline,
             extractor=settings.extractor if settings.extractor != "offline" or not settings.llm_model else "auto",
-            geocoder="gazetteer" if settings.geocoder in ("auto", "gazetteer") else settings.geocoder,
+            geocoder=settings.geocoder,
             llm_model=settings.llm_model,
             llm_api_base=settings.llm_api_base,
             llm_timeout_s=settings.llm_timeout_s,
@@ -123,7 +123,15 @@ class AnalysisOptions(Record):
         return self.extractor
 
     def geocoder_name(self) -> str:
-        if self.geocoder in ("auto", "gazetteer"):
+        """``auto``: Nominatim (the gazetteer as fallback) when online and a real User-Agent
+        is configured - Nominatim's policy, and why tests/CI with the default stay offline -
+        else the gazetteer."""
+        if self.geocoder == "auto":
+            from .geocode_nominatim import is_acceptable_user_agent
+
+            online = not self.offline and is_acceptable_user_agent(self.nominatim_user_agent)
+            return "nominatim+gazetteer" if online else "gazetteer"
+        if self.geocoder == "gazetteer":
             return "gazetteer"
         if self.geocoder.startswith("nominatim"):
             return "gazetteer" if self.offline else "nominatim+gazetteer"
