@@ -178,6 +178,7 @@ class GeoHit(Record):
     country_code: str | None = None
     feature: str | None = None  # e.g. GeoNames feature class/code
     score: float = 1.0
+    geocoder: str | None = None  # who answered, kept with a cached hit (a chain's fallback names itself)
 
 
 @dataclass

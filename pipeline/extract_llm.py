@@ -261,7 +261,10 @@ class LLMExtractor:
                 "No LLM model is set: set VIDEOMAP_LLM_MODEL to a litellm model id, e.g. openai/gpt-4o-mini."
             )
         if max_retries < 1:
-            raise ConfigurationError(f"max_retries must be at least 1 (one try), not {max_retries}.")
+            raise ConfigurationError(
+                f"VIDEOMAP_LLM_MAX_RETRIES counts the tries of each LLM request and must be at least 1 "
+                f"(one try, no retry), not {max_retries}."
+            )
         if timeout_s <= 0:
             raise ConfigurationError(f"The LLM timeout must be positive, not {timeout_s}.")
         self.model = str(model).strip()

@@ -209,12 +209,18 @@ class NominatimGeocoder:
         return [self._one(req) for req in requests]
 
     def _ask(self, query: str, kwargs: dict[str, Any]) -> Any:
-        """One rate-limited request, retried ``max_retries`` times on transient failures."""
-        for attempt in range(self.max_retries + 1):
+        """One rate-limited request, retried ``max_retries`` times on transient failures.
+
+        While the server is known to be down, each name gets one try: an outage does not
+        cost every name of a video ``max_retries`` waits of ``error_wait_s``.
+        """
+        with _OUTAGES_LOCK:
+            retries = 0 if self._server in _OUTAGES else self.max_retries
+        for attempt in range(retries + 1):
             try:
                 return self._limiter(self._nominatim.geocode, query, **kwargs)
             except _Retryable as exc:
-                if attempt >= self.max_retries:
+                if attempt >= retries:
                     raise
                 log.debug("Nominatim try %d of %d for %r failed: %s", attempt + 1, self.max_retries + 1,
                           query, _reason(exc.original))

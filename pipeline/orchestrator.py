@@ -8,6 +8,7 @@ the joblib caches, the geocode cache table, storage of results, cancellation.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -476,7 +477,7 @@ def geocode_places(services: Services, geocoder: Geocoder, places: list[Place], 
         if cached is not None:
             found, hit = cached
             outcomes[i] = GeocodeOutcome(request.query, hit, None if found else "not found in the gazetteer",
-                                         False, geocoder.name)
+                                         False, (hit.geocoder if hit is not None else None) or geocoder.name)
         else:
             todo.append(i)
     if todo:
@@ -484,8 +485,10 @@ def geocode_places(services: Services, geocoder: Geocoder, places: list[Place], 
         for i, outcome in zip(todo, fresh, strict=True):
             outcomes[i] = outcome
             if outcome.outage is None and (outcome.hit is not None or not outcome.transient):
-                services.storage.geocode_cache_put(
-                    geocoder.cache_key(requests[i]), outcome.geocoder or geocoder.name, requests[i].query, outcome.hit)
+                answered_by = outcome.geocoder or geocoder.name
+                hit = dataclasses.replace(outcome.hit, geocoder=answered_by) if outcome.hit is not None else None
+                services.storage.geocode_cache_put(geocoder.cache_key(requests[i]), answered_by,
+                                                   requests[i].query, hit)
         down = [o for o in fresh if o.outage is not None or o.transient]
         if down and ctx is not None:
             rescued = sum(1 for o in down if o.hit is not None)

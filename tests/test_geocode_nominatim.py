@@ -45,6 +45,14 @@ def stub():
     server.close()
 
 
+@pytest.fixture(autouse=True)
+def _no_known_outages(monkeypatch):
+    """Outage state is per server and process-wide: a reused loopback port must not inherit it."""
+    import pipeline.geocode_nominatim as module
+
+    monkeypatch.setattr(module, "_OUTAGES", {})
+
+
 def make(stub: NominatimStub, **kw: Any) -> NominatimGeocoder:
     options: dict[str, Any] = {
         "user_agent": UA,
@@ -279,6 +287,13 @@ def test_outage_logs_one_warning_and_no_traceback(caplog, capfd) -> None:
     assert "Traceback" not in capfd.readouterr().err
 
 
+def test_names_after_the_first_failure_get_one_try_during_an_outage(stub: NominatimStub) -> None:
+    stub.default = StubResponse(503, "down")
+    outs = make(stub, max_retries=2, error_wait_s=0.01).geocode([req("Lisbon"), req("Porto"), req("Faro")])
+    assert all(o.transient for o in outs)
+    assert stub.calls == 3 + 1 + 1  # Lisbon: 1 + 2 retries; then one try each while it is down
+
+
 def test_outage_ends_with_one_note_and_warns_again_next_time(stub: NominatimStub, caplog) -> None:
     import logging
 
@@ -341,3 +356,23 @@ def test_outage_is_reported_kept_out_of_the_cache_and_retried(stub: NominatimStu
     places = online_bench.places([job.video_id])
     assert {p["status"] for p in places} == {"ok"} and {p["geocoder"] for p in places} == {"nominatim"}
     assert storage.geocode_cache_get("nominatim+gazetteer:lisbon") is not None
+
+
+def test_cached_answers_keep_the_geocoder_that_answered(stub: NominatimStub, fake_gazetteer, tmp_path) -> None:
+    from pipeline.datatypes import Place
+    from pipeline.orchestrator import Services, geocode_places
+    from pipeline.storage import Storage
+
+    stub.reply(LISBON).reply()  # Lisbon: Nominatim; Cintra: not in Nominatim -> the gazetteer
+    chain = NominatimThenGazetteer(user_agent=UA, domain=stub.domain, scheme="http", min_delay_s=0.0, max_retries=0)
+    storage = Storage(tmp_path / "wb.duckdb")
+    try:
+        services = Services(storage, cache=None, inference=lambda _o: None)  # type: ignore[arg-type]
+        places = [Place(name="Lisbon"), Place(name="Cintra")]
+        fresh = geocode_places(services, chain, places)
+        again = geocode_places(services, chain, places)  # from the geocode cache
+    finally:
+        storage.close()
+    assert stub.calls == 2
+    assert [p.geocoder for p in fresh] == [p.geocoder for p in again] == ["nominatim", "gazetteer"]
+    assert [p.status for p in again] == ["ok", "ok"]

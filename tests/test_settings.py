@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -114,3 +116,17 @@ def test_asr_item_timeout_stops_a_long_transcription(settings, tmp_path) -> None
     assert job.status == "failed", job
     assert job.error["type"] == "StageTimeoutError"  # transient: may finish on a less busy machine
     assert "time limit of 0.5s" in job.error["message"] and "VIDEOMAP_ASR_ITEM_TIMEOUT_S" in job.error["message"]
+
+
+# ------------------------------------------------------------------ llm_max_retries
+def test_llm_max_retries_reaches_the_extractor(settings) -> None:
+    """Behaviour (requests sent per try setting) is in test_extract_llm; here: it is wired and checked."""
+    from pipeline.errors import ConfigurationError
+    from pipeline.orchestrator import AnalysisOptions, make_extractor
+
+    options = AnalysisOptions(extractor="llm", llm_model="openai/stub", llm_api_base="http://127.0.0.1:9/v1")
+    for tries in (1, 5):
+        online = settings.model_copy(update={"offline": False, "llm_max_retries": tries})
+        assert make_extractor(options, online).max_retries == tries
+    with pytest.raises(ConfigurationError, match="VIDEOMAP_LLM_MAX_RETRIES"):
+        make_extractor(options, settings.model_copy(update={"offline": False, "llm_max_retries": 0}))
