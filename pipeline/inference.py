@@ -49,6 +49,8 @@ logger = logging.getLogger(__name__)
 QUEUED, RUNNING, DONE, FAILED, CANCELED = "queued", "running", "done", "failed", "canceled"
 
 _LIVE_WORKERS: weakref.WeakSet[InferenceWorker] = weakref.WeakSet()
+# At exit, wait this long for the running segment to end (a hung model must not hang exit).
+EXIT_JOIN_TIMEOUT_S = 120.0
 
 
 @atexit.register
@@ -56,7 +58,7 @@ def _stop_live_workers() -> None:
     """Stop, join and unload every worker before the interpreter tears down."""
     for worker in list(_LIVE_WORKERS):
         try:
-            worker.shutdown(wait=True, cancel_pending=True)
+            worker.shutdown(wait=True, cancel_pending=True, timeout=EXIT_JOIN_TIMEOUT_S)
         except Exception:  # pragma: no cover - exit must go on
             logger.exception("Stopping the inference worker at exit failed")
 
@@ -286,9 +288,9 @@ class InferenceWorker:
                 self._cond.notify_all()
             return self._warm
 
-    def shutdown(self, wait: bool = True, *, cancel_pending: bool = False) -> None:
+    def shutdown(self, wait: bool = True, *, cancel_pending: bool = False, timeout: float | None = None) -> None:
         """Stop accepting work. Queued items still run unless ``cancel_pending``,
-        which also asks the running item to stop."""
+        which also asks the running item to stop. ``timeout`` bounds the wait."""
         to_cancel: list[InferenceTicket] = []
         with self._cond:
             self._stopping = True
@@ -312,7 +314,9 @@ class InferenceWorker:
                 )
             )
         if wait and threading.current_thread() is not self._thread:
-            self._thread.join()
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                logger.warning("The inference worker did not stop within %.0f s", timeout or 0)
 
     def __enter__(self) -> InferenceWorker:
         return self
