@@ -494,9 +494,9 @@ def geocode_places(services: Services, geocoder: Geocoder, places: list[Place], 
             rescued = sum(1 for o in down if o.hit is not None)
             reason = down[0].outage or down[0].error or "unavailable"
             ctx.event("geocode", "geocoder_unavailable",
-                      f"The geocoder {geocoder.name} was unavailable ({reason}): {len(down)} name(s) affected"
+                      f"The online geocoder was unavailable ({reason}): {len(down)} name(s) affected"
                       + (f", {rescued} placed by the offline gazetteer for now" if rescued else "")
-                      + ". They are not cached and can be retried.",
+                      + ". These answers are not cached; use 'Retry failed geocodes' later.",
                       geocoder=geocoder.name, affected=len(down), fallback=rescued)
     return [apply_outcome(p, o) for p, o in zip(places, outcomes, strict=True)]
 
