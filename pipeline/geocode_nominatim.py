@@ -109,8 +109,8 @@ def _note_outage(server: tuple[str, str], reason: str) -> None:
     if known:
         log.debug("Nominatim still unavailable: %s", reason)
     else:
-        log.warning("Nominatim (%s) is unavailable: %s. Its names are left for a later retry "
-                    "(further failures are not logged until it answers again).", server[1], reason)
+        log.warning("Nominatim (%s) is unavailable: %s. Names go to the fallback geocoder or are left for "
+                    "a later retry (further failures are not logged until it answers again).", server[1], reason)
 
 
 def _note_answer(server: tuple[str, str]) -> None:
@@ -243,7 +243,8 @@ class NominatimGeocoder:
             transient = is_transient(exc)
             if transient:
                 _note_outage(self._server, _reason(exc))
-            else:
+            else:  # the server answered (a 4xx about this query): it is up
+                _note_answer(self._server)
                 log.warning("Nominatim failed for %r: %s", query, _reason(exc))
             return GeocodeOutcome(query=request.query, error=_reason(exc), transient=transient, geocoder=self.name)
         except Exception as exc:  # never raise for one name; unknown failures are not cached
