@@ -297,7 +297,7 @@ def test_shutdown_cancels_pending_and_refuses_new_work(make_worker) -> None:
 
 
 # ------------------------------------------------------------------ Ctrl-C
-def _long_recording(path: Path, repeats: int = 20) -> Path:
+def _long_recording(path: Path, repeats: int = 40) -> Path:
     """A real speech clip repeated: long enough to be mid-transcription when interrupted."""
     import wave
 
