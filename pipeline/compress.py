@@ -42,9 +42,13 @@ class CompressOptions(Record):
 
 
 def clean_cue_text(text: str) -> str:
-    """Drop markup (``<c>``, inline timestamps, ``{\\an8}``), unescape entities, squash spaces."""
-    text = _TAG_RE.sub(" ", text)
+    """Decode entities, then drop markup (``<c>``, inline timestamps, ``{\\an8}``), squash spaces.
+
+    Decoding first matters: stripping first would let ``&lt;img onerror=…&gt;`` survive
+    and then turn into real markup. The result is plain text; writers escape it.
+    """
     text = html.unescape(text)
+    text = _TAG_RE.sub(" ", text)
     return _SPACE_RE.sub(" ", text).strip()
 
 

@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     asr_language: str | None = None
     asr_cpu_threads: int = 0  # 0 = faster-whisper's default
     asr_queue_size: int = 32
-    asr_item_timeout_s: float = 3600.0
+    asr_item_timeout_s: float = 3600.0  # per queued item, from its start; over it: StageTimeoutError
 
     # compression
     window_tokens: int = 1500
@@ -52,10 +52,10 @@ class Settings(BaseSettings):
     llm_api_base: str | None = None
     llm_api_key: SecretStr | None = None
     llm_timeout_s: float = 60.0
-    llm_max_retries: int = 3
+    llm_max_retries: int = 3  # tries per LLM request in all (1 = no retry); the only LLM retry layer
 
     # geocoding
-    geocoder: str = "auto"  # "auto" (nominatim online, gazetteer offline) | "gazetteer" | "nominatim"
+    geocoder: str = "auto"  # "auto" (nominatim online + real user agent, else gazetteer) | "gazetteer" | "nominatim"
     nominatim_user_agent: str = "video-map-workbench/0.1 (set VIDEOMAP_NOMINATIM_USER_AGENT)"
     nominatim_domain: str = "nominatim.openstreetmap.org"
     nominatim_scheme: str = "https"

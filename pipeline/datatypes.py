@@ -129,12 +129,18 @@ class Place(Record):
     geocoder: str | None = None
     gazetteer_id: str | None = None  # e.g. "geonames:1668341", "osm:node/123"
     country_code: str | None = None
-    status: str = "pending"  # "pending" | "ok" | "failed"
+    status: str = "pending"  # "pending" | "ok" | "failed" | "fallback" (see PLACE_FALLBACK)
     failure_reason: str | None = None
 
     @property
     def located(self) -> bool:
         return self.latitude is not None and self.longitude is not None
+
+
+# Place.status of a place the offline fallback located while the online geocoder was
+# down: shown on the map, but provisional - counted as not done and geocoded again by
+# "retry failed geocodes".
+PLACE_FALLBACK = "fallback"
 
 
 @dataclass
@@ -172,6 +178,7 @@ class GeoHit(Record):
     country_code: str | None = None
     feature: str | None = None  # e.g. GeoNames feature class/code
     score: float = 1.0
+    geocoder: str | None = None  # who answered, kept with a cached hit (a chain's fallback names itself)
 
 
 @dataclass
@@ -180,7 +187,10 @@ class GeocodeOutcome(Record):
     hit: GeoHit | None = None
     error: str | None = None  # reason when hit is None
     transient: bool = False  # True: worth retrying later (outage, rate limit)
-    geocoder: str = ""
+    geocoder: str = ""  # the geocoder that actually answered (a chain's fallback names itself)
+    # why the preferred geocoder did not answer when a fallback did (e.g. Nominatim down):
+    # such an answer is provisional - never cached, asked again on retry
+    outage: str | None = None
 
 
 _NESTED: dict[tuple[str, str], type] = {

@@ -7,12 +7,14 @@ applies the corrections and drops rejected places.
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
 import pandas as pd
 import simplekml
@@ -28,6 +30,8 @@ CSV_COLUMNS = [
     "visited", "gazetteer_id", "country_code", "video_title", "failure_reason",
 ]
 FORMATS = ("csv", "geojson", "kml", "parquet", "json")
+# Spreadsheets execute cells that start with these (OWASP "CSV injection").
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def format_timecode(seconds: float | None) -> str:
@@ -92,8 +96,23 @@ def places_frame(places: list[dict[str, Any]]) -> pd.DataFrame:
     return frame
 
 
+def neutralise_formula(value: Any) -> Any:
+    """Prefix a text cell a spreadsheet would run as a formula with ``'`` (OWASP).
+
+    Only strings are touched: numbers such as a longitude of -12.5 stay numbers.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
 def to_csv(places: list[dict[str, Any]]) -> bytes:
-    return places_frame(places).to_csv(index=False).encode("utf-8")
+    frame = places_frame(places)
+    for column in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            frame[column] = frame[column].map(neutralise_formula)
+    # CRLF rows (RFC 4180): the csv writer then quotes cells holding a bare "\r" too.
+    return frame.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
 def to_parquet(places: list[dict[str, Any]]) -> bytes:
@@ -124,17 +143,34 @@ def to_geojson(places: list[dict[str, Any]]) -> bytes:
     return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False).encode("utf-8")
 
 
+def _kml_text(value: Any) -> str:
+    """Plain text for a KML element (``<name>``): XML-escaped once."""
+    return xml_escape(str(value or ""))
+
+
+def _kml_html(value: str) -> str:
+    """A KML ``<description>`` is shown as HTML: HTML-escape the text, wrap it in CDATA.
+
+    ``html.escape`` turns every ``>`` into ``&gt;``, so the text cannot close the CDATA.
+    """
+    return f"<![CDATA[{html.escape(value, quote=True)}]]>"
+
+
 def to_kml(places: list[dict[str, Any]]) -> bytes:
+    # simplekml's own escaping passes anything after a "<![CDATA[" through raw (a cue
+    # could inject a whole <Placemark>): turn it off and escape every value here.
     kml = simplekml.Kml(name="Video places")
+    kml.parsetext(parse=False)
     for video_id, route in _routes(places).items():
-        folder = kml.newfolder(name=video_id)
+        folder = kml.newfolder(name=_kml_text(video_id))
         for p in route:
-            point = folder.newpoint(name=p["location"], coords=[(p["longitude"], p["latitude"])])
-            point.description = f"{p['timecode']} — {p['description']}\n{p['evidence']}"
+            point = folder.newpoint(name=_kml_text(p["location"]), coords=[(p["longitude"], p["latitude"])])
+            description = f"{p['timecode']} — {p['description']}\n{p['evidence']}"
             if p["url_at_time"]:
-                point.description += f"\n{p['url_at_time']}"
+                description += f"\n{p['url_at_time']}"
+            point.description = _kml_html(description)
         if len(route) >= 2:
-            line = folder.newlinestring(name=f"Route {video_id}",
+            line = folder.newlinestring(name=_kml_text(f"Route {video_id}"),
                                         coords=[(p["longitude"], p["latitude"]) for p in route])
             line.style.linestyle.width = 3
     return kml.kml().encode("utf-8")

@@ -12,14 +12,21 @@ Retries are ours (tenacity, exponential backoff with jitter), not litellm's
 to ``max_retries`` tries in all, then raised as the matching
 ``TransientError``; other 4xx fail at once as configuration errors. A reply
 that is not valid JSON for the schema gets one repair request, then
-``ExtractionError``.
+``ExtractionError``. These are the only LLM retries: the errors are marked
+``retried`` so the orchestrator does not repeat the whole extraction (3 x 3
+requests to a hanging endpoint), and a window that was answered is remembered,
+so running the extraction again sends only the windows that failed.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import re
+import threading
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +54,7 @@ from .grounding import ground_places  # noqa: E402
 log = logging.getLogger(__name__)
 litellm.suppress_debug_info = True  # no "Give Feedback / Get Help" banners on stdout
 
+ANSWERED_WINDOWS_KEPT = 512  # answered windows remembered per extractor (not re-sent)
 PROMPT_VERSION = "places-prompt-v1"
 SCHEMA_VERSION = "places-schema-v1"
 
@@ -253,7 +261,10 @@ class LLMExtractor:
                 "No LLM model is set: set VIDEOMAP_LLM_MODEL to a litellm model id, e.g. openai/gpt-4o-mini."
             )
         if max_retries < 1:
-            raise ConfigurationError(f"max_retries must be at least 1 (one try), not {max_retries}.")
+            raise ConfigurationError(
+                f"VIDEOMAP_LLM_MAX_RETRIES counts the tries of each LLM request and must be at least 1 "
+                f"(one try, no retry), not {max_retries}."
+            )
         if timeout_s <= 0:
             raise ConfigurationError(f"The LLM timeout must be positive, not {timeout_s}.")
         self.model = str(model).strip()
@@ -268,6 +279,8 @@ class LLMExtractor:
         self.mock_response = mock_response
         self.retry_wait = float(retry_wait)  # backoff base in seconds (tests make it tiny)
         self.min_score = float(min_score)
+        self._answered: OrderedDict[str, _WindowResult] = OrderedDict()  # request hash -> result
+        self._answered_lock = threading.Lock()
 
     def __repr__(self) -> str:  # never shows the key
         return f"LLMExtractor(model={self.model!r}, api_base={'set' if self.api_base else None})"
@@ -328,6 +341,25 @@ class LLMExtractor:
     # -- one window --------------------------------------------------------------
     def _extract_window(self, window: Window, title: str, language: str | None) -> _WindowResult:
         messages = build_messages(window, title=title, language=language)
+        key = hashlib.sha256(json.dumps(messages, sort_keys=True).encode("utf-8")).hexdigest()
+        with self._answered_lock:
+            known = self._answered.get(key)
+            if known is not None:
+                self._answered.move_to_end(key)
+        if known is not None:  # answered before, e.g. when another window failed the last run
+            log.debug("LLM %s: window %d answered before; not sent again", self.model, window.index)
+            return _WindowResult(places=[Place.from_dict(p.to_dict()) for p in known.places],
+                                 topics=list(known.topics), summary=known.summary)
+        out = self._ask_window(window, messages)
+        with self._answered_lock:
+            self._answered[key] = out
+            while len(self._answered) > ANSWERED_WINDOWS_KEPT:
+                self._answered.popitem(last=False)
+        return _WindowResult(places=[Place.from_dict(p.to_dict()) for p in out.places], topics=list(out.topics),
+                             summary=out.summary, tokens_in=out.tokens_in, tokens_out=out.tokens_out,
+                             cost=out.cost)
+
+    def _ask_window(self, window: Window, messages: list[dict[str, str]]) -> _WindowResult:
         out = _WindowResult()
         call = self._complete(messages)
         self._count(out, call)
@@ -412,7 +444,9 @@ class LLMExtractor:
             raise
         except Exception as exc:
             tries = retrying.statistics.get("attempt_number", 1)
-            raise self._translate(exc, tries) from exc
+            error = self._translate(exc, tries)
+            error.retried = True  # type: ignore[attr-defined]  # tries used up here: no outer retry
+            raise error from exc
 
         usage = getattr(response, "usage", None)
         try:

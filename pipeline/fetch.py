@@ -42,7 +42,7 @@ from .errors import (
     TransientError,
     UnsupportedSourceError,
 )
-from .netguard import check_url
+from .netguard import check_scheme, check_url, printable, printable_errors
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,7 @@ class FetchOptions(Record):
 
 
 # ---------------------------------------------------------------------- sources
+@printable_errors
 def classify_source(source: str) -> str:
     """``"url"`` | ``"media"`` | ``"subtitle"`` | ``"transcript"`` | ``"list"``.
 
@@ -112,10 +113,13 @@ def classify_source(source: str) -> str:
     )
 
 
+@printable_errors
 def read_source_list(path: str) -> list[str]:
     """Sources in a list file, one a line; blank lines and ``#`` comments skipped.
 
-    ``path`` may carry the leading ``@``.
+    ``path`` may carry the leading ``@``. A line with control characters (a binary
+    file that happens to decode) refuses the whole list: such a "source" would only be
+    echoed to the terminal, escape sequences and all.
     """
     name = path.strip()
     if name.startswith("@"):
@@ -131,25 +135,34 @@ def read_source_list(path: str) -> list[str]:
     except OSError as exc:
         raise InvalidSourceError(f"Cannot read the list file {name}: {exc.strerror or exc}", source=path) from exc
     sources = []
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
         if line and not line.startswith("#"):
+            if not line.replace("\t", " ").isprintable():
+                raise InvalidSourceError(
+                    f"The list file {name} is not a plain-text list of sources: line {number} holds control "
+                    f"characters ({printable(line[:80])}). Give one URL or file path per line.",
+                    source=path,
+                )
             sources.append(line)
     return sources
 
 
+@printable_errors
 def fetch_source(source: str, options: FetchOptions) -> list[FetchedVideo]:
     """Fetch one source; a playlist/channel gives several videos (same ``source``)."""
     kind = classify_source(source)
-    if kind == "list":
+    if kind == "list":  # the caller expands @lists; one reaching here was named inside a list
         raise InvalidSourceError(
-            f"{source} is a list of sources; expand it with read_source_list() and fetch each line.",
+            f"{source.strip()} names a list file, and a list of sources may not name another list. "
+            f"Put the sources of {source.strip()[1:]} into this list (one per line) or give it on its own.",
             source=source,
         )
     if kind == "media":
         return [_fetch_media_file(source)]
     if kind in ("subtitle", "transcript"):
         return [_fetch_text_file(source)]
+    check_scheme(source)  # ftp:, javascript:, file: ... are refused in every mode, not for being offline
     if options.offline:
         raise OfflineError(
             f"{source} needs the network; offline mode is on. Turn it off (VIDEOMAP_OFFLINE=false) "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from geopy.adapters import AdapterHTTPError, RequestsAdapter, URLLibAdapter
@@ -45,6 +46,12 @@ _REFUSED_USER_AGENTS = {
     "specify_your_app_name_here",
 }
 NOT_FOUND = "not found"
+
+
+def is_acceptable_user_agent(user_agent: str | None) -> bool:
+    """False for an empty, sample or geopy-default User-Agent (Nominatim refuses those)."""
+    agent = (user_agent or "").strip()
+    return bool(agent) and agent.casefold() not in _REFUSED_USER_AGENTS and not agent.startswith("geopy/")
 
 
 def normalise_query(query: str) -> str:
@@ -89,17 +96,40 @@ def _call(func: Any, *args: Any, **kwargs: Any) -> Any:
 
 _LIMITERS: dict[tuple[Any, ...], RateLimiter] = {}
 _LIMITERS_LOCK = threading.Lock()
+# Servers currently failing (scheme, domain) -> reason: an outage is logged once, when
+# it starts, and once more when the server answers again; not once per name and try.
+_OUTAGES: dict[tuple[str, str], str] = {}
+_OUTAGES_LOCK = threading.Lock()
 
 
-def _shared_limiter(key: tuple[Any, ...], min_delay_s: float, max_retries: int, error_wait_s: float) -> RateLimiter:
+def _note_outage(server: tuple[str, str], reason: str) -> None:
+    with _OUTAGES_LOCK:
+        known = server in _OUTAGES
+        _OUTAGES[server] = reason
+    if known:
+        log.debug("Nominatim still unavailable: %s", reason)
+    else:
+        log.warning("Nominatim (%s) is unavailable: %s. Names go to the fallback geocoder or are left for "
+                    "a later retry (further failures are not logged until it answers again).", server[1], reason)
+
+
+def _note_answer(server: tuple[str, str]) -> None:
+    with _OUTAGES_LOCK:
+        was_down = _OUTAGES.pop(server, None)
+    if was_down is not None:
+        log.info("Nominatim (%s) answers again.", server[1])
+
+
+def _shared_limiter(key: tuple[Any, ...], min_delay_s: float) -> RateLimiter:
+    """Request spacing only: retries are ``NominatimGeocoder._ask``'s (geopy's own retry
+    loop logs a full traceback per try, 18 of them for 3 names during an outage)."""
     with _LIMITERS_LOCK:
         limiter = _LIMITERS.get(key)
         if limiter is None:
             limiter = _TransientRateLimiter(
                 _call,
                 min_delay_seconds=min_delay_s,
-                max_retries=max_retries,
-                error_wait_seconds=max(error_wait_s, min_delay_s),
+                max_retries=0,
                 swallow_exceptions=False,
             )
             _LIMITERS[key] = limiter
@@ -144,7 +174,7 @@ class NominatimGeocoder:
         error_wait_s: float = 5.0,
     ) -> None:
         agent = (user_agent or "").strip()
-        if not agent or agent.casefold() in _REFUSED_USER_AGENTS or agent.startswith("geopy/"):
+        if not is_acceptable_user_agent(agent):
             raise ConfigurationError(
                 "Nominatim needs a User-Agent that identifies this installation (its usage policy): "
                 "set VIDEOMAP_NOMINATIM_USER_AGENT, e.g. 'video-map-workbench/0.1 (you@example.org)'."
@@ -164,12 +194,10 @@ class NominatimGeocoder:
             )
         except GeopyConfigurationError as exc:
             raise ConfigurationError(f"Invalid Nominatim settings: {exc}") from exc
-        self._limiter = _shared_limiter(
-            (scheme, self.domain, float(min_delay_s), int(max_retries), float(error_wait_s)),
-            float(min_delay_s),
-            int(max_retries),
-            float(error_wait_s),
-        )
+        self.max_retries = int(max_retries)
+        self.error_wait_s = max(float(error_wait_s), float(min_delay_s))
+        self._server = (scheme, self.domain)
+        self._limiter = _shared_limiter((scheme, self.domain, float(min_delay_s)), float(min_delay_s))
 
     def config(self) -> dict[str, Any]:
         return {"name": self.name, "domain": self.domain}
@@ -180,6 +208,25 @@ class NominatimGeocoder:
     def geocode(self, requests: list[GeocodeRequest]) -> list[GeocodeOutcome]:
         return [self._one(req) for req in requests]
 
+    def _ask(self, query: str, kwargs: dict[str, Any]) -> Any:
+        """One rate-limited request, retried ``max_retries`` times on transient failures.
+
+        While the server is known to be down, each name gets one try: an outage does not
+        cost every name of a video ``max_retries`` waits of ``error_wait_s``.
+        """
+        with _OUTAGES_LOCK:
+            retries = 0 if self._server in _OUTAGES else self.max_retries
+        for attempt in range(retries + 1):
+            try:
+                return self._limiter(self._nominatim.geocode, query, **kwargs)
+            except _Retryable as exc:
+                if attempt >= retries:
+                    raise
+                log.debug("Nominatim try %d of %d for %r failed: %s", attempt + 1, self.max_retries + 1,
+                          query, _reason(exc.original))
+                time.sleep(self.error_wait_s)
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def _one(self, request: GeocodeRequest) -> GeocodeOutcome:
         query = " ".join(request.query.split())
         if not query:
@@ -188,13 +235,17 @@ class NominatimGeocoder:
         if request.language:
             kwargs["language"] = request.language
         try:
-            location = self._limiter(self._nominatim.geocode, query, **kwargs)
+            location = self._ask(query, kwargs)
         except _Retryable as exc:
-            log.warning("Nominatim failed for %r: %s", query, _reason(exc.original))
+            _note_outage(self._server, _reason(exc.original))
             return GeocodeOutcome(query=request.query, error=_reason(exc.original), transient=True, geocoder=self.name)
         except GeopyError as exc:
             transient = is_transient(exc)
-            log.warning("Nominatim failed for %r: %s", query, _reason(exc))
+            if transient:
+                _note_outage(self._server, _reason(exc))
+            else:  # the server answered (a 4xx about this query): it is up
+                _note_answer(self._server)
+                log.warning("Nominatim failed for %r: %s", query, _reason(exc))
             return GeocodeOutcome(query=request.query, error=_reason(exc), transient=transient, geocoder=self.name)
         except Exception as exc:  # never raise for one name; unknown failures are not cached
             log.exception("Nominatim: unexpected failure for %r", query)
@@ -204,6 +255,7 @@ class NominatimGeocoder:
                 transient=True,
                 geocoder=self.name,
             )
+        _note_answer(self._server)
         if location is None:
             return GeocodeOutcome(query=request.query, error=NOT_FOUND, geocoder=self.name)
         raw: dict[str, Any] = location.raw or {}
@@ -248,14 +300,18 @@ class NominatimThenGazetteer:
         second = self.fallback.geocode([requests[i] for i in missing])
         for i, alt in zip(missing, second, strict=True):
             first = outcomes[i]
+            outage = first.error if first.transient else None
             if alt.hit is not None:
-                outcomes[i] = alt
+                # Nominatim down: the gazetteer's answer is provisional (not cached, retried).
+                outcomes[i] = GeocodeOutcome(query=alt.query, hit=alt.hit, geocoder=alt.geocoder or "gazetteer",
+                                             outage=outage)
             else:
                 outcomes[i] = GeocodeOutcome(
                     query=first.query,
                     error=f"{first.error}; gazetteer: {alt.error or NOT_FOUND}",
                     transient=first.transient or alt.transient,
                     geocoder=self.name,
+                    outage=outage,
                 )
         return outcomes
 

@@ -9,16 +9,26 @@ own ticket.
 
 Cancellation and per-item timeouts are cooperative: the running item checks
 them between segments (a segment is at most one 30 s window of audio).
+
+Shutdown is orderly even when the caller forgets it: at interpreter exit every
+live worker is stopped and joined, and the model is freed on its own thread.
+A daemon thread left inside CTranslate2 while the interpreter tears down ends in
+a segmentation fault (Ctrl-C during a transcription exited 139, and the
+references its frames still held made nanobind report dozens of "leaked"
+DuckDB objects).
 """
 
 from __future__ import annotations
 
+import atexit
+import gc
 import heapq
 import itertools
 import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
@@ -37,6 +47,20 @@ from .transcribe import (
 logger = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE, FAILED, CANCELED = "queued", "running", "done", "failed", "canceled"
+
+_LIVE_WORKERS: weakref.WeakSet[InferenceWorker] = weakref.WeakSet()
+# At exit, wait this long for the running segment to end (a hung model must not hang exit).
+EXIT_JOIN_TIMEOUT_S = 120.0
+
+
+@atexit.register
+def _stop_live_workers() -> None:
+    """Stop, join and unload every worker before the interpreter tears down."""
+    for worker in list(_LIVE_WORKERS):
+        try:
+            worker.shutdown(wait=True, cancel_pending=True, timeout=EXIT_JOIN_TIMEOUT_S)
+        except Exception:  # pragma: no cover - exit must go on
+            logger.exception("Stopping the inference worker at exit failed")
 
 
 class InferenceQueueFullError(TransientError):
@@ -125,18 +149,22 @@ class InferenceTicket:
         if deadline is not None and time.monotonic() > deadline:
             raise StageTimeoutError(
                 f"Transcription of {self.video_id} ran past its time limit of "
-                f"{self.timeout_s:g}s and was stopped.",
+                f"{self.timeout_s:g}s and was stopped (raise VIDEOMAP_ASR_ITEM_TIMEOUT_S for long "
+                "recordings, or try again when the machine is less busy).",
                 source=self.video_id,
             )
 
     def _progress_cb(self, fraction: float) -> None:
         self._progress = fraction
-        if self._on_progress is None:
-            return
+        if self._on_progress is None or self._stop.is_set():
+            return  # a canceled item's job may already be gone (and its database closed)
         try:
             self._on_progress(fraction)
         except Exception:  # a broken progress display must not break transcription
-            logger.exception("on_progress callback failed for %s", self.video_id)
+            if self._stop.is_set():
+                logger.debug("on_progress callback failed after cancel for %s", self.video_id)
+            else:
+                logger.exception("on_progress callback failed for %s", self.video_id)
 
 
 class InferenceWorker:
@@ -170,6 +198,7 @@ class InferenceWorker:
         self._counts = {DONE: 0, FAILED: 0, CANCELED: 0}
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
+        _LIVE_WORKERS.add(self)
 
     # ------------------------------------------------------------- public API
     def submit(
@@ -259,9 +288,9 @@ class InferenceWorker:
                 self._cond.notify_all()
             return self._warm
 
-    def shutdown(self, wait: bool = True, *, cancel_pending: bool = False) -> None:
+    def shutdown(self, wait: bool = True, *, cancel_pending: bool = False, timeout: float | None = None) -> None:
         """Stop accepting work. Queued items still run unless ``cancel_pending``,
-        which also asks the running item to stop."""
+        which also asks the running item to stop. ``timeout`` bounds the wait."""
         to_cancel: list[InferenceTicket] = []
         with self._cond:
             self._stopping = True
@@ -285,7 +314,9 @@ class InferenceWorker:
                 )
             )
         if wait and threading.current_thread() is not self._thread:
-            self._thread.join()
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                logger.warning("The inference worker did not stop within %.0f s", timeout or 0)
 
     def __enter__(self) -> InferenceWorker:
         return self
@@ -353,7 +384,21 @@ class InferenceWorker:
                     self._do_item(task)
             except BaseException:  # pragma: no cover - the thread must survive anything
                 logger.exception("Inference worker: unexpected error (continuing)")
+            finally:
+                task = None  # hold no ticket (and its callbacks) between items
+        self._unload_model()
         logger.debug("Inference worker stopped")
+
+    def _unload_model(self) -> None:
+        """Free the model here, on the thread that used it, not in interpreter teardown."""
+        with self._model_lock:
+            with self._cond:
+                loaded, self._loaded = self._loaded, None
+            if loaded is None:
+                return
+            del loaded  # the last reference, unless the loader shares the model elsewhere
+            gc.collect()
+        logger.debug("Speech model unloaded")
 
     def _do_warm_up(self) -> None:
         warm = self._warm

@@ -222,7 +222,8 @@ class JobManager:
             worker = self._workers.get(options.model)
             if worker is None:
                 options.cpu_threads = self.settings.asr_cpu_threads
-                worker = InferenceWorker(options, max_queue=self.settings.asr_queue_size)
+                worker = InferenceWorker(options, max_queue=self.settings.asr_queue_size,
+                                         default_timeout_s=self.settings.asr_item_timeout_s)
                 self._workers[options.model] = worker
             return worker
 

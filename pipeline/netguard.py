@@ -12,12 +12,16 @@ the name again when it connects (a DNS-rebinding window remains).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import socket
+import unicodedata
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
-from .errors import BlockedSourceError, InvalidSourceError, ServiceUnavailableError
+from .errors import BlockedSourceError, InvalidSourceError, PipelineError, ServiceUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +32,60 @@ ALLOW_HINT = (
 )
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+P = ParamSpec("P")
+R = TypeVar("R")
+# Characters that reorder or hide terminal text although they are not control characters.
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped (``\\x1b``), for messages that quote input.
+
+    A source line or list file can hold terminal escape sequences; echoed as they are,
+    they would recolour, clear or rewrite the analyst's terminal.
+    """
+    if text.isprintable():
+        return text
+    out = []
+    for char in text:
+        if char == " " or (char.isprintable() and char not in _BIDI_CONTROLS):
+            out.append(char)
+        elif unicodedata.category(char) == "Zs":
+            out.append(" ")
+        else:
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+    return "".join(out)
+
+
+def printable_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Escape control characters in the message of every PipelineError ``func`` raises."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except PipelineError as exc:
+            safe = printable(exc.message)
+            if safe != exc.message:
+                exc.message = safe
+                exc.args = (safe, *exc.args[1:])
+            raise
+
+    return wrapper
+
+
+def check_scheme(url: str) -> None:
+    """Refuse anything but http(s) - in every mode, before offline mode or DNS matter."""
+    text = url.strip()
+    scheme = text.split(":", 1)[0].lower() if ":" in text else ""  # what urlsplit gives, without its ValueError
+    if scheme not in ALLOWED_SCHEMES:
+        shown = f"{scheme}:" if scheme else "(no scheme)"
+        raise BlockedSourceError(
+            f"Refused {url!r}: only http:// and https:// URLs can be fetched; {shown} URLs are refused "
+            "in every mode, online or offline. Local files must be given as a path, not a URL.",
+            source=url,
+        )
 
 
 def _resolve(host: str) -> list[IPAddress]:
@@ -65,6 +123,7 @@ def blocked_reason(address: IPAddress) -> str | None:
     return None
 
 
+@printable_errors
 def check_url(url: str, *, allow_private: bool = False) -> None:
     """Raise BlockedSourceError unless ``url`` is http(s) to a public address.
 
@@ -76,14 +135,7 @@ def check_url(url: str, *, allow_private: bool = False) -> None:
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError as exc:
         raise InvalidSourceError(f"Not a valid URL: {url!r} ({exc}).", source=url) from exc
-    scheme = parts.scheme.lower()
-    if scheme not in ALLOWED_SCHEMES:
-        shown = f"{scheme}://" if scheme else "(no scheme)"
-        raise BlockedSourceError(
-            f"Refused {url!r}: only http:// and https:// URLs can be fetched, not {shown}. "
-            "Local files must be given as a path, not a URL.",
-            source=url,
-        )
+    check_scheme(url)
     if not host:
         raise InvalidSourceError(f"Not a valid URL: {url!r} has no host name.", source=url)
     if allow_private:

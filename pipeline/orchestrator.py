@@ -8,6 +8,7 @@ the joblib caches, the geocode cache table, storage of results, cancellation.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -18,7 +19,7 @@ from typing import Any
 
 from tenacity import (
     Retrying,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_attempt,
     wait_exponential,
 )
@@ -26,6 +27,7 @@ from tenacity import (
 from .cache import StageCache, stable_hash
 from .compress import CompressOptions, compress, transcript_from_subtitles
 from .datatypes import (
+    PLACE_FALLBACK,
     ExtractionResult,
     FetchedVideo,
     GeocodeOutcome,
@@ -61,7 +63,7 @@ class AnalysisOptions(Record):
 
     offline: bool = False
     extractor: str = "auto"  # "auto" = llm when llm_model is set and online, else offline
-    geocoder: str = "gazetteer"  # "gazetteer" | "nominatim" (online, falls back to the gazetteer)
+    geocoder: str = "gazetteer"  # "gazetteer" | "nominatim" (online, falls back to the gazetteer) | "auto"
     llm_model: str | None = None
     llm_api_base: str | None = None
     llm_timeout_s: float = 60.0
@@ -86,7 +88,7 @@ class AnalysisOptions(Record):
         base = cls(
             offline=settings.offline,
             extractor=settings.extractor if settings.extractor != "offline" or not settings.llm_model else "auto",
-            geocoder="gazetteer" if settings.geocoder in ("auto", "gazetteer") else settings.geocoder,
+            geocoder=settings.geocoder,
             llm_model=settings.llm_model,
             llm_api_base=settings.llm_api_base,
             llm_timeout_s=settings.llm_timeout_s,
@@ -123,7 +125,15 @@ class AnalysisOptions(Record):
         return self.extractor
 
     def geocoder_name(self) -> str:
-        if self.geocoder in ("auto", "gazetteer"):
+        """``auto``: Nominatim (the gazetteer as fallback) when online and a real User-Agent
+        is configured - Nominatim's policy, and why tests/CI with the default stay offline -
+        else the gazetteer."""
+        if self.geocoder == "auto":
+            from .geocode_nominatim import is_acceptable_user_agent
+
+            online = not self.offline and is_acceptable_user_agent(self.nominatim_user_agent)
+            return "nominatim+gazetteer" if online else "gazetteer"
+        if self.geocoder == "gazetteer":
             return "gazetteer"
         if self.geocoder.startswith("nominatim"):
             return "gazetteer" if self.offline else "nominatim+gazetteer"
@@ -159,7 +169,7 @@ def make_extractor(options: AnalysisOptions, settings: Any = None) -> Extractor:
         return get_extractor(
             "llm", model=options.llm_model, api_base=options.llm_api_base,
             api_key=key.get_secret_value() if key else None, timeout_s=options.llm_timeout_s,
-            max_workers=settings.io_workers,
+            max_retries=settings.llm_max_retries, max_workers=settings.io_workers,
         )
     return get_extractor(name)
 
@@ -275,10 +285,16 @@ class JobContext:
         self.event(name, "phase_done", elapsed_ms=round(elapsed, 1))
 
 
+def should_retry(exc: BaseException) -> bool:
+    """Transient, and not already retried by the stage itself (``exc.retried``, e.g. the
+    LLM extractor's own ``llm_max_retries`` tries): one retry layer, never two nested."""
+    return isinstance(exc, TransientError) and not getattr(exc, "retried", False)
+
+
 def with_retries(ctx: JobContext, phase: str, func: Callable[[], Any], *, wait_base: float = 1.0) -> Any:
     """Run ``func``; transient failures are retried with exponential backoff (3 tries)."""
     for attempt in Retrying(
-        retry=retry_if_exception_type(TransientError),
+        retry=retry_if_exception(should_retry),
         stop=stop_after_attempt(TRANSIENT_TRIES),
         wait=wait_exponential(multiplier=wait_base, max=30),
         reraise=True,
@@ -369,7 +385,7 @@ def analyze_video(
         if home:
             ctx.event("geocode", "channel_home", f"the channel's other videos are about {', '.join(home)}")
         places = geocode_places(services, strategy.geocoder, extraction.places, language=transcript.language,
-                                home=home)
+                                home=home, ctx=ctx)
         failed = sum(1 for p in places if p.status != "ok")
         ctx.metrics["locations_found"] = len(places) - failed
         ctx.metrics["geocode_failed"] = failed
@@ -381,7 +397,10 @@ def analyze_video(
             segments=transcript.segments, places=places,
         )
     if failed:
-        ctx.event("geocode", "partial", f"{failed} of {len(places)} place(s) could not be geocoded")
+        message = geocode_shortfall(places)
+        ctx.event("geocode", "partial", message)
+        if any(p.status == PLACE_FALLBACK for p in places):  # say it on the job, not only in its log
+            storage.update_job(ctx.job_id, error_type="GeocodePartialError", error_message=message)
         return "partial"
     return "done"
 
@@ -427,14 +446,31 @@ def channel_home(services: Services, strategy: Strategy, video_id: str, metadata
     return home_areas(services.storage.channel_place_ids(channel, strategy.version, video_id))
 
 
+def geocode_shortfall(places: list[Place]) -> str:
+    """The analyst's sentence for a geocode phase that left places not done."""
+    fallback = [p for p in places if p.status == PLACE_FALLBACK]
+    failed = sum(1 for p in places if p.status != "ok" and p.status != PLACE_FALLBACK)
+    parts = []
+    if fallback:
+        parts.append(f"{len(fallback)} of {len(places)} place(s) were placed by the offline gazetteer only, "
+                     "because the online geocoder was unavailable")
+    if failed:
+        parts.append(f"{failed} of {len(places)} place(s) could not be geocoded")
+    hint = "; use 'Retry failed geocodes' when the geocoder is back" if fallback else ""
+    return "; ".join(parts) + hint
+
+
 def geocode_places(services: Services, geocoder: Geocoder, places: list[Place], *,
                    language: str | None = None, context_names: list[str] | None = None,
-                   read_cache: bool = True, home: list[str] | None = None) -> list[Place]:
+                   read_cache: bool = True, home: list[str] | None = None,
+                   ctx: JobContext | None = None) -> list[Place]:
     """Geocode each place once per cache key; results of failures keep their reason.
 
     ``context_names``: every place name of the video (default: the names of ``places``);
     ``read_cache=False`` asks the geocoder again (retry of failed geocodes) but still
     stores definitive answers; ``home``: the channel's home areas (``channel_home``).
+    Answers given while the preferred geocoder was unavailable (``outage``) are never
+    cached; with ``ctx`` the outage becomes a ``geocoder_unavailable`` job event.
     """
     if not places:
         return []
@@ -452,16 +488,27 @@ def geocode_places(services: Services, geocoder: Geocoder, places: list[Place], 
         if cached is not None:
             found, hit = cached
             outcomes[i] = GeocodeOutcome(request.query, hit, None if found else "not found in the gazetteer",
-                                         False, geocoder.name)
+                                         False, (hit.geocoder if hit is not None else None) or geocoder.name)
         else:
             todo.append(i)
     if todo:
         fresh = geocoder.geocode([requests[i] for i in todo])
         for i, outcome in zip(todo, fresh, strict=True):
             outcomes[i] = outcome
-            if outcome.hit is not None or not outcome.transient:
-                services.storage.geocode_cache_put(
-                    geocoder.cache_key(requests[i]), outcome.geocoder or geocoder.name, requests[i].query, outcome.hit)
+            if outcome.outage is None and (outcome.hit is not None or not outcome.transient):
+                answered_by = outcome.geocoder or geocoder.name
+                hit = dataclasses.replace(outcome.hit, geocoder=answered_by) if outcome.hit is not None else None
+                services.storage.geocode_cache_put(geocoder.cache_key(requests[i]), answered_by,
+                                                   requests[i].query, hit)
+        down = [o for o in fresh if o.outage is not None or o.transient]
+        if down and ctx is not None:
+            rescued = sum(1 for o in down if o.hit is not None)
+            reason = down[0].outage or down[0].error or "unavailable"
+            ctx.event("geocode", "geocoder_unavailable",
+                      f"The online geocoder was unavailable ({reason}): {len(down)} name(s) affected"
+                      + (f", {rescued} placed by the offline gazetteer for now" if rescued else "")
+                      + ". These answers are not cached; use 'Retry failed geocodes' later.",
+                      geocoder=geocoder.name, affected=len(down), fallback=rescued)
     return [apply_outcome(p, o) for p, o in zip(places, outcomes, strict=True)]
 
 
@@ -481,6 +528,10 @@ def apply_outcome(place: Place, outcome: GeocodeOutcome | None) -> Place:
     result.geocoder = outcome.geocoder
     result.status = "ok"
     result.failure_reason = None
+    if outcome.outage is not None:
+        result.status = PLACE_FALLBACK
+        result.failure_reason = (f"temporary: {outcome.outage}; placed by the {outcome.geocoder or 'fallback'} "
+                                 "meanwhile")
     if (hit.feature or "").startswith("approx"):
         # Not in the gazetteer itself: placed at the town it names or the video's context town.
         if "approximate" not in result.tags:

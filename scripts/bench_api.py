@@ -85,7 +85,8 @@ def main() -> int:
 
         # -- /health while the model transcribes
         clip = long_clip(media, args.clip_repeats)
-        job_id = http.post("/api/videos/analyze", json={"source": str(clip), "options": {"force": True}}).json()["job_id"]
+        answer = http.post("/api/videos/analyze", json={"source": str(clip), "options": {"force": True}})
+        job_id = answer.json()["job_id"]
         until(lambda: http.get(f"/api/jobs/{job_id}").json()["phase"] == "transcription", "the transcription")
         until(lambda: http.get("/health").json()["model_loaded"], "the model to load")
         health_ms: list[float] = []

@@ -102,3 +102,14 @@ def test_token_estimate_counts_cjk_characters():
 def test_compress_options_budget_used():
     t = transcript_from_subtitles("v", "\n".join(f"Sentence number {i} here." for i in range(200)), "txt", None)
     assert len(compress(t, CompressOptions(window_tokens=50))) > len(compress(t, CompressOptions(window_tokens=500)))
+
+
+@pytest.mark.parametrize("cue,expected", [
+    ("&lt;img src=x onerror=alert(1)&gt;Lisbon", "Lisbon"),
+    ("&lt;/description&gt;&lt;Placemark&gt;Porto", "Porto"),
+    ("Tom &amp;amp; Jerry", "Tom &amp; Jerry"),  # decoded once: an encoded entity stays text
+    ("<i>Faro</i> &amp; Sagres", "Faro & Sagres"),
+])
+def test_entities_are_decoded_before_markup_is_stripped(cue, expected):
+    [seg] = parse_subtitles(f"1\n00:00:01,000 --> 00:00:02,000\n{cue}\n\n", "srt")
+    assert seg.text == expected

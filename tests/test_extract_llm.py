@@ -299,3 +299,40 @@ def test_prompt_injection_place_is_dropped_by_grounding(stub: OpenAIStub) -> Non
     data = sent.split("<transcript>", 1)[1]
     assert "Ignore previous instructions" in data  # passed on only inside the data block
     assert "Ignore previous instructions" not in sent.split("<transcript>", 1)[0]
+
+
+# --------------------------------------------------------------------------- one retry layer
+PORTO_WINDOW = Window(1, 20.0, 30.0, [Segment(20.0, 30.0, "Finally Porto and the Douro valley.")])
+
+
+def test_one_retry_layer_set_by_llm_max_retries_and_answered_windows_not_resent(settings, tmp_path, caplog) -> None:
+    from pydantic import SecretStr
+
+    from pipeline.orchestrator import AnalysisOptions, JobContext, make_extractor, with_retries
+    from pipeline.storage import Storage
+
+    ok = StubResponse(200, OpenAIStub.completion(PLACES))
+    down = [True]
+    with OpenAIStub(max_requests=40) as stub:
+        stub.responder = lambda req: OpenAIStub.error(503) if down[0] and "Douro" in req.body.decode() else ok
+        online = settings.model_copy(update={"offline": False, "llm_max_retries": 2, "io_workers": 1,
+                                             "llm_api_key": SecretStr(API_KEY)})
+        options = AnalysisOptions(extractor="llm", llm_model="openai/stub", llm_api_base=stub.api_base)
+        extractor = make_extractor(options, online)
+        extractor.retry_wait = 0.01
+        storage = Storage(tmp_path / "wb.duckdb")
+        try:
+            ctx = JobContext(storage, storage.create_job("src", "sv", options={}))
+            with caplog.at_level(logging.WARNING), pytest.raises(ServiceUnavailableError, match="2 tries"):
+                with_retries(ctx, "summary", lambda: extractor.extract([WINDOW, PORTO_WINDOW]), wait_base=0.01)
+            # Lisbon's window once, Porto's twice (llm_max_retries=2): not 3 x (1 + 3) = 12
+            assert stub.calls == 3
+            retries = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]
+            assert retries and all("of 2" in m for m in retries)
+            down[0] = False
+            result = extractor.extract([WINDOW, PORTO_WINDOW])  # what a re-run of the job does
+            assert stub.calls == 4  # only the window that failed is sent again
+            assert "Douro" in stub.requests[-1].body.decode()
+            assert {p.name for p in result.places} == {"Lisbon", "Pena Palace"}
+        finally:
+            storage.close()

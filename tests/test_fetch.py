@@ -29,6 +29,7 @@ from pipeline.errors import (
     DeterministicError,
     InvalidSourceError,
     OfflineError,
+    PipelineError,
     RateLimitedError,
     ServiceUnavailableError,
     StageTimeoutError,
@@ -291,10 +292,10 @@ def test_localhost_resolves_to_loopback_and_is_refused():
 @pytest.mark.parametrize(
     ("url", "shown"),
     [
-        ("file:///etc/passwd", "not file://"),
-        ("ftp://ftp.example.org/video.mp4", "not ftp://"),
-        ("data:text/plain,hello", "not data://"),
-        ("javascript:alert(1)", "not javascript://"),
+        ("file:///etc/passwd", "file: URLs are refused in every mode"),
+        ("ftp://ftp.example.org/video.mp4", "ftp: URLs are refused in every mode"),
+        ("data:text/plain,hello", "data: URLs are refused in every mode"),
+        ("javascript:alert(1)", "javascript: URLs are refused in every mode"),
     ],
 )
 def test_check_url_refuses_other_schemes(url, shown):
@@ -638,8 +639,58 @@ def test_read_source_list(tmp_path):
 def test_read_source_list_missing_and_fetch_of_list(tmp_path):
     with pytest.raises(InvalidSourceError, match=r"No such list file: .*nope\.txt"):
         read_source_list("@" + str(tmp_path / "nope.txt"))
-    with pytest.raises(InvalidSourceError, match="is a list of sources; expand it with read_source_list"):
+    with pytest.raises(InvalidSourceError) as info:
         fetch_source("@whatever.txt", FetchOptions())
+    assert "a list of sources may not name another list" in info.value.message
+    assert "read_source_list" not in info.value.message  # analyst words, not the developer's
+
+
+@pytest.mark.parametrize("source", ["ftp://x", "javascript:alert(1)", "file:///etc/passwd", "gopher://h/x"])
+@pytest.mark.parametrize("offline", [True, False])
+def test_other_schemes_are_refused_for_their_scheme_in_any_mode(source, offline):
+    with pytest.raises(BlockedSourceError) as info:
+        fetch_source(source, FetchOptions(offline=offline))
+    assert "needs the network" not in info.value.message
+    assert "refused in every mode" in info.value.message
+
+
+def test_a_list_naming_a_list_is_reported_per_line_in_analyst_words(settings, tmp_path):
+    from pipeline.api import Workbench
+
+    inner = tmp_path / "inner.txt"
+    inner.write_text("clip.mp4\n", encoding="utf-8")
+    outer = tmp_path / "outer.txt"
+    outer.write_text(f"@{inner}\n", encoding="utf-8")
+    bench = Workbench(settings)
+    try:
+        [outcome] = bench.submit([f"@{outer}"], bench.options(offline=True))
+        [job] = bench.wait([outcome.job.job_id], timeout=60)
+    finally:
+        bench.shutdown(wait=True)
+    assert job.status == "failed"
+    assert "may not name another list" in job.error["message"]
+
+
+CONTROL = "\x1b]0;pwned\x07\x1b[2J\x1b[31mred\x00\u202egpj.exe"
+
+
+def test_binary_list_file_is_refused_without_echoing_control_bytes(tmp_path):
+    path = tmp_path / "list.txt"
+    path.write_bytes(b"https://youtu.be/abc\n" + CONTROL.encode("utf-8") + b"\n")
+    with pytest.raises(InvalidSourceError) as info:
+        read_source_list(str(path))
+    message = info.value.message
+    assert "line 2" in message and "\\x1b" in message and "\\u202e" in message
+    assert message.isprintable(), repr(message)
+    assert str(info.value).isprintable()
+
+
+@pytest.mark.parametrize("source", [CONTROL, f"{CONTROL}.srt", f"https://{CONTROL}", f"ftp://{CONTROL}"])
+def test_messages_quoting_a_source_escape_control_characters(source):
+    with pytest.raises(PipelineError) as info:
+        fetch_source(source, FetchOptions(offline=True))
+    assert info.value.message.isprintable(), repr(info.value.message)
+    assert str(info.value).isprintable()
 
 
 # ----------------------------------------------------------------------- links

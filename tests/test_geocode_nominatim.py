@@ -45,6 +45,14 @@ def stub():
     server.close()
 
 
+@pytest.fixture(autouse=True)
+def _no_known_outages(monkeypatch):
+    """Outage state is per server and process-wide: a reused loopback port must not inherit it."""
+    import pipeline.geocode_nominatim as module
+
+    monkeypatch.setattr(module, "_OUTAGES", {})
+
+
 def make(stub: NominatimStub, **kw: Any) -> NominatimGeocoder:
     options: dict[str, Any] = {
         "user_agent": UA,
@@ -188,6 +196,13 @@ def test_settings_default_user_agent_is_refused(settings) -> None:
 
 
 # --------------------------------------------------------------------------- chain
+GAZETTEER_HITS = {
+    "Cintra": GeoHit(38.8, -9.38, gazetteer_id="geonames:2262963", display_name="Sintra", country_code="PT"),
+    "Lisbon": GeoHit(38.72, -9.13, gazetteer_id="geonames:2267057", display_name="Lisbon", country_code="PT"),
+    "Porto": GeoHit(41.15, -8.61, gazetteer_id="geonames:2735943", display_name="Porto", country_code="PT"),
+}
+
+
 class FakeGazetteer:
     name = "gazetteer"
     instances: list[FakeGazetteer] = []
@@ -207,9 +222,8 @@ class FakeGazetteer:
         out = []
         for r in requests:
             self.asked.append(r.query)
-            if r.query == "Cintra":
-                hit = GeoHit(38.8, -9.38, gazetteer_id="geonames:2262963", display_name="Sintra", country_code="PT")
-                out.append(GeocodeOutcome(query=r.query, hit=hit, geocoder="gazetteer"))
+            if r.query in GAZETTEER_HITS:
+                out.append(GeocodeOutcome(query=r.query, hit=GAZETTEER_HITS[r.query], geocoder="gazetteer"))
             else:
                 out.append(GeocodeOutcome(query=r.query, error="not found", geocoder="gazetteer"))
         return out
@@ -254,3 +268,111 @@ def test_chain_falls_back_to_the_gazetteer(stub: NominatimStub, fake_gazetteer) 
         "fallback": {"name": "gazetteer", "version": "fake"},
     }
     assert chain.cache_key(req("Lisbon")) == "nominatim+gazetteer:lisbon"
+
+
+def test_outage_logs_one_warning_and_no_traceback(caplog, capfd) -> None:
+    import logging
+
+    with NominatimStub() as dead:
+        domain = dead.domain
+    geocoder = NominatimGeocoder(UA, domain=domain, scheme="http", min_delay_s=0.0, max_retries=2,
+                                 error_wait_s=0.01)
+    with caplog.at_level(logging.DEBUG):
+        outs = geocoder.geocode([req("Lisbon"), req("Porto"), req("Faro")])
+    assert all(o.hit is None and o.transient for o in outs)
+    loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(loud) == 1, [r.getMessage() for r in loud]
+    assert "unavailable" in loud[0].getMessage() and "could not be reached" in loud[0].getMessage()
+    assert not any(r.exc_info for r in caplog.records)
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_names_after_the_first_failure_get_one_try_during_an_outage(stub: NominatimStub) -> None:
+    stub.default = StubResponse(503, "down")
+    outs = make(stub, max_retries=2, error_wait_s=0.01).geocode([req("Lisbon"), req("Porto"), req("Faro")])
+    assert all(o.transient for o in outs)
+    assert stub.calls == 3 + 1 + 1  # Lisbon: 1 + 2 retries; then one try each while it is down
+
+
+def test_outage_ends_with_one_note_and_warns_again_next_time(stub: NominatimStub, caplog) -> None:
+    import logging
+
+    stub.enqueue(StubResponse(503, "down"), StubResponse(503, "down"))
+    stub.reply(LISBON)
+    stub.enqueue(StubResponse(503, "down"))
+    geocoder = make(stub)
+    with caplog.at_level(logging.INFO, logger="pipeline.geocode_nominatim"):
+        outs = geocoder.geocode([req("Atlantis"), req("Mu"), req("Lisbon"), req("Lemuria")])
+    assert [o.hit is not None for o in outs] == [False, False, True, False]
+    messages = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert [level for level, _ in messages] == ["WARNING", "INFO", "WARNING"]
+    assert "answers again" in messages[1][1]
+
+
+# --------------------------------------------------------------------------- outages in a job
+@pytest.fixture
+def online_bench(stub: NominatimStub, fake_gazetteer, settings):
+    """A workbench geocoding with Nominatim (the stub) and the fake gazetteer as fallback."""
+    import functools
+
+    import tests.fakes  # noqa: F401  (registers the "fake" extractor)
+    from pipeline.api import Workbench
+
+    register_geocoder("nominatim+gazetteer", functools.partial(NominatimThenGazetteer, max_retries=0))
+    online = settings.model_copy(update={
+        "offline": False, "geocoder": "nominatim", "nominatim_user_agent": UA, "nominatim_domain": stub.domain,
+        "nominatim_scheme": "http", "nominatim_min_delay_s": 0.0, "nominatim_timeout_s": 2.0})
+    bench = Workbench(online)
+    yield bench
+    bench.shutdown(wait=True)
+
+
+def test_outage_is_reported_kept_out_of_the_cache_and_retried(stub: NominatimStub, online_bench, tmp_path) -> None:
+    import tests.fakes as fakes
+
+    stub.default = StubResponse(503, "<html>down</html>")
+    src = tmp_path / "trip.srt"
+    src.write_text(fakes.TRIP_SRT, encoding="utf-8")
+    opts = online_bench.options(extractor="fake")
+    assert online_bench.jobs.strategy(opts).geocoder.name == "nominatim+gazetteer"
+    [outcome] = online_bench.submit([str(src)], opts)
+    [job] = online_bench.wait([outcome.job.job_id], timeout=60)
+    assert job.status == "partial"  # not a silent "done" with every place from the fallback
+    assert "offline gazetteer" in job.error["message"] and "Retry failed geocodes" in job.error["message"]
+    [event] = [e for e in online_bench.job_events(job.job_id) if e["event"] == "geocoder_unavailable"]
+    assert "unavailable" in event["message"] and "HTTP 503" in event["message"]
+    places = {p["location"]: p for p in online_bench.places([job.video_id])}
+    assert places["Lisbon"]["status"] == "fallback" and places["Lisbon"]["geocoder"] == "gazetteer"
+    assert places["Lisbon"]["latitude"] == 38.72  # still on the map meanwhile
+    assert places["Madrid"]["status"] == "failed" and "temporary" in places["Madrid"]["failure_reason"]
+    storage = online_bench.jobs.storage
+    assert storage.geocode_cache_get("nominatim+gazetteer:lisbon") is None  # fallback answers not cached
+
+    asked = stub.calls
+    stub.default = StubResponse(200, [LISBON])  # Nominatim is back
+    job = online_bench.retry_failed_geocodes(job.job_id)
+    assert stub.calls - asked == 3  # every provisional and failed name asked again
+    assert job.status == "done" and job.error is None
+    places = online_bench.places([job.video_id])
+    assert {p["status"] for p in places} == {"ok"} and {p["geocoder"] for p in places} == {"nominatim"}
+    assert storage.geocode_cache_get("nominatim+gazetteer:lisbon") is not None
+
+
+def test_cached_answers_keep_the_geocoder_that_answered(stub: NominatimStub, fake_gazetteer, tmp_path) -> None:
+    from pipeline.datatypes import Place
+    from pipeline.orchestrator import Services, geocode_places
+    from pipeline.storage import Storage
+
+    stub.reply(LISBON).reply()  # Lisbon: Nominatim; Cintra: not in Nominatim -> the gazetteer
+    chain = NominatimThenGazetteer(user_agent=UA, domain=stub.domain, scheme="http", min_delay_s=0.0, max_retries=0)
+    storage = Storage(tmp_path / "wb.duckdb")
+    try:
+        services = Services(storage, cache=None, inference=lambda _o: None)  # type: ignore[arg-type]
+        places = [Place(name="Lisbon"), Place(name="Cintra")]
+        fresh = geocode_places(services, chain, places)
+        again = geocode_places(services, chain, places)  # from the geocode cache
+    finally:
+        storage.close()
+    assert stub.calls == 2
+    assert [p.geocoder for p in fresh] == [p.geocoder for p in again] == ["nominatim", "gazetteer"]
+    assert [p.status for p in again] == ["ok", "ok"]

@@ -294,3 +294,70 @@ def test_shutdown_cancels_pending_and_refuses_new_work(make_worker) -> None:
     stopper.join(WAIT)
     assert not stopper.is_alive() and not worker.info()["alive"]
     assert blocker.ticket.state == "canceled"  # the running item was asked to stop too
+
+
+# ------------------------------------------------------------------ Ctrl-C
+def _long_recording(path: Path, repeats: int = 40) -> Path:
+    """A real speech clip repeated: long enough to be mid-transcription when interrupted."""
+    import wave
+
+    import numpy as np
+    from faster_whisper.audio import decode_audio
+
+    audio = np.concatenate([decode_audio(LIBRI, sampling_rate=16000)] * repeats)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
+    return path
+
+
+@pytest.mark.timeout(240)
+def test_ctrl_c_during_transcription_exits_130_without_a_crash(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    clip = _long_recording(tmp_path / "long.wav")
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "analyze", "--offline", "--db", str(tmp_path / "db" / "wb.duckdb"),
+         str(clip)], cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        seen = []
+        assert proc.stderr is not None
+        for line in proc.stderr:  # non-interactive: one line per status/phase change
+            seen.append(line)
+            if "transcription" in line:
+                break
+        assert any("transcription" in line for line in seen), seen
+        time.sleep(2.0)  # the model is loaded and decoding segments now
+        assert proc.poll() is None, "the transcription finished before it could be interrupted"
+        proc.send_signal(signal.SIGINT)
+        _, rest = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = "".join(seen) + rest
+    assert proc.returncode == 130, (proc.returncode, err[-3000:])
+    assert "leaked" not in err and "Traceback" not in err, err[-3000:]
+    assert "interrupted" in err
+
+
+def test_shutdown_unloads_the_model_on_the_worker_thread() -> None:
+    freed_on: list[str] = []
+
+    class Tracked:  # stands in for the WhisperModel object; notes where it is freed
+        def __del__(self) -> None:
+            freed_on.append(threading.current_thread().name)
+
+    handed = [LoadedModel(Tracked(), None, "cpu", "int8", "tiny.en", "x", 0.0)]
+    worker = InferenceWorker(OPTIONS, loader=lambda _o: handed.pop(), name="unload-test")
+    worker.warm_up().result(WAIT)
+    assert worker.info()["loaded"] is True and not handed
+    worker.shutdown(wait=True)
+    assert freed_on == ["unload-test"]
+    assert worker.info()["loaded"] is False
