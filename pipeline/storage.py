@@ -120,7 +120,7 @@ class Storage:
         self.read_only = read_only
         self._lock = threading.RLock()
         self._local = threading.local()
-        self._readers: list[duckdb.DuckDBPyConnection] = []
+        self._readers: dict[int, duckdb.DuckDBPyConnection] = {}  # thread id -> its read cursor
         self._closed = False
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -146,7 +146,7 @@ class Storage:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            for reader in self._readers:  # the file stays locked until every cursor is closed
+            for reader in self._readers.values():  # the file stays locked until every cursor is closed
                 reader.close()
             self._readers.clear()
             self._con.close()
@@ -171,15 +171,15 @@ class Storage:
         (DuckDB runs them concurrently, without the GIL); writes stay on the one locked connection."""
         if getattr(self._local, "in_tx", False):
             return None
-        cur = getattr(self._local, "reader", None)
+        ident = threading.get_ident()
+        cur = self._readers.get(ident)
         if cur is None:
             with self._lock:
                 if self._closed:
                     return None
                 cur = self._con.cursor()
                 cur.execute("SET enable_progress_bar = false")
-                self._readers.append(cur)
-            self._local.reader = cur
+                self._readers[ident] = cur
         return cur
 
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:

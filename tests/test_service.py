@@ -490,3 +490,33 @@ def test_app_and_api_in_one_process_and_a_cli_in_a_third(tmp_path):
             proc.kill()
             proc.wait()
     assert not address_file(tmp_path / "wb.duckdb").exists()
+
+
+def test_configured_media_roots_widen_what_the_api_may_read(bench, fake_settings, tmp_path):
+    shared = tmp_path / "shared-media"
+    shared.mkdir()
+    src = write(shared, "trip.srt", fakes.TRIP_SRT)
+    with TestClient(create_app(bench)) as c:
+        assert c.post("/api/videos/analyze", json={"source": src}).status_code == 403
+    bench.settings = fake_settings.model_copy(update={"api_media_roots": [shared]})
+    with TestClient(create_app(bench)) as c:
+        answer = c.post("/api/videos/analyze", json={"source": src})
+        assert answer.status_code == 202
+        wait_done(c, answer.json()["job_id"])
+
+
+def test_api_port_setting_is_where_it_listens(bench, fake_settings):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    bench.settings = fake_settings.model_copy(update={"api_port": port})
+    server = ApiServer(bench).start()
+    try:
+        assert server.url == f"http://127.0.0.1:{port}"
+        assert httpx.get(server.url + "/health", timeout=5).status_code == 200
+        with pytest.raises(ConfigurationError, match="Cannot serve the API"):
+            ApiServer(bench).start()  # the port is taken: a clear message, not a traceback
+    finally:
+        server.stop()
