@@ -236,7 +236,7 @@ def _analyze(bench, args: argparse.Namespace, sources: Sequence[str]) -> int:
     else:
         _print_summary(finals, places, exported)
     for line in failures:
-        print(f"error: {line}", file=sys.stderr)
+        print(f"error: {_printable(line)}", file=sys.stderr)
     return 1 if failures else 0
 
 
@@ -246,11 +246,11 @@ def check_export_target(path: str) -> str | None:
 
     target = Path(path)
     ext = target.suffix.lower().lstrip(".")
+    if target.is_dir():
+        return f"is a folder; give a file name such as {target / 'places.csv'}"
     if ext not in FORMATS:
         return f"unknown export format {target.suffix or '(none)'!r}; use one of: " + \
             ", ".join(f".{f}" for f in FORMATS)
-    if target.is_dir():
-        return "is a folder; give a file name such as places." + ext
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
         return f"the folder {parent} does not exist"
@@ -292,7 +292,7 @@ def _print_summary(finals: list[dict], places: list[dict], export: str | None) -
         by_video.setdefault(place["video_id"], []).append(place)
     for item in finals:
         status = item["status"] + (" (cached)" if item.get("cached") else "")
-        print(f"{item['source']}  ->  {item.get('video_id') or '-'}  [{status}]")
+        print(f"{_printable(item['source'])}  ->  {item.get('video_id') or '-'}  [{status}]")
         for place in by_video.get(item.get("video_id") or "", []):
             where = (f"{place['latitude']:.4f}, {place['longitude']:.4f}"
                      if place["latitude"] is not None else f"not located ({place['failure_reason']})")

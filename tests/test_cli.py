@@ -104,3 +104,24 @@ def test_offline_llm_is_a_configuration_error(tmp_path):
     result = cli("analyze", "--offline", "--extractor", "llm", str(DEMO_SRT), tmp_path=tmp_path)
     assert result.returncode == 1
     assert "needs the network" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("target, reason", [
+    ("/proc/places.csv", "cannot be written"),
+    (".", "is a folder"),
+    ("places.xlsx", "unknown export format"),
+    ("no/such/folder/places.csv", "does not exist"),
+])
+def test_bad_export_target_is_refused_before_any_analysis(tmp_path, target, reason):
+    result = cli("analyze", "--offline", "--export", target, str(DEMO_SRT), tmp_path=tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert reason in result.stderr and "Traceback" not in result.stderr
+    assert "exported to" not in result.stdout
+    assert not (tmp_path / "wb.duckdb").exists()  # nothing was analysed
+
+
+def test_control_characters_in_a_source_are_not_echoed_raw(tmp_path):
+    result = cli("analyze", "--offline", "evil\x1b[31mred.srt", tmp_path=tmp_path, timeout=120)
+    assert result.returncode == 1
+    assert "\x1b" not in result.stderr + result.stdout
+    assert "\\x1b" in result.stderr
