@@ -376,3 +376,34 @@ def test_cached_answers_keep_the_geocoder_that_answered(stub: NominatimStub, fak
     assert stub.calls == 2
     assert [p.geocoder for p in fresh] == [p.geocoder for p in again] == ["nominatim", "gazetteer"]
     assert [p.status for p in again] == ["ok", "ok"]
+
+
+def test_geocode_retry_over_the_http_api_reaches_nominatim_again(stub: NominatimStub, online_bench, tmp_path) -> None:
+    """POST /api/videos/{id}/geocode/retry against the loopback stub: an outage, then the retry."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    import tests.fakes as fakes
+    from pipeline.service import create_app
+
+    online_bench.jobs.settings = online_bench.settings = online_bench.settings.model_copy(
+        update={"extractor": "fake"})
+    media = online_bench.settings.media_dir
+    media.mkdir(parents=True, exist_ok=True)
+    src = media / "trip.srt"
+    src.write_text(fakes.TRIP_SRT, encoding="utf-8")
+    stub.default = StubResponse(503, "<html>down</html>")
+    with TestClient(create_app(online_bench)) as client:
+        job_id = client.post("/api/videos/analyze", json={"source": str(src)}).json()["job_id"]
+        deadline = time.monotonic() + 60
+        while (job := client.get(f"/api/jobs/{job_id}").json())["status"] in ("queued", "running"):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert job["status"] == "partial"
+        stub.default = StubResponse(200, [LISBON])
+        answer = client.post(f"/api/videos/{job['video_id']}/geocode/retry").json()
+        assert answer == {"retried_count": 3, "still_failing": 0, "job_id": job_id}
+        assert client.get(f"/api/jobs/{job_id}").json()["status"] == "done"
+        rows = client.get("/api/places", params={"video_id": job["video_id"]}).json()
+        assert {r["geocoder"] for r in rows} == {"nominatim"}
