@@ -520,3 +520,15 @@ def test_api_port_setting_is_where_it_listens(bench, fake_settings):
             ApiServer(bench).start()  # the port is taken: a clear message, not a traceback
     finally:
         server.stop()
+
+
+def test_sse_sends_heartbeats_while_nothing_changes(client, media):
+    fakes.FakeExtractor.delay = 1.0  # the summary phase holds still for a second (heartbeat_s=0.2 here)
+    try:
+        src = write(media, "trip.srt", fakes.TRIP_SRT)
+        job_id = client.post("/api/videos/analyze", json={"source": src}).json()["job_id"]
+        events = read_sse(client.stream("GET", f"/api/jobs/{job_id}/stream"))
+    finally:
+        fakes.FakeExtractor.delay = 0.0
+    names = [e for e, _ in events]
+    assert "heartbeat" in names and names[-1] == "completed"
