@@ -7,11 +7,13 @@ into user messages here, at the edge. No st.* call ever runs on a worker thread.
 from __future__ import annotations
 
 import atexit
+import collections
 import hashlib
 import logging
 import os
 import re
 import socket
+import statistics
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -103,7 +105,8 @@ def _warm_basemap() -> None:
     from pipeline.basemap import BasemapUnavailableError, country_outlines
 
     try:
-        country_outlines()
+        for level in ("world", "region"):
+            country_outlines(level)
     except BasemapUnavailableError:
         logger.warning("no packaged country outlines", exc_info=True)
 
@@ -152,25 +155,35 @@ def attempt(action: Callable[[], T], what: str) -> T | None:
 
 # ---------------------------------------------------------------- uploads
 def safe_upload_name(filename: str, data: bytes) -> str:
-    """A content-addressed name: <sha256 prefix>-<sanitised stem><suffix>.
+    """A content-addressed relative path: <sha256 prefix>/<sanitised stem><suffix>.
 
-    The same bytes always get the same name (so re-uploading hits the cache) and no
-    user-chosen name can escape the uploads folder or collide with another file.
+    The folder is the content's hash (so re-uploading hits the cache and no user-chosen name
+    can escape the uploads folder or collide with another file); the file keeps the uploaded
+    name, which becomes the video's title.
     """
     digest = hashlib.sha256(data).hexdigest()[:16]
     base = Path(filename.replace("\\", "/")).name
     suffix = Path(base).suffix.lower()
     if not re.fullmatch(r"\.[a-z0-9]{1,5}", suffix):
         suffix = ""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(base).stem).strip("._-")[:60] or "upload"
-    return f"{digest}-{stem}{suffix}"
+    stem = re.sub(r"[^A-Za-z0-9._ ()-]+", "_", Path(base).stem).strip("._- ")[:60] or "upload"
+    return f"{digest}/{stem}{suffix}"
 
 
 def save_upload(media_dir: Path, filename: str, data: bytes) -> Path:
-    """Write an uploaded file under <media_dir>/uploads (idempotent) and return its path."""
-    folder = Path(media_dir) / "uploads"
+    """Write an uploaded file under <media_dir>/uploads/<hash>/ (idempotent) and return its path.
+
+    The same bytes uploaded again (under any name) give back the first file's path: the same
+    source, so the stored result is reused and the video keeps its first name.
+    """
+    relative = safe_upload_name(filename, data)
+    folder = Path(media_dir) / "uploads" / relative.split("/", 1)[0]
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / safe_upload_name(filename, data)
+    earlier = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    for path in earlier:
+        if path.stat().st_size == len(data):
+            return path
+    target = folder / relative.split("/", 1)[1]
     if not target.exists() or target.stat().st_size != len(data):
         tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
         tmp.write_bytes(data)
@@ -221,11 +234,13 @@ def fmt_bytes(value: float | None) -> str:
 
 
 def video_labels(bench: Workbench) -> dict[str, str]:
-    """video_id -> a readable label (title, else the id). Plain text: show it escaped."""
-    labels = {}
-    for video in bench.videos():
-        title = (video.get("title") or "").strip()
-        labels[video["video_id"]] = f"{title} ({video['video_id']})" if title else video["video_id"]
+    """video_id -> a readable label: the title (an upload's hash prefix dropped); two videos with
+    the same title get " (2)", " (3)" in the order they were added. Plain text: show it escaped."""
+    labels: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    for video_id, title in bench.video_titles().items():
+        seen[title] = seen.get(title, 0) + 1
+        labels[video_id] = title if seen[title] == 1 else f"{title} ({seen[title]})"
     return labels
 
 
@@ -246,16 +261,68 @@ def _leave_legacy_pages_mode() -> None:
         st.rerun()
 
 
+RENDER_TIMES: dict[str, collections.deque] = {}  # page title -> recent server render times (ms)
+_RENDER_LOCK = threading.Lock()
+
+
+def render_stats() -> list[dict[str, object]]:
+    """Per page: how many recent renders, their median and slowest server time (for Health)."""
+    with _RENDER_LOCK:
+        items = {title: list(times) for title, times in RENDER_TIMES.items()}
+    return [{"page": title, "renders": len(times), "median_ms": round(statistics.median(times)),
+             "max_ms": round(max(times))} for title, times in sorted(items.items()) if times]
+
+
 @contextmanager
 def page(title: str) -> Iterator[Workbench]:
-    """Page frame: title, the Workbench, and a footer saying how long the page took to render.
-
-    The footer ("<title> rendered in N ms") doubles as the marker the browser test waits for.
-    """
+    """Page frame: title and the Workbench. How long the page took goes to the log and the Health
+    page (not onto the page); an invisible ``st-key-page_ready_<title>`` element comes last,
+    which the browser tests wait for."""
     _leave_legacy_pages_mode()
     started = time.perf_counter()
     st.title(title)
     bench = workbench()
     yield bench
     elapsed_ms = (time.perf_counter() - started) * 1000
-    st.caption(f"{title} page rendered in {elapsed_ms:.0f} ms")
+    with _RENDER_LOCK:
+        RENDER_TIMES.setdefault(title, collections.deque(maxlen=200)).append(elapsed_ms)
+    logger.info("page rendered", extra={"event": "page_rendered", "page": title,
+                                         "elapsed_ms": round(elapsed_ms, 1)})
+    slug = re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")
+    with st.container(key=f"page_ready_{slug}", height=1, border=False):
+        st.empty()
+
+
+# ------------------------------------------------------------ readable text
+def fmt_time(epoch: float | None) -> str:
+    """Epoch seconds -> local date and time of the viewer's browser (the server's zone otherwise)."""
+    if not epoch:
+        return "–"
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    zone = None
+    try:
+        name = st.context.timezone
+        zone = ZoneInfo(name) if name else None
+    except Exception:  # no browser context (tests) or an unknown zone
+        zone = None
+    when = dt.datetime.fromtimestamp(float(epoch), tz=zone or dt.datetime.now().astimezone().tzinfo)
+    today = dt.datetime.now(tz=when.tzinfo).date()
+    return when.strftime("%H:%M:%S") if when.date() == today else when.strftime("%Y-%m-%d %H:%M")
+
+
+def fmt_timecode(seconds: float | None) -> str:
+    """Seconds -> ``m:ss`` or ``h:mm:ss`` (what a player shows)."""
+    total = max(0, int(seconds or 0))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def analyst_name() -> str:
+    """Who is reviewing (goes into the corrections' audit trail); set in the sidebar."""
+    import getpass
+
+    default = os.environ.get("VIDEOMAP_ANALYST") or getpass.getuser() or "analyst"
+    return (st.session_state.get("analyst_name") or "").strip() or default
