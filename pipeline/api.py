@@ -276,7 +276,7 @@ class Workbench:
             hits[(row["video_id"], round(row["start_s"], 2))] = {
                 "video_id": row["video_id"], "video_title": self.readable_title(row["video_title"], row["video_id"]),
                 "start_seconds": float(row["start_s"]), "text": row["text"], "places": [],
-                "url_at_time": self._url_at_time(row["video_url"], row["platform"] or "", row["start_s"]) or "",
+                "url_at_time": self.link_at_time(row["video_url"], row["platform"] or "", row["start_s"]) or "",
             }
         for p in self.review_places(query=query):
             if not all(w in (p["location"] + " " + p["original_name"]).lower() for w in words):
@@ -346,7 +346,7 @@ class Workbench:
         return [w for w in (query or "").lower().split() if w][:8]
 
     @staticmethod
-    def _url_at_time(url: str | None, platform: str, seconds: float) -> str | None:
+    def link_at_time(url: str | None, platform: str, seconds: float) -> str | None:
         from .links import url_at_time
 
         return url_at_time(url, platform, seconds)
