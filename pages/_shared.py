@@ -326,3 +326,18 @@ def analyst_name() -> str:
 
     default = os.environ.get("VIDEOMAP_ANALYST") or getpass.getuser() or "analyst"
     return (st.session_state.get("analyst_name") or "").strip() or default
+
+
+def page_link(target, page_file: str, label: str, query_params: dict[str, str] | None = None,
+              **kwargs) -> None:
+    """``st.page_link`` to another page with query parameters. When the page runs on its own
+    (AppTest, a page opened outside st.navigation) it falls back to a plain Markdown link."""
+    from urllib.parse import urlencode
+
+    from streamlit.errors import StreamlitAPIException
+
+    try:
+        target.page_link(page_file, label=label, query_params=query_params, **kwargs)
+    except StreamlitAPIException:
+        url = "/" + Path(page_file).stem + (("?" + urlencode(query_params)) if query_params else "")
+        target.markdown(f"[{md_escape(label)}]({url})")

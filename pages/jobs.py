@@ -9,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages._shared import attempt, fmt_seconds, fmt_time, md_escape, page, plural, video_labels
+from pages._shared import attempt, fmt_seconds, fmt_time, md_escape, page, page_link, plural, video_labels
 
 ACTIVE = ("queued", "running")
 STATUSES = ["queued", "running", "done", "partial", "failed", "canceled"]
@@ -98,7 +98,7 @@ def _job_card(bench, job, labels: dict[str, str], fact: dict) -> None:
                 if attempt(lambda: bench.retry_failed_geocodes(job_id), "Retrying geocodes") is not None:
                     st.toast("Geocodes retried.")
             if job.video_id and job.video_id in labels:
-                actions.page_link("pages/video.py", label="Review", icon=":material/rate_review:",
+                page_link(actions, "pages/video.py", "Review", icon=":material/rate_review:",
                                   query_params={"video": job.video_id})
                 actions.button("Delete video…", key=f"delete_{job_id}", icon=":material/delete:",
                                on_click=_ask_delete, args=(job.video_id,),

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from pages import _mapview as mv
-from pages._shared import attempt, network_available, page, plural, video_labels
+from pages._shared import attempt, network_available, page, page_link, plural, video_labels
 from pipeline.basemap import BasemapUnavailableError, level_for_zoom, write_static
 
 logger = logging.getLogger("videomap.ui")
@@ -58,7 +58,7 @@ def _details(place: dict, number: str) -> None:
             st.text("Tags: " + ", ".join(str(t) for t in place["tags"]))
         st.text("Evidence (what was said):")
         st.code(place.get("evidence") or "–", language=None, wrap_lines=True)
-        st.page_link("pages/video.py", label="Review this place in its video", icon=":material/rate_review:",
+        page_link(st, "pages/video.py", "Review this place in its video", icon=":material/rate_review:",
                      query_params={"video": place["video_id"], "t": str(int(place["start_seconds"]))})
         url = place.get("url_at_time") or ""
         if url.startswith(("https://", "http://")):

@@ -12,7 +12,7 @@ import re
 
 import streamlit as st
 
-from pages._shared import attempt, fmt_timecode, page, plural
+from pages._shared import attempt, fmt_timecode, page, page_link, plural
 
 SHOWN = 100
 
@@ -27,8 +27,8 @@ with page("Search") as bench:
     videos = len({h["video_id"] for h in hits})
     c1, c2, c3 = st.columns([3, 1, 1])
     c1.markdown(f"**{plural(len(hits), 'moment')}** in **{plural(videos, 'video')}**")
-    c2.page_link("pages/map.py", label="Show on the map", icon=":material/map:", query_params={"q": query})
-    c3.page_link("pages/places.py", label="Show in the table", icon=":material/table:", query_params={"q": query})
+    page_link(c2, "pages/map.py", "Show on the map", icon=":material/map:", query_params={"q": query})
+    page_link(c3, "pages/places.py", "Show in the table", icon=":material/table:", query_params={"q": query})
     words = [w for w in query.split() if w]
     pattern = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)), re.IGNORECASE)
     current = None
@@ -48,7 +48,7 @@ with page("Search") as bench:
                 last = m.end()
             parts.append(html.escape(text[last:]))
             left, right = st.columns([1, 6], vertical_alignment="center")
-            left.page_link("pages/video.py", label=f"▶ {fmt_timecode(hit['start_seconds'])}",
+            page_link(left, "pages/video.py", f"▶ {fmt_timecode(hit['start_seconds'])}",
                            query_params={"video": hit["video_id"], "t": str(int(hit["start_seconds"]))})
             places = f" <small>· places: {html.escape(', '.join(hit['places']))}</small>" if hit["places"] else ""
             right.html(f"<div>{''.join(parts)}{places}</div>")

@@ -24,8 +24,10 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 import tests.fakes as fakes  # noqa: E402  (registers "fake" and "fakegeo")
 
-PAGES = ["analyze", "jobs", "map", "places", "health"]
-TITLES = {"analyze": "Analyze", "jobs": "Jobs", "map": "Map", "places": "Places", "health": "Health"}
+PAGES = ["analyze", "jobs", "map", "video", "search", "places", "health"]
+TITLES = {"analyze": "Analyze", "jobs": "Jobs", "map": "Map", "video": "Review", "search": "Search",
+          "places": "Places", "health": "Health"}
+MAP_LAYERS = ["routes", "legs", "arrows", "areas", "places", "numbers", "stacks", "stack_counts"]
 XSS = "<img src=x onerror=alert(1)>"
 SRT = fakes.TRIP_SRT
 
@@ -108,14 +110,17 @@ def test_page_renders_on_an_empty_database(env, name):
     at = run_page(name)
     assert at.title[0].value == TITLES[name]
     assert not at.error, [e.value for e in at.error]
-    assert f"{TITLES[name]} page rendered in" in texts(at)
+    assert "rendered in" not in texts(at)  # no developer footer (the timings go to the log and Health)
 
 
 @pytest.mark.parametrize("name", PAGES)
 def test_page_renders_on_a_populated_database(env, name):
     populate(env)
     at = run_page(name)
-    assert f"{TITLES[name]} page rendered in" in texts(at)
+    assert at.title[0].value == TITLES[name]
+    assert not at.error, [e.value for e in at.error]
+    assert "rendered in" not in texts(at)
+    assert "file:" not in texts(at)  # no internal video ids on the page
 
 
 def test_app_navigation_lists_every_page(env):
@@ -148,13 +153,13 @@ def test_a_bad_line_is_reported_and_the_good_line_is_queued(env):
     assert len(errors) == 1 and errors[0].startswith("Line 1: not a source")
     assert "InvalidSourceError" in errors[0]
     infos = [unescape_md(e.value) for e in at.info]
-    assert len(infos) == 1 and infos[0].startswith(f"Line 3: {good}") and "as job" in infos[0]
-    job_id = infos[0].rsplit("job ", 1)[1].rstrip(".")
+    assert len(infos) == 1 and infos[0].startswith(f"Line 3: {good}") and "Jobs page" in infos[0]
+    job_id = page_bench().list_jobs()[0].job_id
     [job] = page_bench().wait([job_id], timeout=60)
     assert job.status == "done"
     # the same source again: served from the stored result at once
     at.button(key="submit").click().run()
-    assert any("cached" in unescape_md(e.value) for e in at.success)
+    assert any("cached" in unescape_md(e.value) and "3 places" in unescape_md(e.value) for e in at.success)
 
 
 def test_uploads_get_content_safe_names_and_big_ones_are_refused(env, monkeypatch):
@@ -170,10 +175,31 @@ def test_uploads_get_content_safe_names_and_big_ones_are_refused(env, monkeypatc
     assert not at.exception
     errors = [unescape_md(e.value) for e in at.error]
     assert len(errors) == 1 and "huge.srt" in errors[0] and "upload limit" in errors[0]
-    saved = list((env / "media" / "uploads").iterdir())
-    assert len(saved) == 1 and re.fullmatch(r"[0-9a-f]{16}-evil_name\.srt", saved[0].name)
+    saved = [p for p in (env / "media" / "uploads").rglob("*") if p.is_file()]
+    assert len(saved) == 1 and re.fullmatch(r"[0-9a-f]{16}", saved[0].parent.name)
+    assert saved[0].name == "evil name.srt"  # the uploaded name (it becomes the title), in its hash folder
+    assert saved[0].parent.parent == env / "media" / "uploads"
     assert saved[0].read_text(encoding="utf-8") == SRT
-    assert any(str(saved[0]) in unescape_md(e.value) for e in at.info)
+    assert any("evil name.srt" in unescape_md(e.value) for e in at.info)
+
+
+def test_a_cached_reupload_reports_its_places_and_keeps_the_name(env):
+    at = run_page("analyze")
+    at.file_uploader(key="media_files").set_value([("my trip.srt", SRT.encode(), "application/x-subrip")])
+    at.button(key="submit").click().run()
+    bench = page_bench()
+    bench.wait([j.job_id for j in bench.list_jobs()], timeout=60)
+    [video] = bench.videos()
+    assert bench.video_titles()[video["video_id"]] == "my trip.srt"
+    # the same bytes under another name: the stored result, its real count, the first name kept
+    at.file_uploader(key="media_files").set_value([("copy.srt", SRT.encode(), "application/x-subrip")])
+    at.button(key="submit").click().run()
+    successes = [unescape_md(e.value) for e in at.success]
+    assert any("cached" in s and "3 places" in s for s in successes), successes
+    assert bench.video_titles()[video["video_id"]] == "my trip.srt"
+    jobs = run_page("jobs")
+    caption = "\n".join(c.value for c in jobs.caption)
+    assert "3 places on the map" in caption and "cached" in caption and "0 places" not in caption
 
 
 def test_an_uploaded_list_file_is_read_line_by_line(env):
@@ -242,47 +268,77 @@ def deck_spec(at: AppTest) -> dict:
     return json.loads(chart.proto.json), json.loads(chart.proto.tooltip)
 
 
+def layer(spec: dict, layer_id: str) -> dict:
+    return next(item for item in spec["layers"] if item["id"] == layer_id)
+
+
 def test_map_layers_and_escaped_tooltip(env):
-    populate(env, xss=True)
+    ids = populate(env, xss=True)
     at = run_page("map")
-    assert [layer["id"] for layer in deck_spec(at)[0]["layers"]] == ["sea", "countries", "routes", "places"]
+    assert [layer["id"] for layer in deck_spec(at)[0]["layers"]] == ["sea", "countries", *MAP_LAYERS]
     at.toggle(key="map_labels").set_value(True).run()
     spec, tooltip = deck_spec(at)
     layer_ids = [layer["id"] for layer in spec["layers"]]
-    assert layer_ids == ["sea", "countries", "routes", "places", "labels"]  # offline: packaged outlines
+    assert layer_ids == ["sea", "countries", *MAP_LAYERS, "labels"]  # offline: packaged outlines
     assert spec.get("mapProvider") in (None, "")
-    assert len(spec["layers"][1]["data"]["features"]) > 200
-    points = spec["layers"][3]["data"]
+    assert len(layer(spec, "countries")["data"]["features"]) > 200  # no static serving here: inline
+    points = layer(spec, "places")["data"]
     assert XSS in {p["name"] for p in points}
     # untrusted text goes into a text tooltip (innerText), never into an html template
     assert "html" not in tooltip and set(re.findall(r"\{(\w+)\}", tooltip["text"])) == {
-        "name", "timecode", "video", "description"}
-    routes = spec["layers"][2]["data"]
+        "name", "kind", "timecode", "video", "description"}
+    routes = layer(spec, "routes")["data"]
     assert len(routes) == 2  # one path per video, in timecode order
-    trip = next(r for r in routes if len(r["path"]) == 3)
-    assert trip["path"][0] == [-9.1333, 38.7167]  # Lisbon first
+    trip = next(r for r in routes if r["video_id"] == ids["trip_video"])
+    stops = [p for p in points if p["video_id"] == ids["trip_video"]]
+    assert [(p["number"], p["true_position"]) for p in stops][0] == ("1", [-9.1333, 38.7167])  # Lisbon first
+    assert [p["number"] for p in stops] == ["1", "2", "3"]
+    assert trip["path"] == [p["position"] for p in stops]  # the route runs through the shown stops
+    # Porto is in both videos: one spot, spread into two dots with a count badge listing both
+    [badge] = [b for b in layer(spec, "stacks")["data"] if "Porto" in b["description"] or XSS in b["description"]]
+    assert int(badge["text"]) >= 2 and len({tuple(p["position"]) for p in points}) == len(points)
+    assert layer(spec, "arrows")["data"]  # direction on the legs
     assert at.selectbox(key="map_colour_by").options == ["video", "marker"]
 
 
 def test_map_filters(env):
     ids = populate(env)
     at = run_page("map")
-    at.multiselect(key="map_videos").set_value([ids["trip_video"]]).run()
+    at.multiselect(key="videos").set_value([ids["trip_video"]]).run()
     spec, _ = deck_spec(at)
-    assert len(spec["layers"][3]["data"]) == 3
+    assert len(layer(spec, "places")["data"]) == 3
+    at.text_input(key="q").set_value("porto").run()  # the search filters the map too
+    spec, _ = deck_spec(at)
+    assert [p["name"] for p in layer(spec, "places")["data"]] == ["Porto"]
+    at.text_input(key="q").set_value("").run()
     at.slider(key="map_min_conf").set_value(0.95).run()
     spec, _ = deck_spec(at)
-    assert spec["layers"][3]["data"] == []
+    assert layer(spec, "places")["data"] == []
     assert not at.exception
 
 
 def test_map_uses_tiles_when_asked(env):
     populate(env)
     at = run_page("map")
-    at.selectbox(key="map_basemap").set_value("tiles").run()
+    at.selectbox(key="basemap").set_value("tiles").run()
     spec, _ = deck_spec(at)
-    assert spec["mapProvider"] == "carto"
-    assert [layer["id"] for layer in spec["layers"]] == ["routes", "places"]
+    # offline (VIDEOMAP_OFFLINE): the tiles cannot load; the page says so and draws the outlines
+    assert any("cannot be loaded" in w.value for w in at.warning)
+    assert spec.get("mapProvider") in (None, "") and layer(spec, "countries")
+
+
+def test_map_uses_tiles_when_online(env, monkeypatch):
+    populate(env)
+    monkeypatch.setenv("VIDEOMAP_OFFLINE", "false")
+    from pages import _shared
+
+    monkeypatch.setattr(_shared, "network_available", lambda *a, **k: True)
+    at = run_page("map")
+    at.selectbox(key="basemap").set_value("tiles").run()
+    spec, _ = deck_spec(at)
+    assert spec["mapProvider"] == "carto" and not at.warning
+    assert [item["id"] for item in spec["layers"]] == ["countries", *MAP_LAYERS]  # outlines over the tiles
+    assert layer(spec, "countries")["filled"] is False
 
 
 # ------------------------------------------------------------------- places
