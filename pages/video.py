@@ -10,7 +10,6 @@ moment are in the URL (``?video=…&t=…``), so a review view can be shared.
 
 from __future__ import annotations
 
-import html
 import re
 
 import pandas as pd
@@ -18,6 +17,7 @@ import pydeck as pdk
 import streamlit as st
 
 from pages._mapview import CompactDeck, basemap_layers
+from pages._review import transcript_html
 from pages._shared import (
     analyst_name,
     attempt,
@@ -147,27 +147,6 @@ def _candidate_map(candidates: list[dict], place: dict | None, key: str):
     return st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key=key, height=260)
 
 
-def _transcript_html(segments: list[dict]) -> str:
-    """The transcript with the place names marked (every piece escaped; names are plain text)."""
-    lines = []
-    for seg in segments:
-        text = seg["text"]
-        names = [n for n in seg.get("names", []) if n]
-        if names:
-            pattern = re.compile("|".join(re.escape(n) for n in names), re.IGNORECASE)
-            parts, last = [], 0
-            for m in pattern.finditer(text):
-                parts.append(html.escape(text[last:m.start()]))
-                parts.append(f"<mark>{html.escape(m.group(0))}</mark>")
-                last = m.end()
-            parts.append(html.escape(text[last:]))
-            body = "".join(parts)
-        else:
-            body = html.escape(text)
-        lines.append(f"<p style='margin:0 0 .3em 0'><code>{fmt_timecode(seg['start'])}</code> {body}</p>")
-    return "<div>" + "".join(lines) + "</div>"
-
-
 with page("Review") as bench:
     labels = video_labels(bench)
     flash = st.session_state.pop("review_flash", None)
@@ -290,7 +269,7 @@ with page("Review") as bench:
                                   type="primary", key="add_place", icon=":material/add_location_alt:",
                                   on_click=_add, args=(bench, video_id, new_name, line, cand))
         with st.expander("Read the transcript (places marked)"):
-            st.html(_transcript_html(segments))
+            st.html(transcript_html(segments))
 
     history = bench.review_history(video_id)
     with st.expander(f"Audit trail ({plural(len(history), 'change')})"):

@@ -422,3 +422,170 @@ def test_basemap_outlines_are_packaged_and_plausible():
     assert shape(portugal["geometry"]).buffer(0.2).contains(Point(-9.14, 38.72))  # Lisbon
     assert len(json.dumps(data)) < 1_000_000
     assert package_info()["version"]
+
+
+# ------------------------------------------------------------------- review
+CANDIDATES = [
+    {"name": "Porto", "description": "City in Portugal", "region": "Porto, Portugal", "country": "Portugal",
+     "country_code": "PT", "population": 249633, "latitude": 41.1496, "longitude": -8.611,
+     "gazetteer_id": "geonames:2735943", "marker": "city"},
+    {"name": "Porto", "description": "Town in Brazil", "region": "Santa Catarina, Brazil", "country": "Brazil",
+     "country_code": "BR", "population": 1200, "latitude": -27.0, "longitude": -50.0,
+     "gazetteer_id": "geonames:1", "marker": "city"},
+]
+
+
+@pytest.fixture
+def fake_candidates(monkeypatch):
+    from pipeline.api import Workbench
+
+    def candidates(self, name, limit=8):
+        return [dict(c, name=name.title() if c["name"].lower() != name.lower() else c["name"])
+                for c in CANDIDATES if name.strip()][:limit]
+
+    monkeypatch.setattr(Workbench, "place_candidates", candidates)
+
+
+def test_review_page_plays_a_place_and_corrects_it_with_a_candidate(env, fake_candidates):
+    ids = populate(env)
+    at = run_page("video")
+    at.selectbox(key="video").set_value(ids["trip_video"]).run()
+    assert at.subheader[0].value == "trip.srt"  # the title, not the id
+    assert "No player" in "".join(i.value for i in at.info)  # a subtitle file has nothing to play
+    labels = [b.label for b in at.button if b.key and b.key.startswith("play_")]
+    assert labels == ["▶ 0:01  Lisbon", "▶ 0:05  Porto", "▶ 0:09  Madrid"]
+    at.button(key="play_porto").click().run()
+    assert at.number_input(key="t").value == 5  # the player's start (and the URL's ?t=)
+    assert "Review: Porto" in "".join(m.value for m in at.markdown)
+    # choose the Brazilian candidate (the page's table selection), then put it back to Portugal
+    at.session_state["cands_porto"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
+    at.run()
+    at.button(key="use_candidate").click().run()
+    assert not at.exception
+    bench = page_bench()
+    porto = next(p for p in bench.review_places([ids["trip_video"]]) if p["original_name"] == "Porto")
+    assert (porto["latitude"], porto["longitude"], porto["status"]) == (-27.0, -50.0, "corrected")
+    assert any("Town in Brazil" in s.value for s in at.success)
+    [entry] = bench.review_history(ids["trip_video"])
+    assert entry["action"] == "choose candidate" and entry["before"]["latitude"] == 41.1496
+    assert entry["after"]["latitude"] == -27.0 and entry["who"]
+    at.button(key="review_undo").click().run()
+    at.button(key="review_reject").click().run()
+    places = {p["original_name"]: p for p in bench.review_places([ids["trip_video"]], include_rejected=True)}
+    assert places["Porto"]["rejected"] and places["Porto"]["latitude"] == 41.1496
+    assert [h["action"] for h in bench.review_history(ids["trip_video"])] == ["choose candidate", "undo", "reject"]
+
+
+def test_review_page_adds_a_missed_place_from_the_transcript(env, fake_candidates):
+    ids = populate(env)
+    at = run_page("video")
+    at.selectbox(key="video").set_value(ids["trip_video"]).run()
+    at.session_state["transcript_table"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    at.button_group(key="add_words").set_value(["train"]).run()
+    at.button(key="add_place").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    bench = page_bench()
+    added = [p for p in bench.review_places([ids["trip_video"]]) if p["added"]]
+    assert [(p["location"], p["start_seconds"], p["status"]) for p in added] == [("Train", 5.0, "ok")]
+    assert added[0]["evidence"] == "Then the train takes us to Porto."
+    assert "add" in [h["action"] for h in bench.review_history(ids["trip_video"])]
+    # an added place survives re-analysis and goes into the exports
+    [job] = bench.wait([bench.retry(ids["trip_job"]).job_id], timeout=60)
+    assert "Train" in {p["location"] for p in bench.review_places([ids["trip_video"]])}
+    assert b"Train" in bench.review_export("csv", [ids["trip_video"]])
+
+
+def test_transcript_is_escaped_and_marked():
+    from pages._review import transcript_html
+
+    out = transcript_html([{"start": 3.0, "text": "<b>Porto</b> & more", "names": ["Porto"]}])
+    assert "&lt;b&gt;<mark>Porto</mark>&lt;/b&gt; &amp; more" in out and "<b>" not in out
+
+
+# ------------------------------------------------------------------- search
+def test_search_finds_every_moment_and_links_to_it(env):
+    ids = populate(env)
+    at = run_page("search")
+    at.text_input(key="q").set_value("porto").run()
+    assert not at.exception
+    assert "2 moments" in at.markdown[0].value and "2 videos" in at.markdown[0].value
+    bench = page_bench()
+    hits = bench.search("train porto")
+    assert [(h["video_id"], h["start_seconds"]) for h in hits] == sorted(
+        [(ids["myth_video"], 5.0), (ids["trip_video"], 5.0)], key=lambda h: bench.video_titles()[h[0]])
+    assert bench.search("100%") == [] and bench.search("") == []
+    assert {h["video_title"] for h in hits} == {"trip.srt", "myth.srt"}
+
+
+# --------------------------------------------------------------------- jobs
+def test_jobs_filter_clear_and_delete_a_video(env):
+    ids = populate(env)
+    at = run_page("jobs")
+    at.multiselect(key="status").set_value(["partial"]).run()
+    assert at.button(key=f"regeo_{ids['myth_job']}") is not None
+    assert not [b for b in at.button if b.key == f"retry_{ids['trip_job']}"]
+    at.multiselect(key="status").set_value([]).run()
+    at.text_input(key="job_q").set_value("trip").run()
+    assert not [b for b in at.button if b.key == f"retry_{ids['myth_job']}"]
+    at.text_input(key="job_q").set_value("").run()
+    # delete the trip video, with a confirmation first
+    at.button(key=f"delete_{ids['trip_job']}").click().run()
+    assert any("cannot be undone" in w.value for w in at.warning)
+    at.button(key=f"yes_delete_{ids['trip_job']}").click().run()
+    bench = page_bench()
+    assert ids["trip_video"] not in bench.video_titles()
+    assert not bench.review_places([ids["trip_video"]]) and bench.review_places([ids["myth_video"]])
+    # clear the finished jobs from the list: the places stay
+    at.button(key="clear_finished").click().run()
+    assert any("Cleared 1 finished job" in s.value for s in at.success)
+    assert bench.visible_jobs() == [] and bench.review_places()
+
+
+def test_measured_eta_uses_the_phase_speeds_of_this_machine():
+    from pipeline.api import Workbench
+    from pipeline.jobs import JobView
+
+    job = JobView(job_id="j", source="s", video_id="v", status="running", phase="summary", progress=0.35,
+                  strategy_version="x", started_at=time.time() - 4)
+    speeds = {"phase_s": {"metadata": 1.0, "compression": 2.0, "summary": 10.0, "geocode": 3.0},
+              "transcription_s_per_media_s": None}
+    assert Workbench._measured_eta(job, speeds, None, 4.0) == pytest.approx(6.0 + 3.0)
+    assert job.eta_s is None  # too early for the linear guess (under 5 s)
+
+
+# --------------------------------------------------------------------- map
+def test_stacked_points_spread_and_areas_are_not_stops():
+    from pages import _mapview as mv
+
+    def place(name, lat, lon, t, marker="city", approx=False):
+        return {"video_id": "v", "place_id": name, "location": name, "latitude": lat, "longitude": lon,
+                "start_seconds": t, "timecode": f"00:00:{t:02d},000", "marker": marker, "approximate": approx,
+                "tags": [], "description": ""}
+
+    places = [place("Lisbon", 38.72, -9.14, 1), place("Portugal", 39.6, -8.0, 2, "country"),
+              place("Porto", 41.15, -8.61, 3), place("Ribeira", 41.15, -8.61, 4, "poi", approx=True),
+              place("Clerigos", 41.15, -8.61, 5, "poi", approx=True), place("Madrid", 40.42, -3.70, 6)]
+    model = mv.map_model(places, mv.colour_map(["v"]), "video", {"v": "Trip"})
+    stops = [p for p in model["points"] if not p["area"]]
+    assert [p["name"] for p in stops] == ["Lisbon", "Porto", "Ribeira", "Clerigos", "Madrid"]
+    assert [p["number"] for p in stops] == ["1", "2", "3", "4", "5"]
+    [route] = model["routes"]
+    assert len(route["path"]) == 5  # Portugal is context, not a vertex
+    assert [p["name"] for p in model["points"] if p["area"]] == ["Portugal"]
+    [badge] = model["badges"]
+    assert badge["text"] == "3" and badge["description"] == "Porto; Ribeira; Clerigos"
+    shown = {tuple(p["position"]) for p in stops}
+    assert len(shown) == 5  # every stacked place has its own dot (and tooltip)
+    assert next(p for p in stops if p["name"] == "Ribeira")["color"][3] < 255 // 2  # approximate: pale
+    assert model["arrows"] and all(-180 <= a["angle"] <= 180 for a in model["arrows"])
+
+
+def test_kml_folders_are_named_by_title():
+    from pipeline.export import to_kml
+
+    kml = to_kml([{"video_id": "file:0123456789abcdef", "video_title": "0123456789abcdef-my trip.srt",
+                   "location": "Porto", "latitude": 41.1, "longitude": -8.6, "timecode": "00:00:01,000",
+                   "description": "", "evidence": "", "url_at_time": "", "start_seconds": 1.0}]).decode()
+    assert "<name>my trip.srt</name>" in kml and "file:0123" not in kml
