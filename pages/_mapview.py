@@ -29,7 +29,7 @@ from typing import Any
 import pydeck as pdk
 from pydeck.bindings.json_tools import default_serialize
 
-from pipeline.basemap import ATTRIBUTION, BasemapUnavailableError, country_outlines, level_for_zoom
+from pipeline.basemap import ATTRIBUTION, BasemapUnavailableError, border_segments, country_outlines, level_for_zoom
 
 logger = logging.getLogger("videomap.ui")
 
@@ -40,7 +40,7 @@ PALETTE = [  # Tableau 10
 AREA_MARKERS = frozenset({"country", "region", "continent", "natural"})
 AREA_COLOUR = [96, 96, 96, 200]
 TOOLTIP = {
-    "text": "{name}\n{kind}\n{timecode} · {video}\n{description}",
+    "text": "{name}\n{stop} {kind}\n{timecode} · {video}\n{description}",
     "style": {"backgroundColor": "#1f2937", "color": "white", "fontSize": "12px", "maxWidth": "360px",
               "whiteSpace": "pre-line"},
 }
@@ -148,6 +148,17 @@ def spread_positions(positions: Sequence[Sequence[float]], zoom: float) -> tuple
     return shown, groups
 
 
+def _chevron(x: float, y: float, dx: float, dy: float, zoom: float, size: float = 9.0) -> list[list[float]]:
+    """An arrowhead at pixel (x, y) pointing along (dx, dy): [left wing, tip, right wing] as [lon, lat]
+    (drawn as two LineLayer segments; sized for the initial zoom)."""
+    length = math.hypot(dx, dy) or 1.0
+    ux, uy = dx / length, dy / length
+    tip = (x + ux * size / 2, y + uy * size / 2)
+    wings = [(tip[0] - ux * size - uy * size * 0.6, tip[1] - uy * size + ux * size * 0.6),
+             (tip[0] - ux * size + uy * size * 0.6, tip[1] - uy * size - ux * size * 0.6)]
+    return [list(_from_px(*wings[0], zoom)), list(_from_px(*tip, zoom)), list(_from_px(*wings[1], zoom))]
+
+
 # ------------------------------------------------------------------- rows
 def _kind(p: dict[str, Any]) -> str:
     marker = str(p.get("marker") or "other")
@@ -194,6 +205,7 @@ def map_model(places: Sequence[dict[str, Any]], colours: dict[str, list[int]], c
             "line_px": 2.5 if approx or area else 1.5,
             "label": str(p["location"]), "name": str(p["location"]),
             "number": str(numbers[i]) if i in numbers else "",
+            "stop": f"stop {numbers[i]} of {counter[p['video_id']]}" if i in numbers else "",
             "timecode": str(p.get("timecode") or "")[:8], "video": str(video),
             "description": str(p.get("description") or ""), "kind": _kind(p),
             "area": area, "approximate": approx, "stack": group_of[i], "stack_size": len(stack),
@@ -216,8 +228,8 @@ def map_model(places: Sequence[dict[str, Any]], colours: dict[str, list[int]], c
             if math.hypot(bx - ax, by - ay) < ARROW_MIN_PX:
                 continue
             angle = math.degrees(math.atan2(-(by - ay), bx - ax))  # screen y grows downwards
-            mid = _from_px((ax + bx) / 2, (ay + by) / 2, view["zoom"])
-            arrows.append({"position": list(mid), "angle": angle, "color": [*colour[:3], 255], "text": "▶"})
+            arrows.append({"angle": angle, "color": [*colour[:3], 255],
+                           "chevron": _chevron((ax + bx) / 2, (ay + by) / 2, bx - ax, by - ay, view["zoom"])})
     legs = [{"path": [r["true_position"], r["position"]]} for r in rows if r["stack_size"] > 1]
     badges = []
     for members in groups:
@@ -229,9 +241,10 @@ def map_model(places: Sequence[dict[str, Any]], colours: dict[str, list[int]], c
         badges.append({
             "uid": f"stack:{members[0]}",
             "position": [sum(x[0] for x in xs) / len(xs), sum(x[1] for x in xs) / len(xs)],
-            "text": str(len(members)), "name": f"{len(members)} places here",
+            "text": str(len(members)), "name": f"{len(members)} places here", "size": min(5 + len(members), 12),
             "kind": "stacked: spread around this point",
-            "timecode": "", "video": "", "description": shown_names, "members": [rows[i]["uid"] for i in members],
+            "timecode": "", "video": "", "description": shown_names, "stop": "",
+            "members": [rows[i]["uid"] for i in members],
         })
     return {"points": rows, "routes": routes, "arrows": arrows, "legs": legs, "badges": badges, "view": view,
             "places": ordered}
@@ -247,54 +260,70 @@ def route_rows(places, colours, colour_by, labels):
 
 
 # ----------------------------------------------------------------- layers
-def basemap_layers(zoom: float, *, outlines_url: str | None = None, fill: bool = True) -> list[pdk.Layer]:
-    """Sea and country outlines from the packaged Natural Earth data: a map without tiles.
+def basemap_layers(zoom: float, *, outlines_url: str | None = None, borders_url: str | None = None,
+                   fill: bool = True) -> list[pdk.Layer]:
+    """Sea, land and borders from the packaged Natural Earth data: a map without tiles.
 
-    With ``outlines_url`` the layer loads the outlines by URL (sent once, cached by the browser,
-    not re-tessellated when only the places change); otherwise they go inline.
-    ``fill=False`` (over tiles): outlines only, visible if the tiles cannot load.
+    With the URLs the layers load their data by URL (sent once, cached by the browser, not
+    re-tessellated when only the places change); otherwise it goes inline. ``fill=False`` (over
+    tiles): borders only, visible if the tiles cannot load. Borders are a LineLayer, not the
+    GeoJsonLayer's stroke (a PathLayer): in software WebGL the PathLayer shader takes seconds to
+    compile on every new map.
     """
     layers = []
+    level = level_for_zoom(zoom)
+    try:
+        land: Any = outlines_url or (country_outlines(level) if fill else None)
+        borders: Any = borders_url or border_segments(level)
+    except BasemapUnavailableError:
+        logger.warning("country outlines unavailable; the map shows the sea only", exc_info=True)
+        land = borders = None
     if fill:
         layers.append(pdk.Layer(
             "SolidPolygonLayer", id="sea",
             data=[{"polygon": [[-180, -85], [180, -85], [180, 85], [-180, 85]]}],
             get_polygon="polygon", get_fill_color=[214, 230, 242], pickable=False,
         ))
-    data: Any = outlines_url
-    if data is None:
-        try:
-            data = country_outlines(level_for_zoom(zoom))
-        except BasemapUnavailableError:
-            logger.warning("country outlines unavailable; the map shows the sea only", exc_info=True)
-            return layers
-    layers.append(pdk.Layer(
-        "GeoJsonLayer", id="countries", data=data, stroked=True, filled=fill,
-        get_fill_color=[245, 243, 236], get_line_color=[150, 150, 150], line_width_min_pixels=0.6,
-        pickable=False,
-    ))
+        if land is not None:
+            layers.append(pdk.Layer(
+                "GeoJsonLayer", id="countries", data=land, stroked=False, filled=True,
+                get_fill_color=[245, 243, 236], pickable=False,
+            ))
+    if borders is not None:
+        layers.append(pdk.Layer(
+            "LineLayer", id="borders", data=borders, get_source_position="s", get_target_position="t",
+            get_color=[150, 150, 150, 255], get_width=0.7, width_units="'pixels'", pickable=False,
+        ))
     return layers
 
 
+def _segments(paths: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"s": a, "t": b, "color": row.get("color", [60, 60, 60, 160])}
+            for row in paths for a, b in zip(row["path"], row["path"][1:], strict=False)]
+
+
 def build_deck(model: dict[str, Any], *, show_labels: bool, tiles: bool, outlines_url: str | None = None,
-               height: int = 560) -> CompactDeck:
+               borders_url: str | None = None, height: int = 560) -> CompactDeck:
     """The Deck: basemap, routes with arrows, areas, stops (numbered), stacks, labels."""
     view = model["view"]
-    layers: list[pdk.Layer] = basemap_layers(view["zoom"], outlines_url=outlines_url, fill=not tiles)
+    layers: list[pdk.Layer] = basemap_layers(view["zoom"], outlines_url=outlines_url, borders_url=borders_url,
+                                             fill=not tiles)
     stops = [p for p in model["points"] if not p["area"]]
     areas = [p for p in model["points"] if p["area"]]
+    # LineLayer, not PathLayer: see basemap_layers (one segment a row; the joints are the stops' dots)
     layers.append(pdk.Layer(
-        "PathLayer", id="routes", data=model["routes"], get_path="path", get_color="color", width_min_pixels=2,
-        get_width=3, width_units="'pixels'", joint_rounded=True, cap_rounded=True, pickable=False,
+        "LineLayer", id="routes", data=_segments(model["routes"]), get_source_position="s",
+        get_target_position="t", get_color="color", get_width=3, width_units="'pixels'", pickable=False,
     ))
     layers.append(pdk.Layer(
-        "PathLayer", id="legs", data=model["legs"], get_path="path", get_color=[60, 60, 60, 160],
-        get_width=1, width_units="'pixels'", pickable=False,
+        "LineLayer", id="legs", data=_segments(model["legs"]), get_source_position="s", get_target_position="t",
+        get_color=[60, 60, 60, 160], get_width=1, width_units="'pixels'", pickable=False,
     ))
     layers.append(pdk.Layer(
-        "TextLayer", id="arrows", data=model["arrows"], get_position="position", get_text="text",
-        get_angle="angle", get_color="color", get_size=15, character_set=["▶"],
-        get_text_anchor="'middle'", get_alignment_baseline="'center'", pickable=False,
+        "LineLayer", id="arrows", data=[{"s": a, "t": b, "color": row["color"]} for row in model["arrows"]
+                                        for a, b in zip(row["chevron"], row["chevron"][1:], strict=False)],
+        get_source_position="s", get_target_position="t", get_color="color", get_width=3,
+        width_units="'pixels'", pickable=False,
     ))
     layers.append(pdk.Layer(
         "ScatterplotLayer", id="areas", data=areas, get_position="position", get_fill_color=[255, 255, 255, 60],
@@ -307,22 +336,23 @@ def build_deck(model: dict[str, Any], *, show_labels: bool, tiles: bool, outline
         get_radius=1, radius_min_pixels=9, radius_max_pixels=9, pickable=True, auto_highlight=True,
     ))
     layers.append(pdk.Layer(
-        "TextLayer", id="numbers", data=[p for p in stops if p["number"]], get_position="position",
-        get_text="number", get_size=11, get_color=[255, 255, 255, 255], font_weight=700,
-        character_set=list("0123456789"), get_text_anchor="'middle'", get_alignment_baseline="'center'",
-        outline_width=2, outline_color=[0, 0, 0, 200], font_settings={"sdf": True}, pickable=False,
-    ))
-    layers.append(pdk.Layer(
         "ScatterplotLayer", id="stacks", data=model["badges"], get_position="position",
         get_fill_color=[33, 33, 33, 230], get_line_color=[255, 255, 255, 255], stroked=True,
-        line_width_min_pixels=1, get_radius=1, radius_min_pixels=8, radius_max_pixels=8, pickable=True,
-    ))
-    layers.append(pdk.Layer(
-        "TextLayer", id="stack_counts", data=model["badges"], get_position="position", get_text="text",
-        get_size=10, get_color=[255, 255, 255, 255], character_set=list("0123456789"),
-        get_text_anchor="'middle'", get_alignment_baseline="'center'", pickable=False,
+        line_width_min_pixels=1.5, get_radius="size", radius_units="'pixels'", pickable=True, auto_highlight=True,
     ))
     if show_labels:
+        # TextLayers only on request: in software WebGL each new map pays seconds for their shader and font
+        # atlas, so by default the order is in the arrows, the tooltips ("stop 3") and the side table.
+        layers.append(pdk.Layer(
+            "TextLayer", id="numbers", data=[p for p in stops if p["number"]], get_position="position",
+            get_text="number", get_size=11, get_color=[255, 255, 255, 255], character_set="'auto'",
+            get_text_anchor="'middle'", get_alignment_baseline="'center'", pickable=False,
+        ))
+        layers.append(pdk.Layer(
+            "TextLayer", id="stack_counts", data=model["badges"], get_position="position", get_text="text",
+            get_size=10, get_color=[255, 255, 255, 255], character_set="'auto'",
+            get_text_anchor="'middle'", get_alignment_baseline="'center'", pickable=False,
+        ))
         layers.append(pdk.Layer(
             "TextLayer", id="labels", data=stops + areas, get_position="position", get_text="label", get_size=12,
             get_color=[20, 20, 20], get_pixel_offset=[0, -13], character_set="'auto'",

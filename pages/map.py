@@ -20,13 +20,13 @@ logger = logging.getLogger("videomap.ui")
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static" / "basemap"
 
 
-def _outlines_url(zoom: float) -> str | None:
-    """The outlines as a static file (loaded by URL, cached by the browser), when Streamlit serves
-    static files; None: send them inline."""
+def _static_url(zoom: float, kind: str) -> str | None:
+    """The outlines or borders as a static file (loaded by URL, cached by the browser), when
+    Streamlit serves static files; None: send them inline."""
     if not st.get_option("server.enableStaticServing"):
         return None
     try:
-        return write_static(STATIC_DIR, level_for_zoom(zoom))
+        return write_static(STATIC_DIR, level_for_zoom(zoom), kind=kind)
     except (BasemapUnavailableError, OSError):
         logger.warning("country outlines could not be written as a static file; sending them inline",
                        exc_info=True)
@@ -106,8 +106,9 @@ with page("Map") as bench:
     keys = mv.colour_keys(on_map, colour_by)
     colours = mv.colour_map(keys)
     model = mv.map_model(on_map, colours, colour_by, labels)
-    outlines_url = _outlines_url(model["view"]["zoom"])
-    deck = mv.build_deck(model, show_labels=show_labels, tiles=tiles, outlines_url=outlines_url)
+    zoom = model["view"]["zoom"]
+    deck = mv.build_deck(model, show_labels=show_labels, tiles=tiles, outlines_url=_static_url(zoom, "countries"),
+                         borders_url=_static_url(zoom, "borders"))
     map_column, side = st.columns([3, 1])
     stops = sum(not p["area"] for p in model["points"])
     stacked = sum(len(b["members"]) for b in model["badges"])

@@ -88,22 +88,36 @@ def level_for_zoom(zoom: float) -> str:
     return "region" if zoom >= REGION_ZOOM else "world"
 
 
-_STATIC: dict[tuple[str, str], str] = {}
+_STATIC: dict[tuple[str, str, str], str] = {}
 
 
-def write_static(folder: str | Path, level: str, url_prefix: str = "/app/static") -> str:
-    """Write the outlines of ``level`` under ``folder`` (once per process) and return their URL.
+def border_segments(level: str | None = None) -> list[dict[str, list[float]]]:
+    """Every edge of every country outline as ``{"s": [lon, lat], "t": [lon, lat]}``: the borders
+    drawn with deck.gl's LineLayer, whose shader (unlike PathLayer's) compiles fast in software WebGL."""
+    segments = []
+    for feature in _load_outlines(level)["features"]:
+        for polygon in feature["geometry"]["coordinates"]:
+            for ring in polygon:
+                for a, b in zip(ring, ring[1:], strict=False):
+                    segments.append({"s": a, "t": b})
+    return segments
+
+
+def write_static(folder: str | Path, level: str, url_prefix: str = "/app/static", kind: str = "countries") -> str:
+    """Write the outlines (``kind="countries"``, GeoJSON) or the borders (``"borders"``, segments)
+    of ``level`` under ``folder`` (once per process) and return their URL.
 
     The file name carries a hash of the content, so a browser may cache it for good.
     Raises BasemapUnavailableError (no data) or OSError (folder not writable).
     """
     folder = Path(folder)
-    cache_key = (str(folder), level)
+    cache_key = (str(folder), level, kind)
     with _LOAD_LOCK:
         name = _STATIC.get(cache_key)
         if name is None or not (folder / name).is_file():
-            data = json.dumps(_load_outlines(level), separators=(",", ":")).encode("utf-8")
-            name = f"countries-{level}-{hashlib.sha256(data).hexdigest()[:12]}.json"
+            content = border_segments(level) if kind == "borders" else _load_outlines(level)
+            data = json.dumps(content, separators=(",", ":")).encode("utf-8")
+            name = f"{kind}-{level}-{hashlib.sha256(data).hexdigest()[:12]}.json"
             folder.mkdir(parents=True, exist_ok=True)
             target = folder / name
             if not target.is_file():
@@ -170,5 +184,5 @@ def package_info() -> dict[str, Any]:
     return {"package": PACKAGE, "version": ver, "bytes": size}
 
 
-__all__ = ["country_outlines", "level_for_zoom", "write_static", "package_info", "BasemapUnavailableError",
-           "ATTRIBUTION", "LEVELS"]
+__all__ = ["country_outlines", "border_segments", "level_for_zoom", "write_static", "package_info",
+           "BasemapUnavailableError", "ATTRIBUTION", "LEVELS"]

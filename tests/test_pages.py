@@ -27,7 +27,7 @@ import tests.fakes as fakes  # noqa: E402  (registers "fake" and "fakegeo")
 PAGES = ["analyze", "jobs", "map", "video", "search", "places", "health"]
 TITLES = {"analyze": "Analyze", "jobs": "Jobs", "map": "Map", "video": "Review", "search": "Search",
           "places": "Places", "health": "Health"}
-MAP_LAYERS = ["routes", "legs", "arrows", "areas", "places", "numbers", "stacks", "stack_counts"]
+MAP_LAYERS = ["routes", "legs", "arrows", "areas", "places", "stacks"]
 XSS = "<img src=x onerror=alert(1)>"
 SRT = fakes.TRIP_SRT
 
@@ -275,25 +275,24 @@ def layer(spec: dict, layer_id: str) -> dict:
 def test_map_layers_and_escaped_tooltip(env):
     ids = populate(env, xss=True)
     at = run_page("map")
-    assert [layer["id"] for layer in deck_spec(at)[0]["layers"]] == ["sea", "countries", *MAP_LAYERS]
+    assert [layer["id"] for layer in deck_spec(at)[0]["layers"]] == ["sea", "countries", "borders", *MAP_LAYERS]
     at.toggle(key="map_labels").set_value(True).run()
     spec, tooltip = deck_spec(at)
     layer_ids = [layer["id"] for layer in spec["layers"]]
-    assert layer_ids == ["sea", "countries", *MAP_LAYERS, "labels"]  # offline: packaged outlines
+    assert layer_ids == ["sea", "countries", "borders", *MAP_LAYERS, "numbers", "stack_counts", "labels"]
     assert spec.get("mapProvider") in (None, "")
     assert len(layer(spec, "countries")["data"]["features"]) > 200  # no static serving here: inline
     points = layer(spec, "places")["data"]
     assert XSS in {p["name"] for p in points}
     # untrusted text goes into a text tooltip (innerText), never into an html template
     assert "html" not in tooltip and set(re.findall(r"\{(\w+)\}", tooltip["text"])) == {
-        "name", "kind", "timecode", "video", "description"}
-    routes = layer(spec, "routes")["data"]
-    assert len(routes) == 2  # one path per video, in timecode order
-    trip = next(r for r in routes if r["video_id"] == ids["trip_video"])
+        "name", "stop", "kind", "timecode", "video", "description"}
     stops = [p for p in points if p["video_id"] == ids["trip_video"]]
     assert [(p["number"], p["true_position"]) for p in stops][0] == ("1", [-9.1333, 38.7167])  # Lisbon first
-    assert [p["number"] for p in stops] == ["1", "2", "3"]
-    assert trip["path"] == [p["position"] for p in stops]  # the route runs through the shown stops
+    assert [p["number"] for p in stops] == ["1", "2", "3"] and stops[1]["stop"] == "stop 2 of 3"
+    legs = [(r["s"], r["t"]) for r in layer(spec, "routes")["data"]]
+    trip = [p["position"] for p in stops]
+    assert (trip[0], trip[1]) in legs and (trip[1], trip[2]) in legs  # the route runs through the shown stops
     # Porto is in both videos: one spot, spread into two dots with a count badge listing both
     [badge] = [b for b in layer(spec, "stacks")["data"] if "Porto" in b["description"] or XSS in b["description"]]
     assert int(badge["text"]) >= 2 and len({tuple(p["position"]) for p in points}) == len(points)
@@ -337,8 +336,7 @@ def test_map_uses_tiles_when_online(env, monkeypatch):
     at.selectbox(key="basemap").set_value("tiles").run()
     spec, _ = deck_spec(at)
     assert spec["mapProvider"] == "carto" and not at.warning
-    assert [item["id"] for item in spec["layers"]] == ["countries", *MAP_LAYERS]  # outlines over the tiles
-    assert layer(spec, "countries")["filled"] is False
+    assert [item["id"] for item in spec["layers"]] == ["borders", *MAP_LAYERS]  # borders over the tiles
 
 
 # ------------------------------------------------------------------- places
@@ -579,7 +577,7 @@ def test_stacked_points_spread_and_areas_are_not_stops():
     shown = {tuple(p["position"]) for p in stops}
     assert len(shown) == 5  # every stacked place has its own dot (and tooltip)
     assert next(p for p in stops if p["name"] == "Ribeira")["color"][3] < 255 // 2  # approximate: pale
-    assert model["arrows"] and all(-180 <= a["angle"] <= 180 for a in model["arrows"])
+    assert model["arrows"] and all(len(a["chevron"]) == 3 for a in model["arrows"])
 
 
 def test_kml_folders_are_named_by_title():
