@@ -12,6 +12,7 @@ import streamlit as st
 from pages._shared import attempt, fmt_seconds, fmt_time, md_escape, page, page_link, plural, video_labels
 
 ACTIVE = ("queued", "running")
+FLASH_S = 20  # how long a message about an action stays
 STATUSES = ["queued", "running", "done", "partial", "failed", "canceled"]
 BADGES = {  # status -> (colour, material icon)
     "queued": ("gray", ":material/schedule:"), "running": ("blue", ":material/autorenew:"),
@@ -46,11 +47,12 @@ def _delete(bench, video_id: str, title: str) -> None:
     st.session_state.pop("confirm_delete", None)
     try:
         jobs = bench.delete_video(video_id)
-        st.session_state["jobs_flash"] = ("success", f"Deleted {title} with its places and {plural(jobs, 'job')}.")
+        st.session_state["jobs_flash"] = ("success", f"Deleted {title} with its places and {plural(jobs, 'job')}.",
+                                           time.time())
     except Exception as exc:
         from pages._shared import error_text
 
-        st.session_state["jobs_flash"] = ("error", f"Deleting failed. {error_text(exc)}")
+        st.session_state["jobs_flash"] = ("error", f"Deleting failed. {error_text(exc)}", time.time())
 
 
 def _job_card(bench, job, labels: dict[str, str], fact: dict) -> None:
@@ -119,7 +121,7 @@ def _job_card(bench, job, labels: dict[str, str], fact: dict) -> None:
 def _clear(bench, job_ids: list[str]) -> None:
     count = bench.clear_finished_jobs(job_ids)
     st.session_state["jobs_flash"] = ("success", f"Cleared {plural(count, 'finished job')} from the list "
-                                                 "(their results stay).")
+                                                 "(their results stay).", time.time())
 
 
 with page("Jobs") as bench:
@@ -128,12 +130,11 @@ with page("Jobs") as bench:
     text = f2.text_input("Title or source contains", key="job_q", bind="query-params")
     show_finished = f3.select_slider("Finished jobs shown", options=[10, 20, 50, 100, 200], value=20,
                                      key="finished_shown")
-    flash = st.session_state.pop("jobs_flash", None)
-    if flash:
-        getattr(st, flash[0])(md_escape(flash[1]))
-
     @st.fragment(run_every="1s")
     def live_jobs() -> None:
+        flash = st.session_state.get("jobs_flash")
+        if flash and time.time() - flash[2] < FLASH_S:  # stays a while, through the live refreshes
+            getattr(st, flash[0])(md_escape(flash[1]))
         jobs = bench.visible_jobs(limit=500)
         labels = video_labels(bench)
         running = sum(j.status == "running" for j in jobs)
