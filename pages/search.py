@@ -16,13 +16,13 @@ from pages._shared import attempt, fmt_timecode, page, page_link, plural
 
 SHOWN = 100
 
-with page("Search") as bench:
+def _body(bench) -> None:
     query = st.text_input("Words or a place name", key="q", bind="query-params",
                           placeholder="e.g. Lisbon, or: harbour boat")
     if not (query or "").strip():
         st.caption("Every moment in every analysed video where the words are said (all of them, in any order), "
                    "or where a place of that name was found.")
-        st.stop()
+        return
     hits = attempt(lambda: bench.search(query), "Searching") or []
     videos = len({h["video_id"] for h in hits})
     c1, c2, c3 = st.columns([3, 1, 1])
@@ -52,3 +52,7 @@ with page("Search") as bench:
                            query_params={"video": hit["video_id"], "t": str(int(hit["start_seconds"]))})
             places = f" <small>· places: {html.escape(', '.join(hit['places']))}</small>" if hit["places"] else ""
             right.html(f"<div>{''.join(parts)}{places}</div>")
+
+
+with page("Search") as bench:
+    _body(bench)

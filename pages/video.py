@@ -147,12 +147,12 @@ def _candidate_map(candidates: list[dict], place: dict | None, key: str):
     return st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key=key, height=260)
 
 
-with page("Review") as bench:
+def _body(bench) -> None:
     labels = video_labels(bench)
     flash = st.session_state.pop("review_flash", None)
     if not labels:
         st.info("No videos yet. Analyse one on the Analyze page (or try the demo), then review it here.")
-        st.stop()
+        return
     ids = sorted(labels, key=lambda v: labels[v].lower())
     top, who = st.columns([4, 1])
     video_id = top.selectbox("Video", ids, format_func=lambda v: labels.get(v, v), key="video", bind="query-params")
@@ -164,7 +164,7 @@ with page("Review") as bench:
     info = bench.video_info(video_id) if video_id else None
     if info is None:
         st.warning("That video is not in the database (deleted?). Choose another one.")
-        st.stop()
+        return
     if flash:
         getattr(st, flash[0])(md_escape(flash[1]))
 
@@ -289,3 +289,7 @@ with page("Review") as bench:
                          hide_index=True, width="stretch")
         else:
             st.caption("No changes yet.")
+
+
+with page("Review") as bench:
+    _body(bench)

@@ -457,6 +457,7 @@ def test_analyst_workbench_journey(app):
             chooser = page.locator('[data-testid="stFileUploaderDropzoneInput"]').last
             chooser.set_input_files(str(upload))
             page.get_by_text("day-trip.srt").first.wait_for(timeout=15_000)
+            page.wait_for_timeout(2500)  # the upload's own rerun ends first
             page.get_by_role("button", name="Submit").click()
             page.get_by_text(re.compile(r"day-trip\.srt — (queued|running)\. Follow it")).wait_for(timeout=30_000)
             go(page, "Jobs")
@@ -468,6 +469,7 @@ def test_analyst_workbench_journey(app):
             copy.write_text(UPLOAD_SRT, encoding="utf-8")
             page.locator('[data-testid="stFileUploaderDropzoneInput"]').last.set_input_files(str(copy))
             page.get_by_text("copy of day-trip.srt").first.wait_for(timeout=15_000)
+            page.wait_for_timeout(2500)
             page.get_by_role("button", name="Submit").click()
             cached = page.get_by_text(re.compile(r"cached: the stored result with \d+ places? is ready"))
             cached.wait_for(timeout=30_000)
@@ -563,6 +565,9 @@ def test_analyst_workbench_journey(app):
             assert _distinct_colours(canvas.screenshot()) > 20
             shot(page, "workbench-map")
             assert chosen  # (kept for the report: which candidate was chosen)
+        except Exception:
+            shot(page, "workbench-failure")
+            raise
         finally:
             browser.close()
     assert dialogs == []
