@@ -540,7 +540,7 @@ def test_analyst_workbench_journey(app):
             page.keyboard.press("Enter")
             results = page.locator(".st-key-search_results")
             results.get_by_text("day-trip.srt").first.wait_for(timeout=30_000)
-            assert results.locator("mark").count() >= 2
+            results.locator("mark").nth(1).wait_for(state="attached", timeout=30_000)  # "Porto" marked, twice
             shot(page, "workbench-search")
             results.get_by_role("link", name="▶ 0:10").first.click()
             page.get_by_role("heading", name="day-trip.srt").wait_for(timeout=30_000)
@@ -548,6 +548,11 @@ def test_analyst_workbench_journey(app):
 
             # --- Map: the stacked trips, spread, with the route's direction
             go(page, "Map")
+            search_box = page.get_by_label("Search words or a place")
+            assert search_box.input_value() == "Porto"  # the search carries over to the map (and the table)
+            search_box.fill("")
+            search_box.press("Enter")
+            page.wait_for_timeout(1500)
             filter_box = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Videos").locator("input")
             for title in ("Trip 01", "Trip 02"):
                 filter_box.click()
