@@ -96,10 +96,13 @@ def border_segments(level: str | None = None) -> list[dict[str, list[float]]]:
     drawn with deck.gl's LineLayer, whose shader (unlike PathLayer's) compiles fast in software WebGL."""
     segments = []
     for feature in _load_outlines(level)["features"]:
-        for polygon in feature["geometry"]["coordinates"]:
+        geometry = feature["geometry"]
+        polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+        for polygon in polygons:
             for ring in polygon:
                 for a, b in zip(ring, ring[1:], strict=False):
-                    segments.append({"s": a, "t": b})
+                    if abs(a[0] - b[0]) < 180:  # an edge along the antimeridian would cross the whole map
+                        segments.append({"s": a, "t": b})
     return segments
 
 

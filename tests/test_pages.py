@@ -587,3 +587,23 @@ def test_kml_folders_are_named_by_title():
                    "location": "Porto", "latitude": 41.1, "longitude": -8.6, "timecode": "00:00:01,000",
                    "description": "", "evidence": "", "url_at_time": "", "start_seconds": 1.0}]).decode()
     assert "<name>my trip.srt</name>" in kml and "file:0123" not in kml
+
+
+def test_border_segments_are_point_pairs_and_never_cross_the_map():
+    from pipeline.basemap import border_segments
+
+    for level in ("world", "region"):
+        segments = border_segments(level)
+        assert len(segments) > 5000
+        assert all(len(s["s"]) == 2 and len(s["t"]) == 2 and abs(s["s"][0] - s["t"][0]) < 180 for s in segments)
+    assert border_segments("world") != border_segments("region")
+
+
+def test_outlines_are_written_once_as_content_addressed_files(tmp_path):
+    from pipeline.basemap import write_static
+
+    url = write_static(tmp_path / "basemap", "world")
+    assert url.startswith("/app/static/basemap/countries-world-") and url.endswith(".json")
+    assert write_static(tmp_path / "basemap", "world") == url
+    assert json.loads((tmp_path / "basemap" / url.rsplit("/", 1)[1]).read_text())["type"] == "FeatureCollection"
+    assert write_static(tmp_path / "basemap", "world", kind="borders").startswith("/app/static/basemap/borders-")
