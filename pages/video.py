@@ -110,8 +110,8 @@ def _player(bench, info: dict, start: int, autoplay: bool) -> None:
 
 def _candidate_table(candidates: list[dict], key: str):
     frame = pd.DataFrame([{
-        "name": c["name"], "what": c["description"], "region": c["region"], "country": c["country"],
-        "population": c["population"] or None,
+        "name": c["name"], "what": c["description"], "population": c["population"] or None,
+        "country": c["country"], "region": c["region"],
     } for c in candidates])
     return st.dataframe(frame, hide_index=True, width="stretch", key=key, on_select="rerun",
                         selection_mode="single-row",
