@@ -159,6 +159,8 @@ def _body(bench) -> None:
     who.text_input("Reviewer", key="analyst_name", placeholder=analyst_name(),
                    help="Your name in the audit trail of every change.")
     if video_id != st.session_state.get("review_video"):
+        if st.session_state.get("review_video") is not None:  # another video: from its start (not the URL's t)
+            st.session_state["t"] = 0
         st.session_state["review_video"] = video_id
         st.session_state.pop("review_place", None)
     info = bench.video_info(video_id) if video_id else None

@@ -248,13 +248,21 @@ class Workbench:
             raise ConfigurationError(f"{name} is already a place of this video; correct it instead.")
         self.storage.add_place(
             video_id, key, name=(candidate or {}).get("name") or name, start_seconds=float(start_seconds or 0.0),
-            evidence=evidence or "", marker=(candidate or {}).get("marker") or "city",
+            evidence=evidence or "", marker=self._stop_marker(candidate),
             latitude=(candidate or {}).get("latitude"), longitude=(candidate or {}).get("longitude"),
             gazetteer_id=(candidate or {}).get("gazetteer_id"), country_code=(candidate or {}).get("country_code"),
             who=who)
         self.storage.log_correction(video_id, key, who=who, action="add", before=None,
                                     after=self._audit_view(self._effective(video_id, key)))
         return key
+
+    @staticmethod
+    def _stop_marker(candidate: dict[str, Any] | None) -> str:
+        """A district (ADM2/ADM3) is a stop like a town; other areas keep their marker."""
+        marker = (candidate or {}).get("marker") or "city"
+        if marker == "region" and str((candidate or {}).get("description", "")).startswith("District"):
+            return "city"
+        return marker
 
     def review_remove_added(self, video_id: str, name_or_key: str, *, who: str) -> None:
         key = place_key(name_or_key)
