@@ -65,7 +65,7 @@ with page("Places") as bench:
     everything = bench.review_places(include_rejected=True)
     video_ids = sorted({p["video_id"] for p in everything}, key=lambda v: labels.get(v, v).lower())
     c1, c2 = st.columns([3, 2])
-    chosen = c1.multiselect("Videos", video_ids, format_func=lambda v: labels.get(v, v), key="videos",
+    chosen = c1.multiselect("Videos", video_ids, format_func=lambda v: labels.get(v, v), key="places_videos",
                             placeholder="All videos", bind="query-params")
     query = c2.text_input("Search words or a place", key="q", bind="query-params")
     places = bench.review_places(chosen or None, include_rejected=True, query=query) if (query or "").strip() \

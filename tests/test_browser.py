@@ -282,7 +282,7 @@ def test_user_journey_in_a_real_browser(app):
 
             # only the video with the HTML payload: its single place sits at the centre of the view
             show_only(page, "xss-porto")
-            page.get_by_text(re.compile(r"^1 place on the map")).wait_for(timeout=30_000)
+            page.get_by_text(re.compile(r"^1 stop and 0 areas on the map")).wait_for(timeout=30_000)
             page.wait_for_timeout(1500)
             box = canvas.bounding_box()
             centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
