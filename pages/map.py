@@ -119,7 +119,8 @@ with page("Map") as bench:
                 "tiles cannot load)") if tiles else mv.ATTRIBUTION
         st.caption(f"{plural(stops, 'stop')} and {plural(len(on_map) - stops, 'area')} on the map · "
                    f"{len(shown) - len(on_map)} without coordinates · {plural(len(model['routes']), 'route')} · "
-                   f"{plural(stacked, 'stacked place')} spread · numbers = order in the video, arrows = direction · "
+                   f"{plural(stacked, 'stacked place')} spread · arrows = direction, stop numbers in the tooltip "
+                   "(on the dots with Labels) · "
                    f"solid = exact, pale with a ring = approximate, grey ring = area (context) · {note}")
     by_uid = {row["uid"]: (row, place) for row, place in zip(model["points"], model["places"], strict=True)}
     with side:
