@@ -18,6 +18,8 @@ navigation = st.navigation([
     st.Page("pages/analyze.py", title="Analyze", icon=":material/upload:", default=True),
     st.Page("pages/jobs.py", title="Jobs", icon=":material/pending_actions:"),
     st.Page("pages/map.py", title="Map", icon=":material/map:"),
+    st.Page("pages/video.py", title="Review", icon=":material/rate_review:", url_path="video"),
+    st.Page("pages/search.py", title="Search", icon=":material/search:"),
     st.Page("pages/places.py", title="Places", icon=":material/table:"),
     st.Page("pages/health.py", title="Health", icon=":material/monitor_heart:"),
 ])

@@ -1,10 +1,21 @@
 """Building the pydeck map of places (pure functions; no st.* calls, no pipeline internals).
 
+What the analyst sees:
+
+* **Stops** (cities, districts, POIs, streets) make each video's route, in timecode order, with
+  a number on every stop and an arrow on every leg. **Areas** (countries, regions, continents,
+  seas and other natural features) are context markers (grey rings), never route vertices.
+* Points that would sit on top of each other at the map's zoom are **spread** on a small ring
+  around their true spot (a thin leg points back to it) with a count badge; every one of them
+  keeps its own tooltip, and the page lists them beside the map.
+* **Approximate** places (placed at their town or a context area, or not geocoded exactly) are
+  pale with a coloured ring; exact ones are solid.
+* The country outlines are loaded by URL (a static file written once per process; see
+  ``pipeline.basemap.write_static``), so a rerun does not send or re-tessellate them.
+
 Untrusted text (place names, titles, descriptions) never reaches HTML: the tooltip is a
 ``text`` template, which both Streamlit and deck.gl put into the page with ``innerText``.
-(An ``html`` template is not needed, and would show entities twice: Streamlit 1.67
-HTML-escapes every ``{field}`` it substitutes into ``html`` by itself, so pre-escaped
-values would appear as ``&lt;…``.) TextLayer labels are drawn on the canvas, not as HTML.
+TextLayer labels are drawn on the canvas, not as HTML.
 """
 
 from __future__ import annotations
@@ -18,7 +29,7 @@ from typing import Any
 import pydeck as pdk
 from pydeck.bindings.json_tools import default_serialize
 
-from pipeline.basemap import ATTRIBUTION, BasemapUnavailableError, country_outlines
+from pipeline.basemap import ATTRIBUTION, BasemapUnavailableError, border_segments, country_outlines, level_for_zoom
 
 logger = logging.getLogger("videomap.ui")
 
@@ -26,18 +37,21 @@ PALETTE = [  # Tableau 10
     (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
     (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
 ]
+AREA_MARKERS = frozenset({"country", "region", "continent", "natural"})
+AREA_COLOUR = [96, 96, 96, 200]
 TOOLTIP = {
-    "text": "{name}\n{timecode} · {video}\n{description}",
-    "style": {"backgroundColor": "#1f2937", "color": "white", "fontSize": "12px", "maxWidth": "340px",
+    "text": "{name}\n{stop} {kind}\n{timecode} · {video}\n{description}",
+    "style": {"backgroundColor": "#1f2937", "color": "white", "fontSize": "12px", "maxWidth": "360px",
               "whiteSpace": "pre-line"},
 }
 WORLD_VIEW = {"latitude": 20.0, "longitude": 0.0, "zoom": 0.8}
+TILE = 512.0  # deck.gl's world size in pixels at zoom 0
+STACK_PX = 12.0  # points closer than this (at the initial zoom) are one stack
+ARROW_MIN_PX = 36.0  # legs shorter than this get no arrow
 
 
 class CompactDeck(pdk.Deck):
-    """pydeck's Deck with compact JSON. pydeck indents its JSON (one coordinate a line), which
-    makes the packaged country outlines about 2.8 MB per render; compact it is a sixth of that
-    and much faster to encode (Streamlit sends the spec on every rerun)."""
+    """pydeck's Deck with compact JSON (pydeck indents one coordinate a line)."""
 
     def to_json(self) -> str:
         return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"))
@@ -49,7 +63,7 @@ def colour_keys(places: Iterable[dict[str, Any]], colour_by: str) -> list[str]:
 
 
 def colour_map(keys: Sequence[str]) -> dict[str, list[int]]:
-    return {key: [*PALETTE[i % len(PALETTE)], 220] for i, key in enumerate(keys)}
+    return {key: [*PALETTE[i % len(PALETTE)], 230] for i, key in enumerate(keys)}
 
 
 def located(places: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -58,93 +72,290 @@ def located(places: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             and not (isinstance(p["longitude"], float) and math.isnan(p["longitude"]))]
 
 
-def point_rows(places: Sequence[dict[str, Any]], colours: dict[str, list[int]], colour_by: str,
-               labels: dict[str, str]) -> list[dict[str, Any]]:
-    """One row per located place for the scatter/text layers (plain text; see the module note)."""
-    field = "marker" if colour_by == "marker" else "video_id"
-    rows = []
-    for p in places:
-        video = labels.get(p["video_id"]) or p.get("video_title") or p["video_id"]
-        rows.append({
-            "uid": str(p.get("place_id") or f"{p['video_id']}|{p.get('place_key')}"),
-            "position": [float(p["longitude"]), float(p["latitude"])],
-            "color": colours.get(str(p.get(field) or ""), [80, 80, 80, 220]),
-            "label": str(p["location"]),
-            "name": str(p["location"]),
-            "timecode": str(p.get("timecode") or ""),
-            "video": str(video),
-            "description": str(p.get("description") or ""),
-        })
-    return rows
+def is_area(place: dict[str, Any]) -> bool:
+    return str(place.get("marker") or "") in AREA_MARKERS
 
 
-def route_rows(places: Sequence[dict[str, Any]], colours: dict[str, list[int]], colour_by: str,
-               labels: dict[str, str]) -> list[dict[str, Any]]:
-    """One path per video through its located places in timecode order."""
-    by_video: dict[str, list[dict[str, Any]]] = {}
-    for p in sorted(places, key=lambda p: (p["video_id"], p.get("start_seconds") or 0.0)):
-        by_video.setdefault(p["video_id"], []).append(p)
-    rows = []
-    for video_id, stops in by_video.items():
-        if len(stops) < 2:
-            continue
-        colour = colours.get(video_id) if colour_by != "marker" else [90, 90, 90, 160]
-        rows.append({
-            "video_id": video_id,
-            "path": [[float(p["longitude"]), float(p["latitude"])] for p in stops],
-            "color": colour or [90, 90, 90, 160],
-        })
-    return rows
+# ------------------------------------------------------------- projection
+def _to_px(lon: float, lat: float, zoom: float) -> tuple[float, float]:
+    scale = TILE * 2 ** zoom
+    lat = max(-85.0, min(85.0, lat))
+    y = (1 - math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)) / math.pi) / 2
+    return (lon + 180.0) / 360.0 * scale, y * scale
 
 
-def view_state(points: Sequence[dict[str, Any]]) -> dict[str, float]:
-    """Centre and zoom that fit the points (the whole world when there are none)."""
-    if not points:
+def _from_px(x: float, y: float, zoom: float) -> tuple[float, float]:
+    scale = TILE * 2 ** zoom
+    lon = x / scale * 360.0 - 180.0
+    lat = math.degrees(2 * math.atan(math.exp(math.pi * (1 - 2 * y / scale))) - math.pi / 2)
+    return lon, lat
+
+
+def view_state(positions: Sequence[Sequence[float]]) -> dict[str, float]:
+    """Centre and zoom that fit the [lon, lat] positions (the whole world when there are none)."""
+    if not positions:
         return dict(WORLD_VIEW)
-    lons = [p["position"][0] for p in points]
-    lats = [p["position"][1] for p in points]
+    lons = [p[0] for p in positions]
+    lats = [p[1] for p in positions]
     span = max(max(lons) - min(lons), (max(lats) - min(lats)) * 1.6, 1e-6)
     zoom = 6.0 if span < 0.05 else max(0.8, min(11.0, math.log2(360.0 / span) - 0.6))
     return {"latitude": (max(lats) + min(lats)) / 2, "longitude": (max(lons) + min(lons)) / 2, "zoom": zoom}
 
 
-def basemap_layers() -> list[pdk.Layer]:
-    """Sea and country outlines from the packaged Natural Earth data: a map without tiles."""
-    sea = pdk.Layer(
-        "SolidPolygonLayer", id="sea",
-        data=[{"polygon": [[-180, -85], [180, -85], [180, 85], [-180, 85]]}],
-        get_polygon="polygon", get_fill_color=[214, 230, 242], pickable=False,
-    )
+# ----------------------------------------------------------------- stacks
+def stacks(positions: Sequence[Sequence[float]], zoom: float, threshold_px: float = STACK_PX) -> list[list[int]]:
+    """Groups of indexes of the positions that lie within ``threshold_px`` of a group's first point."""
+    groups: list[list[int]] = []
+    anchors: list[tuple[float, float]] = []
+    cells: dict[tuple[int, int], list[int]] = {}
+    for i, (lon, lat) in enumerate(positions):
+        x, y = _to_px(lon, lat, zoom)
+        cell = (int(x // threshold_px), int(y // threshold_px))
+        found = None
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                for g in cells.get((cell[0] + dx, cell[1] + dy), ()):
+                    ax, ay = anchors[g]
+                    if math.hypot(ax - x, ay - y) <= threshold_px:
+                        found = g
+                        break
+                if found is not None:
+                    break
+            if found is not None:
+                break
+        if found is None:
+            found = len(groups)
+            groups.append([])
+            anchors.append((x, y))
+            cells.setdefault(cell, []).append(found)
+        groups[found].append(i)
+    return groups
+
+
+def spread_positions(positions: Sequence[Sequence[float]], zoom: float) -> tuple[list[list[float]], list[list[int]]]:
+    """Displayed [lon, lat] of every position (stacked ones on a ring around their centre) and the stacks."""
+    shown = [list(map(float, p)) for p in positions]
+    groups = stacks(positions, zoom)
+    for group in groups:
+        if len(group) < 2:
+            continue
+        pts = [_to_px(*positions[i], zoom) for i in group]
+        cx, cy = sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts)
+        radius = max(18.0, len(group) * 22.0 / (2 * math.pi))
+        for k, i in enumerate(group):
+            angle = -math.pi / 2 + 2 * math.pi * k / len(group)
+            shown[i] = list(_from_px(cx + radius * math.cos(angle), cy + radius * math.sin(angle), zoom))
+    return shown, groups
+
+
+def _chevron(x: float, y: float, dx: float, dy: float, zoom: float, size: float = 9.0) -> list[list[float]]:
+    """An arrowhead at pixel (x, y) pointing along (dx, dy): [left wing, tip, right wing] as [lon, lat]
+    (drawn as two LineLayer segments; sized for the initial zoom)."""
+    length = math.hypot(dx, dy) or 1.0
+    ux, uy = dx / length, dy / length
+    tip = (x + ux * size / 2, y + uy * size / 2)
+    wings = [(tip[0] - ux * size - uy * size * 0.6, tip[1] - uy * size + ux * size * 0.6),
+             (tip[0] - ux * size + uy * size * 0.6, tip[1] - uy * size - ux * size * 0.6)]
+    return [list(_from_px(*wings[0], zoom)), list(_from_px(*tip, zoom)), list(_from_px(*wings[1], zoom))]
+
+
+# ------------------------------------------------------------------- rows
+def _kind(p: dict[str, Any]) -> str:
+    marker = str(p.get("marker") or "other")
+    if is_area(p):
+        return f"{marker} (context, not a route stop)"
+    bits = [marker]
+    if p.get("approximate"):
+        bits.append("approximate position")
+    if p.get("added"):
+        bits.append("added by the analyst")
+    elif p.get("corrected"):
+        bits.append("corrected")
+    return " · ".join(bits)
+
+
+def map_model(places: Sequence[dict[str, Any]], colours: dict[str, list[int]], colour_by: str,
+              labels: dict[str, str]) -> dict[str, Any]:
+    """Everything the deck needs: point rows (stops and areas), routes, arrows, stacks, the view."""
+    field = "marker" if colour_by == "marker" else "video_id"
+    ordered = sorted(places, key=lambda p: (p["video_id"], float(p.get("start_seconds") or 0.0)))
+    positions = [[float(p["longitude"]), float(p["latitude"])] for p in ordered]
+    view = view_state(positions)
+    shown, groups = spread_positions(positions, view["zoom"])
+    numbers: dict[int, int] = {}
+    counter: dict[str, int] = {}
+    for i, p in enumerate(ordered):
+        if not is_area(p):
+            counter[p["video_id"]] = counter.get(p["video_id"], 0) + 1
+            numbers[i] = counter[p["video_id"]]
+    group_of = {i: g for g, members in enumerate(groups) for i in members}
+    rows = []
+    for i, p in enumerate(ordered):
+        base = colours.get(str(p.get(field) or ""), [80, 80, 80, 230])
+        area = is_area(p)
+        approx = bool(p.get("approximate")) and not area
+        colour = AREA_COLOUR if area else ([*base[:3], 90] if approx else base)
+        video = labels.get(p["video_id"]) or p.get("video_title") or p["video_id"]
+        stack = groups[group_of[i]]
+        rows.append({
+            "uid": str(p.get("place_id") or f"{p['video_id']}|{p.get('place_key')}"),
+            "position": shown[i], "true_position": positions[i],
+            "color": colour, "line": [*base[:3], 255] if approx else ([70, 70, 70, 255] if area else
+                                                                         [255, 255, 255, 255]),
+            "line_px": 2.5 if approx or area else 1.5,
+            "label": str(p["location"]), "name": str(p["location"]),
+            "number": str(numbers[i]) if i in numbers else "",
+            "stop": f"stop {numbers[i]} of {counter[p['video_id']]}" if i in numbers else "",
+            "timecode": str(p.get("timecode") or "")[:8], "video": str(video),
+            "description": str(p.get("description") or ""), "kind": _kind(p),
+            "area": area, "approximate": approx, "stack": group_of[i], "stack_size": len(stack),
+            "video_id": p["video_id"],
+        })
+    routes, arrows = [], []
+    by_video: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if not row["area"]:
+            by_video.setdefault(row["video_id"], []).append(row)
+    for video_id, stops in by_video.items():
+        if len(stops) < 2:
+            continue
+        colour = colours.get(video_id) if colour_by != "marker" else [90, 90, 90, 200]
+        colour = colour or [90, 90, 90, 200]
+        routes.append({"video_id": video_id, "path": [r["position"] for r in stops], "color": colour})
+        for a, b in zip(stops, stops[1:], strict=False):
+            ax, ay = _to_px(*a["position"], view["zoom"])
+            bx, by = _to_px(*b["position"], view["zoom"])
+            if math.hypot(bx - ax, by - ay) < ARROW_MIN_PX:
+                continue
+            angle = math.degrees(math.atan2(-(by - ay), bx - ax))  # screen y grows downwards
+            arrows.append({"angle": angle, "color": [*colour[:3], 255],
+                           "chevron": _chevron((ax + bx) / 2, (ay + by) / 2, bx - ax, by - ay, view["zoom"])})
+    legs = [{"path": [r["true_position"], r["position"]]} for r in rows if r["stack_size"] > 1]
+    badges = []
+    for members in groups:
+        if len(members) < 2:
+            continue
+        xs = [rows[i]["true_position"] for i in members]
+        names = [rows[i]["name"] for i in members]
+        shown_names = "; ".join(names[:12]) + (f"; … {len(names) - 12} more" if len(names) > 12 else "")
+        badges.append({
+            "uid": f"stack:{members[0]}",
+            "position": [sum(x[0] for x in xs) / len(xs), sum(x[1] for x in xs) / len(xs)],
+            "text": str(len(members)), "name": f"{len(members)} places here", "size": min(5 + len(members), 12),
+            "kind": "stacked: spread around this point",
+            "timecode": "", "video": "", "description": shown_names, "stop": "",
+            "members": [rows[i]["uid"] for i in members],
+        })
+    return {"points": rows, "routes": routes, "arrows": arrows, "legs": legs, "badges": badges, "view": view,
+            "places": ordered}
+
+
+# Kept for callers of the earlier API (tests, notebooks).
+def point_rows(places, colours, colour_by, labels):
+    return map_model(places, colours, colour_by, labels)["points"]
+
+
+def route_rows(places, colours, colour_by, labels):
+    return map_model(places, colours, colour_by, labels)["routes"]
+
+
+# ----------------------------------------------------------------- layers
+def basemap_layers(zoom: float, *, outlines_url: str | None = None, borders_url: str | None = None,
+                   fill: bool = True) -> list[pdk.Layer]:
+    """Sea, land and borders from the packaged Natural Earth data: a map without tiles.
+
+    With the URLs the layers load their data by URL (sent once, cached by the browser, not
+    re-tessellated when only the places change); otherwise it goes inline. ``fill=False`` (over
+    tiles): borders only, visible if the tiles cannot load. Borders are a LineLayer, not the
+    GeoJsonLayer's stroke (a PathLayer): in software WebGL the PathLayer shader takes seconds to
+    compile on every new map.
+    """
+    layers = []
+    level = level_for_zoom(zoom)
     try:
-        outlines = country_outlines()
+        land: Any = outlines_url or (country_outlines(level) if fill else None)
+        borders: Any = borders_url or border_segments(level)
     except BasemapUnavailableError:
         logger.warning("country outlines unavailable; the map shows the sea only", exc_info=True)
-        return [sea]
-    countries = pdk.Layer(
-        "GeoJsonLayer", id="countries", data=outlines, stroked=True, filled=True,
-        get_fill_color=[245, 243, 236], get_line_color=[160, 160, 160], line_width_min_pixels=0.6,
-        pickable=False,
-    )
-    return [sea, countries]
+        land = borders = None
+    if fill:
+        layers.append(pdk.Layer(
+            "SolidPolygonLayer", id="sea",
+            data=[{"polygon": [[-180, -85], [180, -85], [180, 85], [-180, 85]]}],
+            get_polygon="polygon", get_fill_color=[214, 230, 242], pickable=False,
+        ))
+        if land is not None:
+            layers.append(pdk.Layer(
+                "GeoJsonLayer", id="countries", data=land, stroked=False, filled=True,
+                get_fill_color=[245, 243, 236], pickable=False,
+            ))
+    if borders is not None:
+        layers.append(pdk.Layer(
+            "LineLayer", id="borders", data=borders, get_source_position="s", get_target_position="t",
+            get_color=[150, 150, 150, 255], get_width=0.7, width_units="'pixels'", pickable=False,
+        ))
+    return layers
 
 
-def build_deck(points: list[dict[str, Any]], routes: list[dict[str, Any]], *, show_labels: bool,
-               tiles: bool, height: int = 560) -> CompactDeck:
-    """The Deck: basemap (tiles, or packaged outlines offline), routes, places, labels."""
-    layers: list[pdk.Layer] = [] if tiles else basemap_layers()
+def _segments(paths: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"s": a, "t": b, "color": row.get("color", [60, 60, 60, 160])}
+            for row in paths for a, b in zip(row["path"], row["path"][1:], strict=False)]
+
+
+def build_deck(model: dict[str, Any], *, show_labels: bool, tiles: bool, outlines_url: str | None = None,
+               borders_url: str | None = None, height: int = 560) -> CompactDeck:
+    """The Deck: basemap, routes with arrows, areas, stops (numbered), stacks, labels."""
+    view = model["view"]
+    layers: list[pdk.Layer] = basemap_layers(view["zoom"], outlines_url=outlines_url, borders_url=borders_url,
+                                             fill=not tiles)
+    stops = [p for p in model["points"] if not p["area"]]
+    areas = [p for p in model["points"] if p["area"]]
+    # LineLayer, not PathLayer: see basemap_layers (one segment a row; the joints are the stops' dots)
     layers.append(pdk.Layer(
-        "PathLayer", id="routes", data=routes, get_path="path", get_color="color", width_min_pixels=2,
-        get_width=3, width_units="'pixels'", joint_rounded=True, cap_rounded=True, pickable=False,
+        "LineLayer", id="routes", data=_segments(model["routes"]), get_source_position="s",
+        get_target_position="t", get_color="color", get_width=3, width_units="'pixels'", pickable=False,
     ))
     layers.append(pdk.Layer(
-        "ScatterplotLayer", id="places", data=points, get_position="position", get_fill_color="color",
-        get_line_color=[255, 255, 255], stroked=True, line_width_min_pixels=1, get_radius=3000,
-        radius_min_pixels=6, radius_max_pixels=16, pickable=True, auto_highlight=True,
+        "LineLayer", id="legs", data=_segments(model["legs"]), get_source_position="s", get_target_position="t",
+        get_color=[60, 60, 60, 160], get_width=1, width_units="'pixels'", pickable=False,
+    ))
+    layers.append(pdk.Layer(
+        "LineLayer", id="arrows", data=[{"s": a, "t": b, "color": row["color"]} for row in model["arrows"]
+                                        for a, b in zip(row["chevron"], row["chevron"][1:], strict=False)],
+        get_source_position="s", get_target_position="t", get_color="color", get_width=3,
+        width_units="'pixels'", pickable=False,
+    ))
+    layers.append(pdk.Layer(
+        "ScatterplotLayer", id="areas", data=areas, get_position="position", get_fill_color=[255, 255, 255, 60],
+        get_line_color="color", stroked=True, filled=True, line_width_min_pixels=2, get_radius=1,
+        radius_min_pixels=9, radius_max_pixels=9, pickable=True, auto_highlight=True,
+    ))
+    layers.append(pdk.Layer(
+        "ScatterplotLayer", id="places", data=stops, get_position="position", get_fill_color="color",
+        get_line_color="line", get_line_width="line_px", line_width_units="'pixels'", stroked=True,
+        get_radius=1, radius_min_pixels=9, radius_max_pixels=9, pickable=True, auto_highlight=True,
+    ))
+    layers.append(pdk.Layer(
+        "ScatterplotLayer", id="stacks", data=model["badges"], get_position="position",
+        get_fill_color=[33, 33, 33, 230], get_line_color=[255, 255, 255, 255], stroked=True,
+        line_width_min_pixels=1.5, get_radius="size", radius_units="'pixels'", pickable=True, auto_highlight=True,
     ))
     if show_labels:
+        # TextLayers only on request: in software WebGL each new map pays seconds for their shader and font
+        # atlas, so by default the order is in the arrows, the tooltips ("stop 3") and the side table.
         layers.append(pdk.Layer(
-            "TextLayer", id="labels", data=points, get_position="position", get_text="label", get_size=12,
-            get_color=[20, 20, 20], get_pixel_offset=[0, -12], character_set="'auto'",
+            "TextLayer", id="numbers", data=[p for p in stops if p["number"]], get_position="position",
+            get_text="number", get_size=11, get_color=[255, 255, 255, 255], character_set="'auto'",
+            get_text_anchor="'middle'", get_alignment_baseline="'center'", pickable=False,
+        ))
+        layers.append(pdk.Layer(
+            "TextLayer", id="stack_counts", data=model["badges"], get_position="position", get_text="text",
+            get_size=10, get_color=[255, 255, 255, 255], character_set="'auto'",
+            get_text_anchor="'middle'", get_alignment_baseline="'center'", pickable=False,
+        ))
+        layers.append(pdk.Layer(
+            "TextLayer", id="labels", data=stops + areas, get_position="position", get_text="label", get_size=12,
+            get_color=[20, 20, 20], get_pixel_offset=[0, -13], character_set="'auto'",
             get_alignment_baseline="'bottom'", font_family="'Helvetica, Arial, sans-serif'", background=True,
             get_background_color=[255, 255, 255, 210], background_padding=[3, 1, 3, 1], pickable=False,
         ))
@@ -153,13 +364,13 @@ def build_deck(points: list[dict[str, Any]], routes: list[dict[str, Any]], *, sh
     # a Carto style by itself and the browser would try to fetch it.
     return CompactDeck(
         layers=layers,
-        views=[pdk.View(type="MapView", controller=True, repeat=True)],  # no empty band beside the world
-        initial_view_state=pdk.ViewState(**view_state(points)),
+        views=[pdk.View(type="MapView", controller=True, repeat=True)],
+        initial_view_state=pdk.ViewState(**view),
         tooltip=TOOLTIP,
         height=height,
         **basemap,
     )
 
 
-__all__ = ["ATTRIBUTION", "build_deck", "colour_keys", "colour_map", "located", "point_rows", "route_rows",
-           "view_state"]
+__all__ = ["ATTRIBUTION", "build_deck", "colour_keys", "colour_map", "located", "map_model", "point_rows",
+           "route_rows", "stacks", "spread_positions", "view_state", "is_area"]

@@ -7,11 +7,12 @@ into user messages here, at the edge. No st.* call ever runs on a worker thread.
 from __future__ import annotations
 
 import atexit
-import hashlib
+import collections
 import logging
 import os
 import re
 import socket
+import statistics
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,13 +25,14 @@ import streamlit as st
 from pipeline.api import Workbench
 from pipeline.config import Settings
 from pipeline.errors import PipelineError
+from pipeline.uploads import store_upload
 
 logger = logging.getLogger("videomap.ui")
 
 T = TypeVar("T")
 
 # Uploads bigger than this are refused (the server's own ceiling is server.maxUploadSize).
-UPLOAD_LIMIT_MB = float(os.environ.get("VIDEOMAP_UPLOAD_LIMIT_MB", "200") or 200)
+UPLOAD_LIMIT_MB = Settings().upload_max_mb  # VIDEOMAP_UPLOAD_MAX_MB; the API uses the same limit
 MEDIA_TYPES = [
     "mp4", "m4v", "mkv", "webm", "mov", "avi", "mpg", "mpeg", "ogv", "m4a", "mp3", "wav", "oga", "ogg",
     "opus", "flac", "aac", "srt", "vtt", "txt",
@@ -113,7 +115,8 @@ def _warm_basemap() -> None:
     from pipeline.basemap import BasemapUnavailableError, country_outlines
 
     try:
-        country_outlines()
+        for level in ("world", "region"):
+            country_outlines(level)
     except BasemapUnavailableError:
         logger.warning("no packaged country outlines", exc_info=True)
 
@@ -161,31 +164,9 @@ def attempt(action: Callable[[], T], what: str) -> T | None:
 
 
 # ---------------------------------------------------------------- uploads
-def safe_upload_name(filename: str, data: bytes) -> str:
-    """A content-addressed name: <sha256 prefix>-<sanitised stem><suffix>.
-
-    The same bytes always get the same name (so re-uploading hits the cache) and no
-    user-chosen name can escape the uploads folder or collide with another file.
-    """
-    digest = hashlib.sha256(data).hexdigest()[:16]
-    base = Path(filename.replace("\\", "/")).name
-    suffix = Path(base).suffix.lower()
-    if not re.fullmatch(r"\.[a-z0-9]{1,5}", suffix):
-        suffix = ""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(base).stem).strip("._-")[:60] or "upload"
-    return f"{digest}-{stem}{suffix}"
-
-
 def save_upload(media_dir: Path, filename: str, data: bytes) -> Path:
-    """Write an uploaded file under <media_dir>/uploads (idempotent) and return its path."""
-    folder = Path(media_dir) / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / safe_upload_name(filename, data)
-    if not target.exists() or target.stat().st_size != len(data):
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
-        tmp.write_bytes(data)
-        tmp.replace(target)
-    return target
+    """Write an uploaded file under <media_dir>/uploads/<hash>/<name> (idempotent); see pipeline.uploads."""
+    return store_upload(media_dir, filename, [data], max_bytes=max(len(data), 1))
 
 
 # --------------------------------------------------------------- network
@@ -231,11 +212,13 @@ def fmt_bytes(value: float | None) -> str:
 
 
 def video_labels(bench: Workbench) -> dict[str, str]:
-    """video_id -> a readable label (title, else the id). Plain text: show it escaped."""
-    labels = {}
-    for video in bench.videos():
-        title = (video.get("title") or "").strip()
-        labels[video["video_id"]] = f"{title} ({video['video_id']})" if title else video["video_id"]
+    """video_id -> a readable label: the title (an upload's hash prefix dropped); two videos with
+    the same title get " (2)", " (3)" in the order they were added. Plain text: show it escaped."""
+    labels: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    for video_id, title in bench.video_titles().items():
+        seen[title] = seen.get(title, 0) + 1
+        labels[video_id] = title if seen[title] == 1 else f"{title} ({seen[title]})"
     return labels
 
 
@@ -256,16 +239,83 @@ def _leave_legacy_pages_mode() -> None:
         st.rerun()
 
 
+RENDER_TIMES: dict[str, collections.deque] = {}  # page title -> recent server render times (ms)
+_RENDER_LOCK = threading.Lock()
+
+
+def render_stats() -> list[dict[str, object]]:
+    """Per page: how many recent renders, their median and slowest server time (for Health)."""
+    with _RENDER_LOCK:
+        items = {title: list(times) for title, times in RENDER_TIMES.items()}
+    return [{"page": title, "renders": len(times), "median_ms": round(statistics.median(times)),
+             "max_ms": round(max(times))} for title, times in sorted(items.items()) if times]
+
+
 @contextmanager
 def page(title: str) -> Iterator[Workbench]:
-    """Page frame: title, the Workbench, and a footer saying how long the page took to render.
-
-    The footer ("<title> rendered in N ms") doubles as the marker the browser test waits for.
-    """
+    """Page frame: title and the Workbench. How long the page took goes to the log and the Health
+    page (not onto the page); an invisible ``st-key-page_ready_<title>`` element comes last,
+    which the browser tests wait for."""
     _leave_legacy_pages_mode()
     started = time.perf_counter()
     st.title(title)
     bench = workbench()
     yield bench
     elapsed_ms = (time.perf_counter() - started) * 1000
-    st.caption(f"{title} page rendered in {elapsed_ms:.0f} ms")
+    with _RENDER_LOCK:
+        RENDER_TIMES.setdefault(title, collections.deque(maxlen=200)).append(elapsed_ms)
+    logger.info("page rendered", extra={"event": "page_rendered", "page": title,
+                                         "elapsed_ms": round(elapsed_ms, 1)})
+    slug = re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")
+    with st.container(key=f"page_ready_{slug}", height=1, border=False):
+        st.empty()
+
+
+# ------------------------------------------------------------ readable text
+def fmt_time(epoch: float | None) -> str:
+    """Epoch seconds -> local date and time of the viewer's browser (the server's zone otherwise)."""
+    if not epoch:
+        return "–"
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    zone = None
+    try:
+        name = st.context.timezone
+        zone = ZoneInfo(name) if name else None
+    except Exception:  # no browser context (tests) or an unknown zone
+        zone = None
+    when = dt.datetime.fromtimestamp(float(epoch), tz=zone or dt.datetime.now().astimezone().tzinfo)
+    today = dt.datetime.now(tz=when.tzinfo).date()
+    return when.strftime("%H:%M:%S") if when.date() == today else when.strftime("%Y-%m-%d %H:%M")
+
+
+def fmt_timecode(seconds: float | None) -> str:
+    """Seconds -> ``m:ss`` or ``h:mm:ss`` (what a player shows)."""
+    total = max(0, int(seconds or 0))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def analyst_name() -> str:
+    """Who is reviewing (goes into the corrections' audit trail); set in the sidebar."""
+    import getpass
+
+    default = os.environ.get("VIDEOMAP_ANALYST") or getpass.getuser() or "analyst"
+    return (st.session_state.get("analyst_name") or "").strip() or default
+
+
+def page_link(target, page_file: str, label: str, query_params: dict[str, str] | None = None,
+              **kwargs) -> None:
+    """``st.page_link`` to another page with query parameters. When the page runs on its own
+    (AppTest, a page opened outside st.navigation) it falls back to a plain Markdown link."""
+    from urllib.parse import urlencode
+
+    from streamlit.errors import StreamlitAPIException
+
+    try:
+        target.page_link(page_file, label=label, query_params=query_params, **kwargs)
+    except StreamlitAPIException:
+        url = "/" + Path(page_file).stem + (("?" + urlencode(query_params)) if query_params else "")
+        target.markdown(f"[{md_escape(label)}]({url})")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import streamlit as st
 
 from pages import _shared
-from pages._shared import MEDIA_TYPES, attempt, fmt_bytes, md_escape, page, save_upload
+from pages._shared import MEDIA_TYPES, attempt, fmt_bytes, md_escape, page, plural, save_upload
 
 ASR_MODELS = ["tiny.en", "base.en", "small.en", "medium.en", "small", "medium", "large-v3", "large-v3-turbo"]
 
@@ -39,23 +42,37 @@ def _upload_sources(uploads, media_dir) -> list[str]:
     return sources
 
 
-def _report(outcomes, lines: dict[str, int]) -> None:
+def _label(source: str) -> str:
+    """An upload shown by its file name (not its content-addressed path)."""
+    path = Path(source)
+    if re.fullmatch(r"[0-9a-f]{16}", path.parent.name or "") and path.parent.parent.name == "uploads":
+        return path.name
+    return source
+
+
+def _report(outcomes, lines: dict[str, int], bench) -> None:
     """One message per source: refused lines individually, cached ones at once, the rest queued."""
     queued = cached = refused = 0
+    titles = bench.video_titles()
     for outcome in outcomes:
         where = f"Line {lines[outcome.source]}: " if outcome.source in lines else ""
-        source = md_escape(outcome.source)
+        source = md_escape(_label(outcome.source))
         if outcome.error:
             refused += 1
             st.error(f"{where}{source} — {outcome.error.get('type', 'Error')}: "
                      f"{md_escape(outcome.error.get('message', ''))}")
         elif outcome.job is not None and outcome.job.cached:
             cached += 1
-            st.success(f"{where}{source} — cached: the stored result is ready (job {outcome.job.job_id}).")
+            job = outcome.job
+            count = job.metrics.get("locations_found")
+            title = titles.get(job.video_id or "")
+            what = f" ({md_escape(title)})" if title and title != _label(outcome.source) else ""
+            found = f" with {plural(int(count), 'place')}" if count is not None else ""
+            st.success(f"{where}{source}{what} — cached: the stored result{found} is ready.")
         elif outcome.job is not None:
             queued += 1
-            st.info(f"{where}{source} — {outcome.job.status} as job {outcome.job.job_id}.")
-    st.caption(f"{queued} queued · {cached} cached · {refused} refused. Follow them on the Jobs page.")
+            st.info(f"{where}{source} — {outcome.job.status}. Follow it on the Jobs page.")
+    st.caption(f"{queued} queued · {cached} cached · {refused} refused.")
 
 
 with page("Analyze") as bench:
@@ -107,8 +124,8 @@ with page("Analyze") as bench:
             if options is not None:
                 outcomes = attempt(lambda: bench.submit(sources, options), "Submitting")
                 if outcomes is not None:
-                    _report(outcomes, lines)
+                    _report(outcomes, lines, bench)
     if demo:
         outcomes = attempt(lambda: bench.submit_demo(), "Starting the demo")
         if outcomes is not None:
-            _report(outcomes, {})
+            _report(outcomes, {}, bench)

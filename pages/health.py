@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._shared import attempt, fmt_bytes, fmt_seconds, page
+from pages._shared import attempt, fmt_bytes, fmt_seconds, page, render_stats
 from pipeline.basemap import package_info
 
 with page("Health") as bench:
@@ -48,6 +48,13 @@ with page("Health") as bench:
         st.dataframe(rows, hide_index=True, width="stretch")
     else:
         st.caption("No finished phases yet.")
+
+    st.subheader("Page render times (server, this process)")
+    renders = render_stats()
+    if renders:
+        st.dataframe(renders, hide_index=True, width="stretch")
+    else:
+        st.caption("No page rendered yet.")
 
     by_status = health.get("jobs_by_status") or {}
     if by_status:

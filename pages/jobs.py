@@ -1,44 +1,90 @@
-"""Jobs: live progress of every job (refreshed each second), with cancel and retry."""
+"""Jobs: live progress (refreshed each second), filter by status and text, cancel, retry, clear the
+finished ones from the list, delete a video with its results (after a confirmation)."""
 
 from __future__ import annotations
 
+import re
 import time
+from pathlib import Path
 
 import streamlit as st
 
-from pages._shared import attempt, fmt_seconds, md_escape, page, video_labels
+from pages._shared import attempt, fmt_seconds, fmt_time, md_escape, page, page_link, plural, video_labels
 
 ACTIVE = ("queued", "running")
+FLASH_S = 20  # how long a message about an action stays
+STATUSES = ["queued", "running", "done", "partial", "failed", "canceled"]
 BADGES = {  # status -> (colour, material icon)
     "queued": ("gray", ":material/schedule:"), "running": ("blue", ":material/autorenew:"),
     "done": ("green", ":material/check_circle:"), "partial": ("orange", ":material/warning:"),
     "failed": ("red", ":material/error:"), "canceled": ("gray", ":material/cancel:"),
 }
+NO_NETWORK = re.compile(r"dns|name resolution|resolve|getaddrinfo|network is unreachable|no route to host|"
+                        r"temporary failure in name|connection refused|offline", re.IGNORECASE)
 
 
-def _job_card(bench, job, labels: dict[str, str]) -> None:
+def _source_label(source: str) -> str:
+    """An upload's path shown as the file's name; addresses and other paths as they are."""
+    if source.lower().startswith(("http://", "https://", "@")):
+        return source
+    path = Path(source)
+    return path.name if re.fullmatch(r"[0-9a-f]{16}", path.parent.name or "") else source
+
+
+def _error_text(job, offline: bool) -> str:
+    text = f"{job.error.get('type', 'Error')}: {job.error.get('message', '')}"
+    if not offline and NO_NETWORK.search(text) and job.source.lower().startswith(("http://", "https://")):
+        text += (" — This machine seems to have no network. Connect it, or analyse local files with "
+                 "offline mode (Analyze → Options → Offline).")
+    return text
+
+
+def _ask_delete(video_id: str) -> None:
+    st.session_state["confirm_delete"] = video_id
+
+
+def _delete(bench, video_id: str, title: str) -> None:
+    st.session_state.pop("confirm_delete", None)
+    try:
+        jobs = bench.delete_video(video_id)
+        st.session_state["jobs_flash"] = ("success", f"Deleted {title} with its places and {plural(jobs, 'job')}.",
+                                           time.time())
+    except Exception as exc:
+        from pages._shared import error_text
+
+        st.session_state["jobs_flash"] = ("error", f"Deleting failed. {error_text(exc)}", time.time())
+
+
+def _job_card(bench, job, labels: dict[str, str], fact: dict) -> None:
     job_id = job.job_id
     with st.container(border=True, key=f"job_{job_id}"):
         info, actions = st.columns([6, 2])
-        title = labels.get(job.video_id or "", "") or job.source
+        title = labels.get(job.video_id or "", "") or _source_label(job.source)
         colour, icon = BADGES.get(job.status, ("gray", None))
-        info.badge(job.status, color=colour, icon=icon)
+        info.badge("cached" if fact.get("cached") and job.status == "done" else job.status, color=colour,
+                   icon=icon)
         info.text(title)
-        detail = [f"Job {job_id}", f"elapsed {fmt_seconds(job.elapsed_s)}"]
-        if job.eta_s is not None:
-            detail.append(f"ETA {fmt_seconds(job.eta_s)}")
-        found = job.metrics.get("locations_found")
-        if found is not None and job.finished:
-            detail.append(f"{found} places")
-        if job.cached:
-            detail.append("cached")
+        detail = [f"queued {fmt_time(job.created_at)}"]
+        if job.started_at:
+            detail.append(f"took {fmt_seconds(job.elapsed_s)}" if job.finished else
+                          f"running for {fmt_seconds(job.elapsed_s)}")
+        if not job.finished and fact.get("eta_s") is not None:
+            detail.append(f"about {fmt_seconds(fact['eta_s'])} left (speeds measured here)")
+        if job.finished and fact.get("places") is not None:
+            detail.append(plural(int(fact["places"]), "place") + " on the map")
+        if fact.get("cached"):
+            detail.append("cached: the stored result was reused")
         if job.parent_job_id:
-            detail.append(f"part of playlist job {job.parent_job_id}")
+            detail.append("part of a playlist")
         info.caption(" · ".join(detail))
-        if title != job.source:
-            info.text(f"Source: {job.source}")
-        info.progress(min(max(job.progress, 0.0), 1.0),
-                      text=f"{job.status} · {job.phase or 'waiting'} · {job.progress:.0%}")
+        if _source_label(job.source) != title:
+            info.text(f"Source: {_source_label(job.source)}")
+        if not job.finished:
+            phase = job.phase or "waiting"
+            text = f"{job.status} · {phase} · {job.progress:.0%}"
+            if fact.get("phase_elapsed_s") is not None:
+                text += f" · {fmt_seconds(fact['phase_elapsed_s'])} in this phase"
+            info.progress(min(max(job.progress, 0.0), 1.0), text=text)
         if job.status in ACTIVE:
             if actions.button("Cancel", key=f"cancel_{job_id}", icon=":material/stop:"):
                 if attempt(lambda: bench.cancel(job_id), "Cancel") is not None:
@@ -53,47 +99,89 @@ def _job_card(bench, job, labels: dict[str, str]) -> None:
                     help="Ask the geocoder again only for the places that failed."):
                 if attempt(lambda: bench.retry_failed_geocodes(job_id), "Retrying geocodes") is not None:
                     st.toast("Geocodes retried.")
+            if job.video_id and job.video_id in labels:
+                page_link(actions, "pages/video.py", "Review", icon=":material/rate_review:",
+                                  query_params={"video": job.video_id})
+                actions.button("Delete video…", key=f"delete_{job_id}", icon=":material/delete:",
+                               on_click=_ask_delete, args=(job.video_id,),
+                               help="Delete this video with its transcript, places and corrections.")
         if job.error:
-            st.error(f"{md_escape(job.error.get('type', 'Error'))}: {md_escape(job.error.get('message', ''))}")
+            st.error(md_escape(_error_text(job, bench.settings.offline)))
+        if st.session_state.get("confirm_delete") == job.video_id and job.video_id and job.finished:
+            with st.container(border=True, key=f"confirm_{job_id}"):
+                st.warning(f"Delete {md_escape(title)} with its transcript, places, corrections and jobs? "
+                           "This cannot be undone.")
+                yes, no, _ = st.columns([1, 1, 4])
+                yes.button("Yes, delete", key=f"yes_delete_{job_id}", type="primary",
+                           on_click=_delete, args=(bench, job.video_id, title))
+                no.button("Keep it", key=f"no_delete_{job_id}", on_click=st.session_state.pop,
+                          args=("confirm_delete", None))
+
+
+def _clear(bench, job_ids: list[str]) -> None:
+    count = bench.clear_finished_jobs(job_ids)
+    st.session_state["jobs_flash"] = ("success", f"Cleared {plural(count, 'finished job')} from the list "
+                                                 "(their results stay).", time.time())
 
 
 with page("Jobs") as bench:
-    show_finished = st.select_slider("Finished jobs shown", options=[10, 20, 50, 100, 200], value=20,
+    f1, f2, f3 = st.columns([3, 3, 2])
+    statuses = f1.multiselect("Status", STATUSES, key="status", placeholder="Any status", bind="query-params")
+    text = f2.text_input("Title or source contains", key="job_q", bind="query-params")
+    show_finished = f3.select_slider("Finished jobs shown", options=[10, 20, 50, 100, 200], value=20,
                                      key="finished_shown")
-
     @st.fragment(run_every="1s")
     def live_jobs() -> None:
-        jobs = bench.list_jobs(limit=500)
-        health = bench.health()
+        flash = st.session_state.get("jobs_flash")
+        if flash and time.time() - flash[2] < FLASH_S:  # stays a while, through the live refreshes
+            getattr(st, flash[0])(md_escape(flash[1]))
+        jobs = bench.visible_jobs(limit=500)
         labels = video_labels(bench)
-        active = [j for j in jobs if j.status in ACTIVE]
-        finished = [j for j in jobs if j.status not in ACTIVE]
         running = sum(j.status == "running" for j in jobs)
         queued = sum(j.status == "queued" for j in jobs)
+        finished_all = [j for j in jobs if j.status not in ACTIVE]
         m1, m2, m3, m4 = st.columns(4)
         m1.metric("Running", running)
         m2.metric("Queued", queued)
-        m3.metric("Inference queue", health.get("queue_depth", 0),
+        m3.metric("Inference queue", bench.health().get("queue_depth", 0),
                   help="Items waiting for the speech-recognition worker.")
-        m4.metric("Jobs in total", health.get("jobs_total", len(jobs)))
-        st.text(f"Live: {running} running · {queued} queued · {len(finished)} finished · "
+        m4.metric("Finished (listed)", len(finished_all))
+        st.text(f"Live: {running} running · {queued} queued · {len(finished_all)} finished · "
                 f"updated {time.strftime('%H:%M:%S')}")
         if not jobs:
-            st.info("No jobs yet. Submit sources on the Analyze page, or try the demo there.")
+            st.info("No jobs in the list. Submit sources on the Analyze page, or try the demo there.")
             return
-        for job in active + finished[:show_finished]:
-            _job_card(bench, job, labels)
+        needle = (text or "").strip().lower()
+        chosen = [j for j in jobs
+                  if (not statuses or ("cached" if j.cached else j.status) in statuses or j.status in statuses)
+                  and (not needle or needle in (labels.get(j.video_id or "", "") + " " + j.source).lower())]
+        active = [j for j in chosen if j.status in ACTIVE]
+        finished = [j for j in chosen if j.status not in ACTIVE]
+        shown = active + finished[:show_finished]
+        facts = bench.job_facts(shown)
+        if finished:
+            st.button(f"Clear {plural(len(finished), 'finished job')} from the list", key="clear_finished",
+                      icon=":material/clear_all:", on_click=_clear, args=(bench, [j.job_id for j in finished]),
+                      help="Hides them here; the videos, places and timings stay.")
+        if not chosen:
+            st.caption("No job matches the filter.")
+        for job in shown:
+            _job_card(bench, job, labels, facts.get(job.job_id, {}))
         if len(finished) > show_finished:
             st.caption(f"{len(finished) - show_finished} older finished jobs not shown.")
 
     live_jobs()
 
     with st.expander("Events of a job"):
-        jobs = bench.list_jobs(limit=500)
-        chosen = st.selectbox("Job", [j.job_id for j in jobs], key="events_job", index=None,
-                              format_func=lambda jid: next((f"{jid} · {j.source}" for j in jobs if j.job_id == jid),
-                                                           jid))
-        if chosen:
-            events = attempt(lambda: bench.job_events(chosen), "Reading the events")
+        jobs = bench.visible_jobs(limit=500)
+        labels = video_labels(bench)
+        names = {j.job_id: f"{labels.get(j.video_id or '', '') or _source_label(j.source)} · "
+                           f"{fmt_time(j.created_at)}" for j in jobs}
+        chosen_job = st.selectbox("Job", list(names), key="events_job", index=None, format_func=names.get)
+        if chosen_job:
+            events = attempt(lambda: bench.job_events(chosen_job), "Reading the events")
             if events:
-                st.dataframe(events, hide_index=True, width="stretch")
+                st.dataframe([{"time": fmt_time(e["ts"]), "phase": e["phase"] or "", "event": e["event"],
+                               "message": e["message"] or "",
+                               "took": fmt_seconds(e["elapsed_ms"] / 1000) if e["elapsed_ms"] else ""}
+                              for e in events], hide_index=True, width="stretch")

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from pages._shared import error_text, md_escape, page, video_labels
+from pages._shared import analyst_name, error_text, md_escape, page, plural, video_labels
 from pipeline.export import FORMATS, MIME_TYPES
 
 EDITABLE = ["location", "latitude", "longitude", "rejected", "visited"]
@@ -52,7 +52,7 @@ def _save_corrections(bench) -> None:
         if not fields:
             continue
         try:
-            bench.correct_place(video_id, original, **fields)
+            bench.review_correct(video_id, original, who=analyst_name(), action="edit in table", **fields)
             saved += 1
         except Exception as exc:
             problems.append(f"{label}: {error_text(exc)}")
@@ -62,18 +62,21 @@ def _save_corrections(bench) -> None:
 
 with page("Places") as bench:
     labels = video_labels(bench)
-    places = bench.places(include_rejected=True)
-    video_ids = sorted({p["video_id"] for p in places}, key=lambda v: labels.get(v, v).lower())
-    chosen = st.multiselect("Videos", video_ids, format_func=lambda v: labels.get(v, v), key="places_videos",
-                            placeholder="All videos")
-    if chosen:
-        places = [p for p in places if p["video_id"] in chosen]
+    everything = bench.review_places(include_rejected=True)
+    video_ids = sorted({p["video_id"] for p in everything}, key=lambda v: labels.get(v, v).lower())
+    c1, c2 = st.columns([3, 2])
+    chosen = c1.multiselect("Videos", video_ids, format_func=lambda v: labels.get(v, v), key="places_videos",
+                            placeholder="All videos", bind="query-params")
+    query = c2.text_input("Search words or a place", key="q", bind="query-params")
+    places = bench.review_places(chosen or None, include_rejected=True, query=query) if (query or "").strip() \
+        else [p for p in everything if not chosen or p["video_id"] in chosen]
 
-    saved = st.session_state.pop("places_saved", None)
+    saved = st.session_state.get("places_saved")  # stays until the next save
     if saved:
         count, problems = saved
         if count:
-            st.success(f"Saved {count} correction(s). They survive re-analysis and restarts.")
+            st.success(f"Saved {plural(count, 'correction')}. They survive re-analysis and restarts; the Review "
+                       "page shows their audit trail.", icon=":material/check_circle:")
         for problem in problems:
             st.error(md_escape(problem))
 
@@ -81,7 +84,7 @@ with page("Places") as bench:
         st.info("No places yet. Analyse a video on the Analyze page (or try the demo) and they appear here.")
     frame = pd.DataFrame(
         [{
-            "video": labels.get(p["video_id"], p["video_id"]),
+            "video": labels.get(p["video_id"], p["video_title"]),
             "timecode": p["timecode"],
             "location": p["location"],
             "latitude": p["latitude"],
@@ -133,11 +136,12 @@ with page("Places") as bench:
     st.subheader("Export")
     st.caption("Corrected values; rejected places are left out. Files are built when you click.")
     export_ids = chosen or None
+    export_query = query or None
     columns = st.columns(len(FORMATS))
     for column, fmt in zip(columns, FORMATS, strict=True):
         column.download_button(
             EXPORT_LABELS.get(fmt, fmt.upper()),
-            data=lambda fmt=fmt: bench.export(fmt, export_ids),
+            data=lambda fmt=fmt: bench.review_export(fmt, export_ids, export_query),
             file_name=EXPORT_NAMES.get(fmt, f"places.{fmt}"),
             mime=MIME_TYPES.get(fmt, "application/octet-stream"),
             key=f"download_{fmt}",

@@ -162,7 +162,8 @@ def to_kml(places: list[dict[str, Any]]) -> bytes:
     kml = simplekml.Kml(name="Video places")
     kml.parsetext(parse=False)
     for video_id, route in _routes(places).items():
-        folder = kml.newfolder(name=_kml_text(video_id))
+        title = _readable_title(route[0].get("video_title"), video_id)
+        folder = kml.newfolder(name=_kml_text(title))
         for p in route:
             point = folder.newpoint(name=_kml_text(p["location"]), coords=[(p["longitude"], p["latitude"])])
             description = f"{p['timecode']} — {p['description']}\n{p['evidence']}"
@@ -170,10 +171,17 @@ def to_kml(places: list[dict[str, Any]]) -> bytes:
                 description += f"\n{p['url_at_time']}"
             point.description = _kml_html(description)
         if len(route) >= 2:
-            line = folder.newlinestring(name=_kml_text(f"Route {video_id}"),
+            line = folder.newlinestring(name=_kml_text(f"Route: {title}"),
                                         coords=[(p["longitude"], p["latitude"]) for p in route])
             line.style.linestyle.width = 3
     return kml.kml().encode("utf-8")
+
+
+def _readable_title(title: str | None, video_id: str) -> str:
+    """The video's title for people (an upload's content-hash prefix dropped), else its id."""
+    import re
+
+    return re.sub(r"^[0-9a-f]{16}-", "", (title or "").strip()) or video_id
 
 
 def map_visualizations(places: list[dict[str, Any]]) -> list[dict[str, Any]]:

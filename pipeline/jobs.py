@@ -89,9 +89,11 @@ class JobView(Record):
 
     @property
     def eta_s(self) -> float | None:
-        """Linear estimate from progress so far (None until there is some)."""
+        """Linear estimate from progress so far: None until there is enough to go on (10 % and
+        5 s), since the first phases say little about the long ones. The Jobs page prefers the
+        speeds measured on this machine (``Workbench.job_facts``)."""
         elapsed = self.elapsed_s
-        if self.finished or elapsed is None or self.progress <= 0.02:
+        if self.finished or elapsed is None or self.progress < 0.1 or elapsed < 5:
             return None
         return elapsed * (1 - self.progress) / self.progress
 

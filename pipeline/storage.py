@@ -27,7 +27,7 @@ from .errors import ConfigurationError, DatabaseLockedError
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _MIGRATIONS: dict[int, list[str]] = {
     1: [
@@ -77,6 +77,18 @@ _MIGRATIONS: dict[int, list[str]] = {
         """CREATE TABLE IF NOT EXISTS idempotency_keys (
             scope VARCHAR, key VARCHAR, status_code INTEGER, body JSON, created_at DOUBLE,
             PRIMARY KEY (scope, key))""",
+    ],
+    # 3: the analyst's review (workbench): audit trail of corrections, places the analyst added,
+    # finished jobs cleared from the Jobs list (the rows stay for the metrics).
+    3: [
+        """CREATE TABLE IF NOT EXISTS correction_log (
+            video_id VARCHAR, place_key VARCHAR, changed_at DOUBLE, who VARCHAR, action VARCHAR,
+            before JSON, after JSON)""",
+        """CREATE TABLE IF NOT EXISTS added_places (
+            video_id VARCHAR, place_key VARCHAR, name VARCHAR, start_seconds DOUBLE, evidence VARCHAR,
+            marker VARCHAR, latitude DOUBLE, longitude DOUBLE, gazetteer_id VARCHAR, country_code VARCHAR,
+            who VARCHAR, created_at DOUBLE, PRIMARY KEY (video_id, place_key))""",
+        """CREATE TABLE IF NOT EXISTS cleared_jobs (job_id VARCHAR PRIMARY KEY, cleared_at DOUBLE)""",
     ],
 }
 
@@ -549,6 +561,140 @@ class Storage:
 
     def corrections(self) -> list[dict[str, Any]]:
         return self._all("SELECT * FROM corrections ORDER BY updated_at")
+
+    # ------------------------------------------------------------ review (workbench)
+    def log_correction(self, video_id: str, key: str, *, who: str, action: str,
+                       before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+        """One line of a place's audit trail: who changed what, when, and what was there before."""
+        self._exec("INSERT INTO correction_log VALUES (?,?,?,?,?,?,?)",
+                   [video_id, key, time.time(), who, action, _dumps(before), _dumps(after)])
+
+    def correction_history(self, video_id: str | None = None, key: str | None = None) -> list[dict[str, Any]]:
+        sql, params = "SELECT * FROM correction_log WHERE true", []
+        if video_id is not None:
+            sql += " AND video_id = ?"
+            params.append(video_id)
+        if key is not None:
+            sql += " AND place_key = ?"
+            params.append(key)
+        rows = self._all(sql + " ORDER BY changed_at", params)
+        for r in rows:
+            r["before"], r["after"] = _loads(r["before"]), _loads(r["after"])
+        return rows
+
+    def add_place(self, video_id: str, key: str, *, name: str, start_seconds: float, evidence: str,
+                  marker: str, latitude: float | None, longitude: float | None, gazetteer_id: str | None,
+                  country_code: str | None, who: str) -> None:
+        """A place the analyst added (kept apart from the analysis: it survives re-analysis)."""
+        with self._tx() as con:
+            con.execute("DELETE FROM added_places WHERE video_id = ? AND place_key = ?", [video_id, key])
+            con.execute("INSERT INTO added_places VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                        [video_id, key, name, start_seconds, evidence, marker, latitude, longitude,
+                         gazetteer_id, country_code, who, time.time()])
+
+    def remove_added_place(self, video_id: str, key: str) -> None:
+        self._exec("DELETE FROM added_places WHERE video_id = ? AND place_key = ?", [video_id, key])
+
+    def added_places(self, video_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """Added places shaped like ``latest_places`` rows (corrections joined the same way)."""
+        sql = """
+            SELECT a.video_id || '|added|' || a.place_key AS place_id, a.video_id, NULL AS strategy_version,
+                   NULL AS job_id, -1 AS idx, a.place_key, a.name, '' AS description, a.start_seconds,
+                   '["added"]' AS tags, a.marker, a.evidence, CAST(1.0 AS DOUBLE) AS confidence,
+                   a.latitude, a.longitude,
+                   'analyst' AS geocoder, a.gazetteer_id, a.country_code,
+                   CASE WHEN a.latitude IS NULL THEN 'failed' ELSE 'ok' END AS status,
+                   CASE WHEN a.latitude IS NULL THEN 'no coordinates yet' END AS failure_reason,
+                   a.created_at AS updated_at, v.title AS video_title, v.url AS video_url, v.platform AS platform,
+                   c.name AS c_name, c.latitude AS c_latitude, c.longitude AS c_longitude,
+                   c.rejected AS c_rejected, c.visited AS c_visited, c.note AS c_note,
+                   (SELECT min(s.source) FROM source_videos s WHERE s.video_id = a.video_id) AS source
+            FROM added_places a
+            LEFT JOIN videos v ON v.video_id = a.video_id
+            LEFT JOIN corrections c ON c.video_id = a.video_id AND c.place_key = a.place_key
+        """
+        params: list[Any] = []
+        if video_ids:
+            sql += f" WHERE a.video_id IN ({','.join('?' * len(video_ids))})"
+            params.extend(video_ids)
+        return [_place_dict(r) for r in self._all(sql + " ORDER BY a.video_id, a.start_seconds", params)]
+
+    def search_segments(self, words: Sequence[str], *, limit: int = 500) -> list[dict[str, Any]]:
+        """Segments of each video's newest analysis that contain every word (case-insensitive)."""
+        if not words:
+            return []
+        sql = """
+            WITH latest AS (
+                SELECT video_id, strategy_version FROM (
+                    SELECT video_id, strategy_version,
+                           row_number() OVER (PARTITION BY video_id ORDER BY created_at DESC) AS rn
+                    FROM results) WHERE rn = 1)
+            SELECT s.video_id, s.idx, s.start_s, s.end_s, s.text, v.title AS video_title, v.url AS video_url,
+                   v.platform AS platform
+            FROM segments s
+            JOIN latest l ON s.video_id = l.video_id AND s.strategy_version = l.strategy_version
+            LEFT JOIN videos v ON v.video_id = s.video_id
+            WHERE """ + " AND ".join(["s.text ILIKE ? ESCAPE '\\'"] * len(words)) + """
+            ORDER BY lower(coalesce(v.title, s.video_id)), s.start_s LIMIT ?"""
+        escaped = [w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for w in words]
+        params = [f"%{w}%" for w in escaped] + [limit]
+        return self._all(sql, params)
+
+    def delete_video(self, video_id: str) -> int:
+        """Remove a video with everything found in it (jobs, results, places, corrections)."""
+        with self._tx() as con:
+            jobs = [r[0] for r in con.execute("SELECT job_id FROM jobs WHERE video_id = ?", [video_id]).fetchall()]
+            for table in ("videos", "source_videos", "results", "segments", "places", "corrections",
+                          "correction_log", "added_places", "jobs"):
+                con.execute(f"DELETE FROM {table} WHERE video_id = ?", [video_id])
+            for job_id in jobs:
+                con.execute("DELETE FROM job_events WHERE job_id = ?", [job_id])
+                con.execute("DELETE FROM cleared_jobs WHERE job_id = ?", [job_id])
+        return len(jobs)
+
+    def clear_jobs(self, job_ids: Iterable[str]) -> None:
+        """Hide finished jobs from the Jobs list (their rows stay: metrics, sources, history)."""
+        now = time.time()
+        with self._tx() as con:
+            for job_id in job_ids:
+                con.execute("DELETE FROM cleared_jobs WHERE job_id = ?", [job_id])
+                con.execute("INSERT INTO cleared_jobs VALUES (?, ?)", [job_id, now])
+
+    def video_sources(self, video_id: str) -> list[str]:
+        """The sources (paths, URLs) a video was analysed from, newest first."""
+        return [r["source"] for r in self._all(
+            "SELECT source FROM source_videos WHERE video_id = ? ORDER BY updated_at DESC", [video_id])]
+
+    def latest_result(self, video_id: str) -> dict[str, Any] | None:
+        return self._one("SELECT summary, extractor, transcript_origin, created_at FROM results "
+                         "WHERE video_id = ? ORDER BY created_at DESC LIMIT 1", [video_id])
+
+    def cleared_job_ids(self) -> set[str]:
+        return {r["job_id"] for r in self._all("SELECT job_id FROM cleared_jobs")}
+
+    def job_review_facts(self, job_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Per job: whether it was answered from the cache, and when its current phase started."""
+        if not job_ids:
+            return {}
+        marks = ",".join("?" * len(job_ids))
+        rows = self._all(
+            f"SELECT job_id, bool_or(event = 'cache_hit') AS cache_hit, "
+            f"max(ts) FILTER (WHERE event = 'phase_start') AS phase_started "
+            f"FROM job_events WHERE job_id IN ({marks}) GROUP BY job_id", list(job_ids))
+        return {r["job_id"]: r for r in rows}
+
+    def phase_speeds(self) -> dict[str, Any]:
+        """Measured on this machine: median seconds per phase, and transcription seconds per second
+        of media (from finished phases of earlier jobs)."""
+        rows = self._all(
+            "SELECT phase, quantile_cont(elapsed_ms, 0.5) AS p50_ms, count(*) AS n FROM job_events "
+            "WHERE event = 'phase_done' AND elapsed_ms IS NOT NULL GROUP BY phase")
+        speed = self._one(
+            "SELECT sum(e.elapsed_ms) / 1000 / nullif(sum(v.duration), 0) AS s_per_s FROM job_events e "
+            "JOIN jobs j ON j.job_id = e.job_id JOIN videos v ON v.video_id = j.video_id "
+            "WHERE e.event = 'phase_done' AND e.phase = 'transcription' AND v.duration > 0") or {}
+        return {"phase_s": {r["phase"]: (r["p50_ms"] or 0) / 1000 for r in rows},
+                "transcription_s_per_media_s": speed.get("s_per_s")}
 
     # ------------------------------------------------------------ geocode cache
     def geocode_cache_get(self, key: str) -> tuple[bool, GeoHit | None] | None:

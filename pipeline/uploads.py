@@ -25,29 +25,33 @@ class UploadTooLargeError(InvalidSourceError):
     """An upload is over the configured size limit."""
 
 
-def upload_name(filename: str, digest: str) -> str:
-    """``<sha256 prefix>-<sanitised stem><suffix>``; the suffix must be a supported type."""
+def upload_name(filename: str) -> str:
+    """The uploaded file's own name, made safe: ``<sanitised stem><suffix>``; the suffix must be
+    a supported type. It becomes the video's title, so it keeps spaces and brackets."""
     base = Path(filename.replace("\\", "/")).name
     suffix = Path(base).suffix.lower()
     if suffix.lstrip(".") not in UPLOAD_EXTENSIONS:
         raise InvalidSourceError(
             f"Unsupported file type {suffix or '(none)'!r}: upload audio/video ({', '.join(UPLOAD_EXTENSIONS[:17])}) "
             "or a .srt/.vtt subtitle file or a .txt transcript.")
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(base).stem).strip("._-")[:60] or "upload"
-    return f"{digest[:16]}-{stem}{suffix}"
+    stem = re.sub(r"[^A-Za-z0-9._ ()-]+", "_", Path(base).stem).strip("._- ")[:60] or "upload"
+    return f"{stem}{suffix}"
 
 
 def store_upload(media_dir: str | Path, filename: str, chunks: Iterable[bytes], *, max_bytes: int) -> Path:
-    """Write an upload (streamed in ``chunks``) under ``<media_dir>/uploads``; returns its path.
+    """Write an upload (streamed in ``chunks``) to ``<media_dir>/uploads/<sha256 prefix>/<name>``.
 
-    Refuses a file over ``max_bytes`` without keeping any of it.
+    The folder is the content's hash, so no client-chosen name can leave it or collide with
+    another file. The same bytes uploaded again, under any name, give back the first file: the
+    same source, so the stored result is reused and the video keeps its first name. A file over
+    ``max_bytes`` is refused without keeping any of it.
     """
-    upload_name(filename, "0" * 16)  # refuse an unsupported type before reading anything
-    folder = Path(media_dir) / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
+    name = upload_name(filename)  # refuse an unsupported type before reading anything
+    root = Path(media_dir) / "uploads"
+    root.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".upload-", suffix=".part")
+    fd, tmp = tempfile.mkstemp(dir=root, prefix=".upload-", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as out:
             for chunk in chunks:
@@ -57,11 +61,14 @@ def store_upload(media_dir: str | Path, filename: str, chunks: Iterable[bytes], 
                         f"{Path(filename).name} is larger than the upload limit of {max_bytes / 1e6:.0f} MB.")
                 digest.update(chunk)
                 out.write(chunk)
-        target = folder / upload_name(filename, digest.hexdigest())
-        if target.exists() and target.stat().st_size == size:
-            os.unlink(tmp)
-        else:
-            os.replace(tmp, target)
+        folder = root / digest.hexdigest()[:16]
+        folder.mkdir(exist_ok=True)
+        for earlier in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+            if earlier.stat().st_size == size:
+                os.unlink(tmp)
+                return earlier
+        target = folder / name
+        os.replace(tmp, target)
         return target
     except BaseException:
         if os.path.exists(tmp):

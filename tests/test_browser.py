@@ -40,7 +40,7 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-q
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DEMO_PLACES = {"Lisbon", "Porto", "Madrid", "Barcelona", "Paris", "Taipei"}
 CLIP_REPEATS = 16  # the demo narration 16x (~286 s of speech): ~25 s of transcription here to measure in
-PAGES = ("Map", "Places", "Health", "Analyze", "Jobs")
+PAGES = ("Map", "Places", "Health", "Analyze", "Jobs", "Review", "Search")
 
 pytestmark = [
     pytest.mark.browser,
@@ -77,6 +77,26 @@ def populate(env: dict[str, str], folder: Path) -> str:
         bench.shutdown(wait=True)
 
 
+def populate_stacked(env: dict[str, str]) -> list[str]:
+    """Two analysed trips whose POIs sit on their cities (stacked points), with countries and
+    continents as context (scripts/bench_pages.populate)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_pages", ROOT / "scripts" / "bench_pages.py")
+    bench_pages = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_pages)
+    return bench_pages.populate(env["VIDEOMAP_DB_PATH"], videos=2, places=30, seed=3)
+
+
+def seed_gazetteer(cache_dir: Path) -> None:
+    """Reuse this checkout's built gazetteer index (building it takes a minute on this machine)."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    for built in (ROOT / "data" / "cache").glob("gazetteer-*.pkl"):
+        target = cache_dir / built.name
+        if not target.exists():
+            target.symlink_to(built)
+
+
 def long_speech_clip(path: Path) -> Path:
     """The demo narration repeated: real speech, long enough to watch the transcription phase."""
     import numpy as np
@@ -104,6 +124,8 @@ def app(tmp_path):
         "PYTHONUNBUFFERED": "1",
     })
     xss_video = populate(env, tmp_path)
+    stacked = populate_stacked(env)
+    seed_gazetteer(Path(env["VIDEOMAP_CACHE_DIR"]))
     port = free_port()
     log_path = tmp_path / "streamlit.log"
     log = open(log_path, "wb")  # noqa: SIM115  (closed in teardown)
@@ -136,7 +158,8 @@ def app(tmp_path):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"streamlit did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
             time.sleep(0.3)
-        yield {"base": base, "tmp": tmp_path, "xss_video": xss_video, "log": log_path, "stop": stop, "env": env}
+        yield {"base": base, "tmp": tmp_path, "xss_video": xss_video, "log": log_path, "stop": stop, "env": env,
+               "stacked": stacked}
     finally:
         stop()
         log.close()
@@ -148,20 +171,31 @@ def shot(page, name: str) -> None:
 
 
 def footer(page, title: str):
-    return page.get_by_text(re.compile(rf"^{title} page rendered in \d+ ms$"))
+    """The page's last element (invisible; the developer footer is gone)."""
+    return page.locator(f".st-key-page_ready_{title.lower()}")
 
 
 def go(page, title: str, timeout_ms: int = 30_000) -> dict:
-    """Click the page's link in the sidebar; return client and server render times (and when)."""
+    """Click the page's link in the sidebar; return the click-to-complete time (and when)."""
     wall_start = time.time()
     started = time.perf_counter()
     page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
-    marker = footer(page, title)
-    marker.wait_for(timeout=timeout_ms)
+    footer(page, title).wait_for(state="attached", timeout=timeout_ms)
     client_ms = (time.perf_counter() - started) * 1000
-    server_ms = float(re.search(r"(\d+) ms", marker.inner_text()).group(1))
-    return {"page": title, "client_ms": round(client_ms, 1), "server_ms": server_ms,
-            "start": wall_start, "end": time.time()}
+    return {"page": title, "client_ms": round(client_ms, 1), "start": wall_start, "end": time.time()}
+
+
+def clip_job_id(env: dict[str, str], name: str) -> str:
+    """The id of the job that analysed the source ending in ``name`` (read after the app stopped)."""
+    from pipeline.api import Workbench
+    from pipeline.config import Settings
+
+    bench = Workbench(Settings(db_path=env["VIDEOMAP_DB_PATH"], cache_dir=env["VIDEOMAP_CACHE_DIR"],
+                               media_dir=env["VIDEOMAP_MEDIA_DIR"], offline=True), resume=False)
+    try:
+        return next(j.job_id for j in bench.list_jobs() if j.source.endswith(name))
+    finally:
+        bench.shutdown()
 
 
 def phase_window(env: dict[str, str], job_id: str, phase: str) -> tuple[float, float]:
@@ -200,15 +234,14 @@ def test_user_journey_in_a_real_browser(app):
 
             # --- Analyze: a speech clip by path, then the bundled demo
             page.goto(app["base"])
-            footer(page, "Analyze").wait_for(timeout=60_000)
+            footer(page, "Analyze").wait_for(state="attached", timeout=60_000)
             page.get_by_label("Sources, one per line").fill(str(clip))
             page.get_by_role("button", name="Submit").click()
-            queued = page.get_by_text(re.compile(r"Line 1: .*long-trip\.wav — (queued|running) as job"))
+            queued = page.get_by_text(re.compile(r"Line 1: .*long-trip\.wav — (queued|running)\. Follow it"))
             queued.wait_for(timeout=30_000)
-            clip_job = re.search(r"as job (\w+)", queued.inner_text()).group(1)
             page.get_by_role("button", name="Try the demo").click()
             for name in (r"trip-lisbon-to-paris\.ogg", r"city-walk\.srt"):
-                page.get_by_text(re.compile(rf"{name} — (queued|running) as job")).wait_for(timeout=30_000)
+                page.get_by_text(re.compile(rf"{name} — (queued|running)\. Follow it")).wait_for(timeout=30_000)
             shot(page, "analyze")
 
             # --- time page renders (sidebar navigation) while the clip is transcribed; which of them
@@ -249,7 +282,7 @@ def test_user_journey_in_a_real_browser(app):
 
             # only the video with the HTML payload: its single place sits at the centre of the view
             show_only(page, "xss-porto")
-            page.get_by_text(re.compile(r"^1 place on the map")).wait_for(timeout=30_000)
+            page.get_by_text(re.compile(r"^1 stop and 0 areas on the map")).wait_for(timeout=30_000)
             page.wait_for_timeout(1500)
             box = canvas.bounding_box()
             centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
@@ -264,7 +297,7 @@ def test_user_journey_in_a_real_browser(app):
             page.mouse.click(*centre)
             details = page.locator(".st-key-place_details")
             details.wait_for(timeout=30_000)
-            for text in (XSS, "We arrive in Porto.", "00:00:02,000", "90%"):
+            for text in (XSS, "We arrive in Porto.", "00:00:02", "90%"):
                 expect(details).to_contain_text(text, timeout=10_000)
             shot(page, "map-selected")
 
@@ -310,11 +343,11 @@ def test_user_journey_in_a_real_browser(app):
     assert "Traceback" not in log, log[-3000:]
 
     # which of the timed renders ran entirely inside the clip's transcription phase
-    start, end = phase_window(app["env"], clip_job, "transcription")
+    start, end = phase_window(app["env"], clip_job_id(app["env"], "long-trip.wav"), "transcription")
     during = [s for s in samples if start <= s["start"] and s["end"] <= end]
     summary = {
-        "what": "sidebar navigation to a page until its last element (the render-time footer) shows; "
-                "client_ms = click to footer in Chromium, server_ms = the page script's own run time",
+        "what": "sidebar navigation to a page until its last element (an invisible marker) is in the page; "
+                "client_ms = click to marker in Chromium",
         "machine": f"{os.cpu_count()} CPU cores shared by chromium, streamlit and the ASR model",
         "transcription_phase_s": round(end - start, 1),
         "speech_seconds": round(17.855 * CLIP_REPEATS, 1),
@@ -326,7 +359,6 @@ def test_user_journey_in_a_real_browser(app):
     print("\nrender times:", json.dumps({k: v for k, v in summary.items()}, indent=1))
     assert summary["during_transcription"]["n"] >= 3, summary
     # responsive: no page run waits for the model (the script itself stays fast) and every page shows
-    assert summary["during_transcription"]["server_ms_max"] < 3_000, summary
     assert summary["during_transcription"]["client_ms_max"] < 20_000, summary
 
 
@@ -334,14 +366,14 @@ def _stats(samples: list[dict]) -> dict:
     if not samples:
         return {"n": 0}
     out: dict = {"n": len(samples)}
-    for key in ("client_ms", "server_ms"):
+    for key in ("client_ms",):
         values = [s[key] for s in samples]
         out[f"{key}_median"] = round(statistics.median(values), 1)
         out[f"{key}_max"] = round(max(values), 1)
     out["by_page_client_ms_median"] = {
         title: round(statistics.median([s["client_ms"] for s in samples if s["page"] == title]), 1)
         for title in PAGES if any(s["page"] == title for s in samples)}
-    out["samples"] = [{k: s[k] for k in ("page", "client_ms", "server_ms")} for s in samples]
+    out["samples"] = [{k: s[k] for k in ("page", "client_ms")} for s in samples]
     return out
 
 
@@ -378,3 +410,172 @@ def _distinct_colours(png: bytes) -> int:
 
     image = Image.open(io.BytesIO(png)).convert("RGB").resize((200, 200))
     return len(set(image.getdata()))
+
+
+UPLOAD_SRT = """1
+00:00:01,000 --> 00:00:04,000
+We start the day in Lisbon by the river.
+
+2
+00:00:05,000 --> 00:00:09,000
+After lunch the little train climbs to sintra and its palaces.
+
+3
+00:00:10,000 --> 00:00:14,000
+In the evening we reach Porto for dinner.
+"""
+
+
+def grid_click_row(page, grid, row: int) -> None:
+    """Tick a row of a Streamlit dataframe (a canvas grid): its row marker, left of the first column."""
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 14, box["y"] + 35 + 17 + 35 * row)
+
+
+def test_analyst_workbench_journey(app):
+    """Demo → upload (and a cached re-upload) → jobs cleared → Review: the player at a place's moment,
+    a gazetteer candidate chosen, a missed place added from the transcript → Search → Map with the
+    route's direction and stacked points spread. Screenshots: tests/artifacts/workbench-*.png."""
+    from playwright.sync_api import expect, sync_playwright
+
+    upload = app["tmp"] / "day-trip.srt"
+    upload.write_text(UPLOAD_SRT, encoding="utf-8")
+    dialogs: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM),
+                                    args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"])
+        try:
+            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(app["base"])
+            footer(page, "Analyze").wait_for(state="attached", timeout=60_000)
+
+            # --- demo and an upload; the same bytes again under another name: cached, real count, same title
+            page.get_by_role("button", name="Try the demo").click()
+            page.get_by_text(re.compile(r"city-walk\.srt — (queued|running)")).wait_for(timeout=30_000)
+            chooser = page.locator('[data-testid="stFileUploaderDropzoneInput"]').last
+            chooser.set_input_files(str(upload))
+            page.get_by_text("day-trip.srt").first.wait_for(timeout=15_000)
+            page.wait_for_timeout(2500)  # the upload's own rerun ends first
+            page.get_by_role("button", name="Submit").click()
+            page.get_by_text(re.compile(r"day-trip\.srt — (queued|running)\. Follow it")).wait_for(timeout=30_000)
+            go(page, "Jobs")
+            page.get_by_text(re.compile(r"^Live: 0 running · 0 queued")).wait_for(timeout=240_000)
+            expect(page.get_by_text("day-trip.srt", exact=True).first).to_be_visible()
+            assert page.get_by_text(re.compile(r"[0-9a-f]{16}")).count() == 0  # no hashes, no ids
+            go(page, "Analyze")
+            copy = app["tmp"] / "copy of day-trip.srt"
+            copy.write_text(UPLOAD_SRT, encoding="utf-8")
+            page.locator('[data-testid="stFileUploaderDropzoneInput"]').last.set_input_files(str(copy))
+            page.get_by_text("copy of day-trip.srt").first.wait_for(timeout=15_000)
+            page.wait_for_timeout(2500)
+            page.get_by_role("button", name="Submit").click()
+            cached = page.get_by_text(re.compile(r"cached: the stored result with \d+ places? is ready"))
+            cached.wait_for(timeout=30_000)
+            assert " 0 places" not in cached.inner_text()
+
+            # --- Jobs: filter, then clear the finished ones
+            go(page, "Jobs")
+            page.get_by_text(re.compile(r"^Live: 0 running · 0 queued")).wait_for(timeout=60_000)
+            expect(page.get_by_text(re.compile(r"\d+ places? on the map")).first).to_be_visible()
+            page.get_by_role("button", name=re.compile(r"^Clear \d+ finished jobs?")).click()
+            page.get_by_text(re.compile(r"^Cleared \d+ finished jobs? from the list")).wait_for(timeout=15_000)
+            page.get_by_text("No jobs in the list.", exact=False).wait_for(timeout=15_000)
+            shot(page, "workbench-jobs-cleared")
+
+            # --- Review the demo clip: a place's button plays its moment in the audio player
+            go(page, "Review")
+            box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Video").locator("input")
+            box.click()
+            page.keyboard.type("trip-lisbon-to-paris")
+            page.keyboard.press("Enter")
+            page.get_by_role("heading", name="trip-lisbon-to-paris.ogg").wait_for(timeout=30_000)
+            madrid = page.get_by_role("button", name=re.compile(r"^▶ \d+:\d\d\s+Madrid$"))
+            madrid.wait_for(timeout=30_000)
+            minutes, seconds = re.search(r"(\d+):(\d\d)", madrid.inner_text()).groups()
+            start = int(minutes) * 60 + int(seconds)
+            madrid.click()
+            page.locator(".st-key-review_panel").wait_for(timeout=30_000)
+            audio = page.locator("audio").first
+            audio.wait_for(state="attached", timeout=30_000)
+            page.wait_for_function("s => { const a = document.querySelector('audio');"
+                                   " return a && a.currentTime >= s - 0.5; }", arg=start, timeout=30_000)
+            assert f"t={start}" in page.url  # the moment is in the address: shareable
+            # choose a candidate from the gazetteer's list (second row: another Madrid)
+            grid = page.locator(".st-key-review_panel [data-testid='stDataFrame']").first
+            grid.wait_for(timeout=60_000)
+            page.wait_for_timeout(800)
+            grid_click_row(page, grid, 1)
+            use = page.get_by_role("button", name=re.compile(r"^Use Madrid"))
+            use.wait_for(timeout=30_000)
+            chosen = use.inner_text()
+            use.click()
+            page.get_by_text(re.compile(r"^Madrid is now Madrid")).wait_for(timeout=30_000)
+            page.get_by_text(re.compile(r"Audit trail \(1 change\)")).wait_for(timeout=15_000)
+            shot(page, "workbench-review")
+
+            # --- the uploaded file: add the missed place "sintra" from its transcript line
+            box.click()
+            page.keyboard.type("day-trip")
+            page.keyboard.press("Enter")
+            page.get_by_role("heading", name="day-trip.srt").wait_for(timeout=30_000)
+            transcript = page.locator(".st-key-transcript_table, [data-testid='stDataFrame']").last
+            transcript.wait_for(timeout=30_000)
+            page.wait_for_timeout(800)
+            grid_click_row(page, transcript, 1)
+            panel = page.locator(".st-key-add_panel")
+            panel.wait_for(timeout=30_000)
+            panel.get_by_role("button", name="sintra", exact=True).click()
+            add = page.get_by_role("button", name=re.compile(r"^Add Sintra"))
+            add.wait_for(timeout=60_000)
+            add.click()
+            page.get_by_text(re.compile(r"^Added Sintra")).wait_for(timeout=30_000)
+            expect(page.get_by_role("button", name=re.compile(r"Sintra · added"))).to_be_visible()
+            shot(page, "workbench-review-added")
+
+            # --- Search: every moment "Porto" is said; a hit opens the review page at that moment
+            go(page, "Search")
+            page.get_by_label("Words or a place name").fill("Porto")
+            page.keyboard.press("Enter")
+            results = page.locator(".st-key-search_results")
+            results.get_by_text("day-trip.srt").first.wait_for(timeout=30_000)
+            results.locator("mark").nth(1).wait_for(state="attached", timeout=30_000)  # "Porto" marked, twice
+            shot(page, "workbench-search")
+            results.get_by_role("link", name="▶ 0:10").first.click()
+            page.get_by_role("heading", name="day-trip.srt").wait_for(timeout=30_000)
+            assert "t=10" in page.url
+
+            # --- Map: the stacked trips, spread, with the route's direction
+            go(page, "Map")
+            search_box = page.get_by_label("Search words or a place")
+            assert search_box.input_value() == "Porto"  # the search carries over to the map (and the table)
+            search_box.fill("")
+            search_box.press("Enter")
+            page.wait_for_timeout(1500)
+            filter_box = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Videos").locator("input")
+            for title in ("Trip 01", "Trip 02"):
+                filter_box.click()
+                page.keyboard.type(title)
+                page.keyboard.press("Enter")
+            page.keyboard.press("Escape")
+            caption = page.get_by_text(re.compile(r"stops? and \d+ areas? on the map"))
+            caption.wait_for(timeout=30_000)
+            page.wait_for_function("() => !document.body.innerText.includes('Running...')", timeout=30_000)
+            page.wait_for_timeout(2500)
+            stacked = int(re.search(r"(\d+) stacked places? spread", caption.inner_text()).group(1))
+            assert stacked >= 4, caption.inner_text()
+            assert re.search(r"\b2 routes\b", caption.inner_text())
+            canvas = page.locator('[data-testid="stDeckGlJsonChart"] canvas').first
+            assert _distinct_colours(canvas.screenshot()) > 20
+            shot(page, "workbench-map")
+            assert chosen  # (kept for the report: which candidate was chosen)
+        except Exception:
+            shot(page, "workbench-failure")
+            raise
+        finally:
+            browser.close()
+    assert dialogs == []
+    app["stop"]()
+    log = app["log"].read_text(errors="replace")
+    assert "Traceback" not in log, log[-3000:]

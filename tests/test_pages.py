@@ -24,8 +24,10 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 import tests.fakes as fakes  # noqa: E402  (registers "fake" and "fakegeo")
 
-PAGES = ["analyze", "jobs", "map", "places", "health"]
-TITLES = {"analyze": "Analyze", "jobs": "Jobs", "map": "Map", "places": "Places", "health": "Health"}
+PAGES = ["analyze", "jobs", "map", "video", "search", "places", "health"]
+TITLES = {"analyze": "Analyze", "jobs": "Jobs", "map": "Map", "video": "Review", "search": "Search",
+          "places": "Places", "health": "Health"}
+MAP_LAYERS = ["routes", "legs", "arrows", "areas", "places", "stacks"]
 XSS = "<img src=x onerror=alert(1)>"
 SRT = fakes.TRIP_SRT
 
@@ -108,14 +110,17 @@ def test_page_renders_on_an_empty_database(env, name):
     at = run_page(name)
     assert at.title[0].value == TITLES[name]
     assert not at.error, [e.value for e in at.error]
-    assert f"{TITLES[name]} page rendered in" in texts(at)
+    assert "rendered in" not in texts(at)  # no developer footer (the timings go to the log and Health)
 
 
 @pytest.mark.parametrize("name", PAGES)
 def test_page_renders_on_a_populated_database(env, name):
     populate(env)
     at = run_page(name)
-    assert f"{TITLES[name]} page rendered in" in texts(at)
+    assert at.title[0].value == TITLES[name]
+    assert not at.error, [e.value for e in at.error]
+    assert "rendered in" not in texts(at)
+    assert "file:" not in texts(at)  # no internal video ids on the page
 
 
 def test_app_navigation_lists_every_page(env):
@@ -148,13 +153,13 @@ def test_a_bad_line_is_reported_and_the_good_line_is_queued(env):
     assert len(errors) == 1 and errors[0].startswith("Line 1: not a source")
     assert "InvalidSourceError" in errors[0]
     infos = [unescape_md(e.value) for e in at.info]
-    assert len(infos) == 1 and infos[0].startswith(f"Line 3: {good}") and "as job" in infos[0]
-    job_id = infos[0].rsplit("job ", 1)[1].rstrip(".")
+    assert len(infos) == 1 and infos[0].startswith(f"Line 3: {good}") and "Jobs page" in infos[0]
+    job_id = page_bench().list_jobs()[0].job_id
     [job] = page_bench().wait([job_id], timeout=60)
     assert job.status == "done"
     # the same source again: served from the stored result at once
     at.button(key="submit").click().run()
-    assert any("cached" in unescape_md(e.value) for e in at.success)
+    assert any("cached" in unescape_md(e.value) and "3 places" in unescape_md(e.value) for e in at.success)
 
 
 def test_uploads_get_content_safe_names_and_big_ones_are_refused(env, monkeypatch):
@@ -170,10 +175,31 @@ def test_uploads_get_content_safe_names_and_big_ones_are_refused(env, monkeypatc
     assert not at.exception
     errors = [unescape_md(e.value) for e in at.error]
     assert len(errors) == 1 and "huge.srt" in errors[0] and "upload limit" in errors[0]
-    saved = list((env / "media" / "uploads").iterdir())
-    assert len(saved) == 1 and re.fullmatch(r"[0-9a-f]{16}-evil_name\.srt", saved[0].name)
+    saved = [p for p in (env / "media" / "uploads").rglob("*") if p.is_file()]
+    assert len(saved) == 1 and re.fullmatch(r"[0-9a-f]{16}", saved[0].parent.name)
+    assert saved[0].name == "evil name.srt"  # the uploaded name (it becomes the title), in its hash folder
+    assert saved[0].parent.parent == env / "media" / "uploads"
     assert saved[0].read_text(encoding="utf-8") == SRT
-    assert any(str(saved[0]) in unescape_md(e.value) for e in at.info)
+    assert any("evil name.srt" in unescape_md(e.value) for e in at.info)
+
+
+def test_a_cached_reupload_reports_its_places_and_keeps_the_name(env):
+    at = run_page("analyze")
+    at.file_uploader(key="media_files").set_value([("my trip.srt", SRT.encode(), "application/x-subrip")])
+    at.button(key="submit").click().run()
+    bench = page_bench()
+    bench.wait([j.job_id for j in bench.list_jobs()], timeout=60)
+    [video] = bench.videos()
+    assert bench.video_titles()[video["video_id"]] == "my trip.srt"
+    # the same bytes under another name: the stored result, its real count, the first name kept
+    at.file_uploader(key="media_files").set_value([("copy.srt", SRT.encode(), "application/x-subrip")])
+    at.button(key="submit").click().run()
+    successes = [unescape_md(e.value) for e in at.success]
+    assert any("cached" in s and "3 places" in s for s in successes), successes
+    assert bench.video_titles()[video["video_id"]] == "my trip.srt"
+    jobs = run_page("jobs")
+    caption = "\n".join(c.value for c in jobs.caption)
+    assert "3 places on the map" in caption and "cached" in caption and "0 places" not in caption
 
 
 def test_an_uploaded_list_file_is_read_line_by_line(env):
@@ -242,47 +268,75 @@ def deck_spec(at: AppTest) -> dict:
     return json.loads(chart.proto.json), json.loads(chart.proto.tooltip)
 
 
+def layer(spec: dict, layer_id: str) -> dict:
+    return next(item for item in spec["layers"] if item["id"] == layer_id)
+
+
 def test_map_layers_and_escaped_tooltip(env):
-    populate(env, xss=True)
+    ids = populate(env, xss=True)
     at = run_page("map")
-    assert [layer["id"] for layer in deck_spec(at)[0]["layers"]] == ["sea", "countries", "routes", "places"]
+    assert [layer["id"] for layer in deck_spec(at)[0]["layers"]] == ["sea", "countries", "borders", *MAP_LAYERS]
     at.toggle(key="map_labels").set_value(True).run()
     spec, tooltip = deck_spec(at)
     layer_ids = [layer["id"] for layer in spec["layers"]]
-    assert layer_ids == ["sea", "countries", "routes", "places", "labels"]  # offline: packaged outlines
+    assert layer_ids == ["sea", "countries", "borders", *MAP_LAYERS, "numbers", "stack_counts", "labels"]
     assert spec.get("mapProvider") in (None, "")
-    assert len(spec["layers"][1]["data"]["features"]) > 200
-    points = spec["layers"][3]["data"]
+    assert len(layer(spec, "countries")["data"]["features"]) > 200  # no static serving here: inline
+    points = layer(spec, "places")["data"]
     assert XSS in {p["name"] for p in points}
     # untrusted text goes into a text tooltip (innerText), never into an html template
     assert "html" not in tooltip and set(re.findall(r"\{(\w+)\}", tooltip["text"])) == {
-        "name", "timecode", "video", "description"}
-    routes = spec["layers"][2]["data"]
-    assert len(routes) == 2  # one path per video, in timecode order
-    trip = next(r for r in routes if len(r["path"]) == 3)
-    assert trip["path"][0] == [-9.1333, 38.7167]  # Lisbon first
+        "name", "stop", "kind", "timecode", "video", "description"}
+    stops = [p for p in points if p["video_id"] == ids["trip_video"]]
+    assert [(p["number"], p["true_position"]) for p in stops][0] == ("1", [-9.1333, 38.7167])  # Lisbon first
+    assert [p["number"] for p in stops] == ["1", "2", "3"] and stops[1]["stop"] == "stop 2 of 3"
+    legs = [(r["s"], r["t"]) for r in layer(spec, "routes")["data"]]
+    trip = [p["position"] for p in stops]
+    assert (trip[0], trip[1]) in legs and (trip[1], trip[2]) in legs  # the route runs through the shown stops
+    # Porto is in both videos: one spot, spread into two dots with a count badge listing both
+    [badge] = [b for b in layer(spec, "stacks")["data"] if "Porto" in b["description"] or XSS in b["description"]]
+    assert int(badge["text"]) >= 2 and len({tuple(p["position"]) for p in points}) == len(points)
+    assert layer(spec, "arrows")["data"]  # direction on the legs
     assert at.selectbox(key="map_colour_by").options == ["video", "marker"]
 
 
 def test_map_filters(env):
     ids = populate(env)
     at = run_page("map")
-    at.multiselect(key="map_videos").set_value([ids["trip_video"]]).run()
+    at.multiselect(key="videos").set_value([ids["trip_video"]]).run()
     spec, _ = deck_spec(at)
-    assert len(spec["layers"][3]["data"]) == 3
+    assert len(layer(spec, "places")["data"]) == 3
+    at.text_input(key="q").set_value("porto").run()  # the search filters the map too
+    spec, _ = deck_spec(at)
+    assert [p["name"] for p in layer(spec, "places")["data"]] == ["Porto"]
+    at.text_input(key="q").set_value("").run()
     at.slider(key="map_min_conf").set_value(0.95).run()
     spec, _ = deck_spec(at)
-    assert spec["layers"][3]["data"] == []
+    assert layer(spec, "places")["data"] == []
     assert not at.exception
 
 
 def test_map_uses_tiles_when_asked(env):
     populate(env)
     at = run_page("map")
-    at.selectbox(key="map_basemap").set_value("tiles").run()
+    at.selectbox(key="basemap").set_value("tiles").run()
     spec, _ = deck_spec(at)
-    assert spec["mapProvider"] == "carto"
-    assert [layer["id"] for layer in spec["layers"]] == ["routes", "places"]
+    # offline (VIDEOMAP_OFFLINE): the tiles cannot load; the page says so and draws the outlines
+    assert any("cannot be loaded" in w.value for w in at.warning)
+    assert spec.get("mapProvider") in (None, "") and layer(spec, "countries")
+
+
+def test_map_uses_tiles_when_online(env, monkeypatch):
+    populate(env)
+    monkeypatch.setenv("VIDEOMAP_OFFLINE", "false")
+    from pages import _shared
+
+    monkeypatch.setattr(_shared, "network_available", lambda *a, **k: True)
+    at = run_page("map")
+    at.selectbox(key="basemap").set_value("tiles").run()
+    spec, _ = deck_spec(at)
+    assert spec["mapProvider"] == "carto" and not at.warning
+    assert [item["id"] for item in spec["layers"]] == ["borders", *MAP_LAYERS]  # borders over the tiles
 
 
 # ------------------------------------------------------------------- places
@@ -366,3 +420,190 @@ def test_basemap_outlines_are_packaged_and_plausible():
     assert shape(portugal["geometry"]).buffer(0.2).contains(Point(-9.14, 38.72))  # Lisbon
     assert len(json.dumps(data)) < 1_000_000
     assert package_info()["version"]
+
+
+# ------------------------------------------------------------------- review
+CANDIDATES = [
+    {"name": "Porto", "description": "City in Portugal", "region": "Porto, Portugal", "country": "Portugal",
+     "country_code": "PT", "population": 249633, "latitude": 41.1496, "longitude": -8.611,
+     "gazetteer_id": "geonames:2735943", "marker": "city"},
+    {"name": "Porto", "description": "Town in Brazil", "region": "Santa Catarina, Brazil", "country": "Brazil",
+     "country_code": "BR", "population": 1200, "latitude": -27.0, "longitude": -50.0,
+     "gazetteer_id": "geonames:1", "marker": "city"},
+]
+
+
+@pytest.fixture
+def fake_candidates(monkeypatch):
+    from pipeline.api import Workbench
+
+    def candidates(self, name, limit=8):
+        return [dict(c, name=name.title() if c["name"].lower() != name.lower() else c["name"])
+                for c in CANDIDATES if name.strip()][:limit]
+
+    monkeypatch.setattr(Workbench, "place_candidates", candidates)
+
+
+def test_review_page_plays_a_place_and_corrects_it_with_a_candidate(env, fake_candidates):
+    ids = populate(env)
+    at = run_page("video")
+    at.selectbox(key="video").set_value(ids["trip_video"]).run()
+    assert at.subheader[0].value == "trip.srt"  # the title, not the id
+    assert "No player" in "".join(i.value for i in at.info)  # a subtitle file has nothing to play
+    labels = [b.label for b in at.button if b.key and b.key.startswith("play_")]
+    assert labels == ["▶ 0:01  Lisbon", "▶ 0:05  Porto", "▶ 0:09  Madrid"]
+    at.button(key="play_porto").click().run()
+    assert at.number_input(key="t").value == 5  # the player's start (and the URL's ?t=)
+    assert "Review: Porto" in "".join(m.value for m in at.markdown)
+    # choose the Brazilian candidate (the page's table selection), then put it back to Portugal
+    at.session_state["cands_porto"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
+    at.run()
+    at.button(key="use_candidate").click().run()
+    assert not at.exception
+    bench = page_bench()
+    porto = next(p for p in bench.review_places([ids["trip_video"]]) if p["original_name"] == "Porto")
+    assert (porto["latitude"], porto["longitude"], porto["status"]) == (-27.0, -50.0, "corrected")
+    assert any("Town in Brazil" in s.value for s in at.success)
+    [entry] = bench.review_history(ids["trip_video"])
+    assert entry["action"] == "choose candidate" and entry["before"]["latitude"] == 41.1496
+    assert entry["after"]["latitude"] == -27.0 and entry["who"]
+    at.button(key="review_undo").click().run()
+    at.button(key="review_reject").click().run()
+    places = {p["original_name"]: p for p in bench.review_places([ids["trip_video"]], include_rejected=True)}
+    assert places["Porto"]["rejected"] and places["Porto"]["latitude"] == 41.1496
+    assert [h["action"] for h in bench.review_history(ids["trip_video"])] == ["choose candidate", "undo", "reject"]
+
+
+def test_review_page_adds_a_missed_place_from_the_transcript(env, fake_candidates):
+    ids = populate(env)
+    at = run_page("video")
+    at.selectbox(key="video").set_value(ids["trip_video"]).run()
+    at.session_state["transcript_table"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    at.button_group(key="add_words").set_value(["train"]).run()
+    at.button(key="add_place").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    bench = page_bench()
+    added = [p for p in bench.review_places([ids["trip_video"]]) if p["added"]]
+    assert [(p["location"], p["start_seconds"], p["status"]) for p in added] == [("Train", 5.0, "ok")]
+    assert added[0]["evidence"] == "Then the train takes us to Porto."
+    assert "add" in [h["action"] for h in bench.review_history(ids["trip_video"])]
+    # an added place survives re-analysis and goes into the exports
+    [job] = bench.wait([bench.retry(ids["trip_job"]).job_id], timeout=60)
+    assert "Train" in {p["location"] for p in bench.review_places([ids["trip_video"]])}
+    assert b"Train" in bench.review_export("csv", [ids["trip_video"]])
+
+
+def test_transcript_is_escaped_and_marked():
+    from pages._review import transcript_html
+
+    out = transcript_html([{"start": 3.0, "text": "<b>Porto</b> & more", "names": ["Porto"]}])
+    assert "&lt;b&gt;<mark>Porto</mark>&lt;/b&gt; &amp; more" in out and "<b>" not in out
+
+
+# ------------------------------------------------------------------- search
+def test_search_finds_every_moment_and_links_to_it(env):
+    ids = populate(env)
+    at = run_page("search")
+    at.text_input(key="q").set_value("porto").run()
+    assert not at.exception
+    assert "2 moments" in at.markdown[0].value and "2 videos" in at.markdown[0].value
+    bench = page_bench()
+    hits = bench.search("train porto")
+    assert [(h["video_id"], h["start_seconds"]) for h in hits] == sorted(
+        [(ids["myth_video"], 5.0), (ids["trip_video"], 5.0)], key=lambda h: bench.video_titles()[h[0]])
+    assert bench.search("100%") == [] and bench.search("") == []
+    assert {h["video_title"] for h in hits} == {"trip.srt", "myth.srt"}
+
+
+# --------------------------------------------------------------------- jobs
+def test_jobs_filter_clear_and_delete_a_video(env):
+    ids = populate(env)
+    at = run_page("jobs")
+    at.multiselect(key="status").set_value(["partial"]).run()
+    assert at.button(key=f"regeo_{ids['myth_job']}") is not None
+    assert not [b for b in at.button if b.key == f"retry_{ids['trip_job']}"]
+    at.multiselect(key="status").set_value([]).run()
+    at.text_input(key="job_q").set_value("trip").run()
+    assert not [b for b in at.button if b.key == f"retry_{ids['myth_job']}"]
+    at.text_input(key="job_q").set_value("").run()
+    # delete the trip video, with a confirmation first
+    at.button(key=f"delete_{ids['trip_job']}").click().run()
+    assert any("cannot be undone" in w.value for w in at.warning)
+    at.button(key=f"yes_delete_{ids['trip_job']}").click().run()
+    bench = page_bench()
+    assert ids["trip_video"] not in bench.video_titles()
+    assert not bench.review_places([ids["trip_video"]]) and bench.review_places([ids["myth_video"]])
+    # clear the finished jobs from the list: the places stay
+    at.button(key="clear_finished").click().run()
+    assert any("Cleared 1 finished job" in s.value for s in at.success)
+    assert bench.visible_jobs() == [] and bench.review_places()
+
+
+def test_measured_eta_uses_the_phase_speeds_of_this_machine():
+    from pipeline.api import Workbench
+    from pipeline.jobs import JobView
+
+    job = JobView(job_id="j", source="s", video_id="v", status="running", phase="summary", progress=0.35,
+                  strategy_version="x", started_at=time.time() - 4)
+    speeds = {"phase_s": {"metadata": 1.0, "compression": 2.0, "summary": 10.0, "geocode": 3.0},
+              "transcription_s_per_media_s": None}
+    assert Workbench._measured_eta(job, speeds, None, 4.0) == pytest.approx(6.0 + 3.0)
+    assert job.eta_s is None  # too early for the linear guess (under 5 s)
+
+
+# --------------------------------------------------------------------- map
+def test_stacked_points_spread_and_areas_are_not_stops():
+    from pages import _mapview as mv
+
+    def place(name, lat, lon, t, marker="city", approx=False):
+        return {"video_id": "v", "place_id": name, "location": name, "latitude": lat, "longitude": lon,
+                "start_seconds": t, "timecode": f"00:00:{t:02d},000", "marker": marker, "approximate": approx,
+                "tags": [], "description": ""}
+
+    places = [place("Lisbon", 38.72, -9.14, 1), place("Portugal", 39.6, -8.0, 2, "country"),
+              place("Porto", 41.15, -8.61, 3), place("Ribeira", 41.15, -8.61, 4, "poi", approx=True),
+              place("Clerigos", 41.15, -8.61, 5, "poi", approx=True), place("Madrid", 40.42, -3.70, 6)]
+    model = mv.map_model(places, mv.colour_map(["v"]), "video", {"v": "Trip"})
+    stops = [p for p in model["points"] if not p["area"]]
+    assert [p["name"] for p in stops] == ["Lisbon", "Porto", "Ribeira", "Clerigos", "Madrid"]
+    assert [p["number"] for p in stops] == ["1", "2", "3", "4", "5"]
+    [route] = model["routes"]
+    assert len(route["path"]) == 5  # Portugal is context, not a vertex
+    assert [p["name"] for p in model["points"] if p["area"]] == ["Portugal"]
+    [badge] = model["badges"]
+    assert badge["text"] == "3" and badge["description"] == "Porto; Ribeira; Clerigos"
+    shown = {tuple(p["position"]) for p in stops}
+    assert len(shown) == 5  # every stacked place has its own dot (and tooltip)
+    assert next(p for p in stops if p["name"] == "Ribeira")["color"][3] < 255 // 2  # approximate: pale
+    assert model["arrows"] and all(len(a["chevron"]) == 3 for a in model["arrows"])
+
+
+def test_kml_folders_are_named_by_title():
+    from pipeline.export import to_kml
+
+    kml = to_kml([{"video_id": "file:0123456789abcdef", "video_title": "0123456789abcdef-my trip.srt",
+                   "location": "Porto", "latitude": 41.1, "longitude": -8.6, "timecode": "00:00:01,000",
+                   "description": "", "evidence": "", "url_at_time": "", "start_seconds": 1.0}]).decode()
+    assert "<name>my trip.srt</name>" in kml and "file:0123" not in kml
+
+
+def test_border_segments_are_point_pairs_and_never_cross_the_map():
+    from pipeline.basemap import border_segments
+
+    for level in ("world", "region"):
+        segments = border_segments(level)
+        assert len(segments) > 5000
+        assert all(len(s["s"]) == 2 and len(s["t"]) == 2 and abs(s["s"][0] - s["t"][0]) < 180 for s in segments)
+    assert border_segments("world") != border_segments("region")
+
+
+def test_outlines_are_written_once_as_content_addressed_files(tmp_path):
+    from pipeline.basemap import write_static
+
+    url = write_static(tmp_path / "basemap", "world")
+    assert url.startswith("/app/static/basemap/countries-world-") and url.endswith(".json")
+    assert write_static(tmp_path / "basemap", "world") == url
+    assert json.loads((tmp_path / "basemap" / url.rsplit("/", 1)[1]).read_text())["type"] == "FeatureCollection"
+    assert write_static(tmp_path / "basemap", "world", kind="borders").startswith("/app/static/basemap/borders-")

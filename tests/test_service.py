@@ -160,7 +160,7 @@ def test_upload_then_analyse(client):
     answer = client.post("/api/uploads", files={"file": ("my trip.srt", fakes.TRIP_SRT.encode())})
     assert answer.status_code == 201
     source = answer.json()["source"]
-    assert Path(source).name.endswith("-my_trip.srt")
+    assert Path(source).name == "my trip.srt" and len(Path(source).parent.name) == 16
     job = client.post("/api/videos/analyze", json={"source": source}).json()
     assert wait_done(client, job["job_id"])["status"] == "done"
 
