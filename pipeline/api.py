@@ -133,8 +133,10 @@ class Workbench:
 
     def places(self, video_ids: Sequence[str] | None = None, *, include_rejected: bool = False,
                sources: dict[str, str] | None = None) -> list[dict[str, Any]]:
-        """Newest analysis of each video, corrections applied, ordered by video and timecode."""
-        rows = self.storage.latest_places(list(video_ids) if video_ids else None)
+        """Newest analysis of each video plus the places the analyst added, corrections applied,
+        ordered by video and timecode (what every export, the API and the CLI give)."""
+        ids = list(video_ids) if video_ids else None
+        rows = self.storage.latest_places(ids) + self.storage.added_places(ids)
         return effective_places(rows, sources=sources, include_rejected=include_rejected)
 
     def map_data(self, video_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
@@ -175,9 +177,7 @@ class Workbench:
                       query: str | None = None) -> list[dict[str, Any]]:
         """Like ``places`` plus the places the analyst added; ``query`` keeps the places whose
         name, evidence or description contains every word of it."""
-        ids = list(video_ids) if video_ids else None
-        rows = self.storage.latest_places(ids) + self.storage.added_places(ids)
-        places = effective_places(rows, include_rejected=include_rejected)
+        places = self.places(video_ids, include_rejected=include_rejected)
         for p in places:
             p["video_title"] = self.readable_title(p.get("video_title"), p["video_id"])
             p["added"] = "added" in p["tags"]

@@ -258,6 +258,8 @@ def test_locations_places_exports_and_corrections(client, media):
     rejected = client.patch("/api/places/madrid", json={"video_id": video_id, "rejected": True})
     assert rejected.status_code == 200
     assert client.patch("/api/places/atlantis", json={"video_id": video_id, "rejected": True}).status_code == 404
+    history = [h for h in client.app.state.bench.review_history(video_id) if h["place_key"] == "porto"]
+    assert history and history[0]["who"].startswith("api") and history[0]["before"]["location"] == "Porto"
     assert client.patch("/api/places/porto", json={"video_id": video_id, "latitude": 123}).status_code == 422
 
     text = client.get("/api/places", params={"format": "csv", "video_id": video_id})

@@ -391,14 +391,16 @@ def create_app(bench: Workbench, *, poll_s: float = 0.25, heartbeat_s: float = 1
                         headers={"Content-Disposition": f'attachment; filename="places.{format}"'})
 
     @app.patch("/api/places/{place_key:path}", responses={404: {"model": schemas.Problem}})
-    def correct_place(place_key: str, body: schemas.Correction):
+    def correct_place(place_key: str, body: schemas.Correction, request: Request):
         keys = {r["place_key"] for r in bench.places([body.video_id], include_rejected=True)}
         from ..storage import place_key as key_of
 
         if key_of(place_key) not in keys:
             raise NotFoundError(f"Video {body.video_id!r} has no place {place_key!r}.")
-        bench.correct_place(body.video_id, place_key, name=body.name, latitude=body.latitude,
-                            longitude=body.longitude, rejected=body.rejected, note=body.note)
+        fields = {k: v for k, v in (("name", body.name), ("latitude", body.latitude), ("longitude", body.longitude),
+                                    ("rejected", body.rejected), ("note", body.note)) if v is not None}
+        bench.review_correct(body.video_id, place_key, who=f"api ({client_id(request)})",
+                             action="reject" if body.rejected else "correct", **fields)
         rows = [r for r in bench.places([body.video_id], include_rejected=True) if r["place_key"] == key_of(place_key)]
         return JSONResponse(rows[0] if rows else {})
 
