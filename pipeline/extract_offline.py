@@ -348,10 +348,23 @@ _PLACE_NOUNS = frozenset(
 _HEADLINE_LOWER = frozenset("a an the and but or nor for on at to from by of in into with as vs via per up off".split())
 
 
+_HEADLINE_REACH = 1000
+
+
 def _title_case(text: str, pos: int) -> bool:
     """Inside a Title Case headline ("Freemason Bogdanov Joins Sochi Mayor Race"): capitals say little."""
-    lo = max(text.rfind("\n", 0, pos), text.rfind(". ", 0, pos), -1) + 1
-    hi_candidates = [i for i in (text.find("\n", pos), text.find(". ", pos)) if i != -1]
+    # look for the line's or sentence's ends only nearby: a search to the text's ends made
+    # every call linear in the text (no newline in a joined transcript); a stretch this
+    # long without one has far more than 16 words, which is no headline anyway
+    w0 = max(0, pos - _HEADLINE_REACH)
+    w1 = min(len(text), pos + _HEADLINE_REACH)
+    lo_b = max(text.rfind("\n", w0, pos), text.rfind(". ", w0, pos))
+    if lo_b == -1 and w0 > 0:
+        return False
+    lo = max(lo_b, -1) + 1
+    hi_candidates = [i for i in (text.find("\n", pos, w1), text.find(". ", pos, w1)) if i != -1]
+    if not hi_candidates and w1 < len(text):
+        return False
     hi = min(hi_candidates) if hi_candidates else len(text)
     span = text[lo:hi]
     words = [w for w in span.split() if w[:1].isalpha()]
@@ -535,7 +548,8 @@ class _Recognizer:
             )
             if m is not None:
                 found.append(m)
-        supported |= {m.key for m in needs_support if _listed_with_place(text, m, found)}
+        f_starts, f_ends = {m.start for m in found}, {m.end for m in found}
+        supported |= {m.key for m in needs_support if _listed_with_place(text, m, f_starts, f_ends)}
         found += [m for m in needs_support if m.key in supported]
         clean = {m.key for m in found}
         found += [m for m in tentative if m.key in clean]
@@ -903,15 +917,25 @@ class _Recognizer:
 
 
 def _select(found: list[Mention]) -> list[Mention]:
-    """Non-overlapping mentions, longer first (multi-word names beat their parts)."""
+    """Non-overlapping mentions, longer first (multi-word names beat their parts).
+
+    The taken spans never overlap, so sorted by start they are sorted by end too: a new span
+    overlaps one of them only if it overlaps its neighbours in that order (two bisections,
+    O(n log n) in all instead of a scan of every taken span per mention).
+    """
     found.sort(key=lambda m: (-(m.end - m.start), m.start))
     taken: list[Mention] = []
-    occupied: list[tuple[int, int]] = []
+    starts: list[int] = []  # of the taken spans, sorted
+    ends: list[int] = []  # ... in the same order
     for m in found:
-        if any(m.start < e and s < m.end for s, e in occupied):
-            continue
+        i = bisect.bisect_right(starts, m.start)
+        if i > 0 and ends[i - 1] > m.start:
+            continue  # the span starting at or before m runs into it
+        if i < len(starts) and starts[i] < m.end:
+            continue  # the next span starts inside it
         taken.append(m)
-        occupied.append((m.start, m.end))
+        starts.insert(i, m.start)
+        ends.insert(i, m.end)
     return taken
 
 
@@ -956,12 +980,13 @@ _LIST_SEPARATORS = (", ", ",", ", and ", " and ", ", or ", " or ", " & ")
 _STREET_HEADS = frozenset(h for h, kind in POI_HEADS.items() if kind == "street") | {"st", "ave", "rd", "blvd", "hwy"}
 
 
-def _listed_with_place(text: str, m: Mention, found: list[Mention]) -> bool:
-    """ "Monroe, Trenton and Seven Mile": an item of a list whose neighbour is a place."""
-    for o in found:
-        if o.end <= m.start and text[o.end : m.start] in _LIST_SEPARATORS:
+def _listed_with_place(text: str, m: Mention, starts: set[int], ends: set[int]) -> bool:
+    """ "Monroe, Trenton and Seven Mile": an item of a list whose neighbour is a place
+    (``starts``/``ends``: the offsets of the mentions found)."""
+    for sep in _LIST_SEPARATORS:
+        if text[max(0, m.start - len(sep)) : m.start] == sep and (m.start - len(sep)) in ends:
             return True
-        if o.start >= m.end and text[m.end : o.start] in _LIST_SEPARATORS:
+        if text[m.end : m.end + len(sep)] == sep and (m.end + len(sep)) in starts:
             return True
     return False
 
