@@ -38,6 +38,7 @@ from .toponyms.text import (
     ABBREVIATION_KEYS,
     POI_HEADS,
     STOPWORDS,
+    count_cjk,
     fold,
     has_cjk,
     is_cjk_char,
@@ -156,11 +157,13 @@ class Mention:
 # ------------------------------------------------------------- helpers
 def text_is_cased(text: str) -> bool:
     """False for lower-cased (or all-capital) transcripts, where capitals carry no signal."""
-    letters = [c for c in text if c.isalpha() and not is_cjk_char(c)]
-    if len(letters) < 20:
+    # counted with C-level loops (map/regex): this runs over whole transcripts
+    n_letters = sum(map(str.isalpha, text)) - count_cjk(text)
+    if n_letters < 20:
+        letters = [c for c in text if c.isalpha() and not is_cjk_char(c)]
         return any(c.isupper() for c in letters) and not all(c.isupper() for c in letters)
-    upper = sum(1 for c in letters if c.isupper())
-    ratio = upper / len(letters)
+    upper = sum(map(str.isupper, text))  # (Chinese characters have no case)
+    ratio = upper / n_letters
     return 0.005 < ratio < 0.5
 
 
@@ -484,18 +487,32 @@ class _Recognizer:
     def __init__(self, gz: Gazetteer) -> None:
         self.gz = gz
         self.resolver = Resolver(gz)
+        self._info: dict[str, tuple[Any, ...]] = {}
 
     def _best_entry_info(self, key: str) -> tuple[str, list[int], int, int]:
         """(marker, geonameids, max population, n candidates) of a key, best prior first."""
-        cands = self.resolver._candidates(key)
-        if not cands:
-            return "other", [], 0, 0
-        return (
-            cands[0].entry.marker,
-            [c.entry.geonameid for c in cands[:5]],
-            max(c.entry.population for c in cands),
-            len(cands),
-        )
+        info = self._info.get(key)
+        if info is None:
+            cands = self.resolver._candidates(key)
+            if not cands:
+                info = ("other", (), 0, 0, ())
+            else:
+                info = (
+                    cands[0].entry.marker,
+                    tuple(c.entry.geonameid for c in cands[:5]),
+                    max(c.entry.population for c in cands),
+                    len(cands),
+                    tuple(c.entry for c in cands),
+                )
+            if len(self._info) > 200_000:
+                self._info.clear()
+            self._info[key] = info
+        return info[0], list(info[1]), info[2], info[3]
+
+    def entries(self, key: str) -> tuple[Entry, ...]:
+        """The candidates of a key, best prior first (memoised: the same names recur all through a text)."""
+        self._best_entry_info(key)
+        return self._info[key][4]
 
     def recognize(self, text: str, *, cased: bool | None = None) -> list[Mention]:
         gz = self.gz
@@ -509,18 +526,24 @@ class _Recognizer:
         supported: set[str] = set()
         abbrev: list[tuple[int, int, str]] = []
         n = len(folded)
-        for end_idx, kid in gz.automaton.iter(folded):
-            key = gz.keys[kid]
+        keys, gz_flags = gz.keys, gz.flags
+        for end_idx, kid in gz.automaton.iter(folded):  # hot loop: ~65,000 matches per MB of text
+            key = keys[kid]
             start = end_idx - len(key) + 1
             end = end_idx + 1
-            cjk = is_cjk_char(key[0])
+            cjk = key[0] >= "\u3400" and is_cjk_char(key[0])
             if not cjk:
-                if start > 0 and (folded[start - 1].isalnum() or folded[start - 1] in "'-"):
-                    if not _party_prefix(text, start) and not _hyphen_partner(gz, text, start):
-                        continue  # ("D-Pa.", "R-Columbus", "Egyptian-US", "Washington-Moscow" are fine)
                 if end < n and folded[end].isalnum():
                     continue
-            flags = gz.flags.get(key, 0)
+                if start > 0:
+                    before = folded[start - 1]
+                    if before.isalnum() or before == "'":
+                        continue  # inside a word (most raw matches)
+                    if before == "-" and not _party_prefix(text, start) and not _hyphen_partner(gz, text, start):
+                        continue  # ("D-Pa.", "R-Columbus", "Egyptian-US", "Washington-Moscow" are fine)
+            flags = gz_flags.get(key, 0)
+            if not cjk and not flags & _build.KEY_ABBREV and key in STOPWORDS and key not in ABBREVIATION_KEYS:
+                continue  # what _check_latin rejects first, without the call
             surface = text[start:end]
             if flags & _build.KEY_ABBREV:
                 if key.count(".") >= 2 and surface[:1].isupper() or _party_prefix(text, start):
@@ -613,7 +636,7 @@ class _Recognizer:
         if len(key) <= 3 and key.replace(".", "").isalpha() and key not in ABBREVIATION_KEYS:
             # short names: "Ely", "Rye" as written; codes ("NSW", "QLD") only in capitals
             if surface.isupper() and len(key) == 3:
-                if not any(c.entry.feature_code == "ADM1" for c in self.resolver._candidates(key)[:1]):
+                if not any(e.feature_code == "ADM1" for e in self.entries(key)[:1]):
                     return None
             elif not (surface[:1].isupper() and surface[1:].islower() and len(key) == 3 and flags & _build.KEY_PRIMARY):
                 return None
@@ -919,23 +942,17 @@ class _Recognizer:
 def _select(found: list[Mention]) -> list[Mention]:
     """Non-overlapping mentions, longer first (multi-word names beat their parts).
 
-    The taken spans never overlap, so sorted by start they are sorted by end too: a new span
-    overlaps one of them only if it overlaps its neighbours in that order (two bisections,
-    O(n log n) in all instead of a scan of every taken span per mention).
+    Taken characters are marked in a byte map, so checking a mention costs its own length
+    (linear in the text in all; testing every taken span per mention was quadratic).
     """
     found.sort(key=lambda m: (-(m.end - m.start), m.start))
     taken: list[Mention] = []
-    starts: list[int] = []  # of the taken spans, sorted
-    ends: list[int] = []  # ... in the same order
+    occupied = bytearray(max((m.end for m in found), default=0))
     for m in found:
-        i = bisect.bisect_right(starts, m.start)
-        if i > 0 and ends[i - 1] > m.start:
-            continue  # the span starting at or before m runs into it
-        if i < len(starts) and starts[i] < m.end:
-            continue  # the next span starts inside it
+        if occupied.find(1, m.start, m.end) != -1:
+            continue
         taken.append(m)
-        starts.insert(i, m.start)
-        ends.insert(i, m.end)
+        occupied[m.start : m.end] = b"\x01" * (m.end - m.start)
     return taken
 
 
@@ -972,7 +989,7 @@ def recognize(text: str, *, language: str | None = None, cased: bool | None = No
     del language  # Latin and Chinese names are both matched; the script decides
     rec = _recognizer()
     mentions = _place_numbers(text, rec.recognize(text, cased=cased))
-    _mark_structure(text, mentions, rec.resolver)
+    _mark_structure(text, mentions, rec)
     return mentions
 
 
@@ -1003,7 +1020,7 @@ def _contains(area: Entry, e: Entry) -> bool:
     return False
 
 
-def _mark_structure(text: str, mentions: list[Mention], resolver: Resolver) -> None:
+def _mark_structure(text: str, mentions: list[Mention], rec: _Recognizer) -> None:
     """Markers the text's structure decides.
 
     "Buffalo, New York" / "Springfield, Ill.": the second name is the enclosing
@@ -1012,7 +1029,7 @@ def _mark_structure(text: str, mentions: list[Mention], resolver: Resolver) -> N
     majority kind (countries, regions) is taken as that kind.
     """
     gaz = [m for m in mentions if m.kind == "gazetteer"]
-    cands = {m.key: [c.entry for c in resolver._candidates(m.key)] for m in gaz}
+    cands = {m.key: rec.entries(m.key) for m in gaz}
     for m in gaz:  # "New York state", "Washington State", "New York Governor David Paterson"
         state_word = _next_word(text, m.end).rstrip(".,;:").lower() in ("state", "governor", "gov")
         if (state_word or _GOVERNOR_OF.search(text, max(0, m.start - 14), m.start)) and any(
@@ -1136,10 +1153,10 @@ class OfflineExtractor:
 
 
 def _latin_share(text: str) -> float:
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
+    n_letters = sum(map(str.isalpha, text))
+    if not n_letters:
         return 0.0
-    return sum(1 for c in letters if not is_cjk_char(c)) / len(letters)
+    return (n_letters - count_cjk(text)) / n_letters
 
 
 register_extractor("offline", OfflineExtractor)

@@ -46,7 +46,7 @@ from .text import (
 
 log = logging.getLogger(__name__)
 
-BUILD_VERSION = "19"
+BUILD_VERSION = "20"
 
 # countryinfo's point for the US (38, -97) is 240 km from GeoNames' own (39.76, -98.5).
 COUNTRY_POINT_OVERRIDES: dict[str, tuple[float, float]] = {"US": (39.76, -98.5)}

@@ -57,8 +57,16 @@ def is_cjk_char(ch: str) -> bool:
     return 0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0xF900 <= cp <= 0xFAFF
 
 
+_CJK_CHAR = re.compile("[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff]")
+
+
 def has_cjk(text: str) -> bool:
-    return any(is_cjk_char(c) for c in text)
+    return _CJK_CHAR.search(text) is not None
+
+
+def count_cjk(text: str) -> int:
+    """How many Chinese characters ``text`` holds (the same ones as ``is_cjk_char``)."""
+    return len(_CJK_CHAR.findall(text)) if has_cjk(text) else 0
 
 
 _LATIN_KEY = re.compile(r"^[a-z0-9][a-z0-9 .'\-&]*$")
