@@ -43,66 +43,39 @@ from .toponyms.text import (
     has_cjk,
     is_cjk_char,
     name_key,
+    word_list,
 )
 
-VERSION = "4"
+VERSION = "5"
 
-_CONNECTORS = frozenset(
-    "of the de du des la le les del da do di dos das y and am an der den sur upon on en al el au aux in es ez "
-    "ul um bin ibn van von".split()
-)
-_TITLES = frozenset(
-    """
-mr mrs ms miss dr prof president gov governor sen senator rep representative judge justice
-officer sgt sergeant lt lieutenant capt captain col colonel gen general coach pastor rev
-reverend father sister brother saint king queen prince princess lord lady sir dame mayor
-chief deputy detective trooper attorney secretary minister commissioner councilman
-councilwoman superintendent principal dean professor chairman selectman selectwoman alderman
-councilor councillor supervisor trustee assemblyman assemblywoman delegate
-""".split()
-)
-_SPEECH_VERBS = frozenset(
-    "said says told added stated explained noted wrote asked replied commented announced "
-    "argued claimed insisted testified recalled warned admitted".split()
-)
+# Population thresholds of the rules, in one table (what each decides is in its comment).
+POPULATION: dict[str, int] = {
+    "big_person_place": 500_000,  # a town meant by a bare name that is also a person's ("Dallas")
+    "big_person_region": 100_000,  # ... a first-level region ("Georgia"; not "Michael", Isle of Man)
+    "own_town_not_demonym": 10_000,  # a town of its own is no people's name ("Trenton" is not of Trento)
+    "lower_case_multi": 50_000,  # lower-case text: a multi-word name this big needs no cue
+    "lower_case_cued": 10_000,  # ... any other name needs a cue ("in", "the town of") and this many
+    "word_town": 100_000,  # lower-case text: an English word is a place's own name this big ("nice", "paris")
+    "zh_two_chars": 500_000,  # Chinese: a two-character name is a city this big (or an admin area)
+    "zh_suffixed": 10_000,  # ... a longer name ending in 市/县/区... a town this big
+    "zh_other": 100_000,  # ... other longer names
+    "zh_confident": 1_000_000,  # ... higher confidence from this size
+}
+
+_CONNECTORS = word_list("connectors")
+_TITLES = word_list("titles")
+_SPEECH_VERBS = word_list("speech_verbs")
 _GOVERNOR_OF = re.compile(r"\b[Gg]overnor of (?:the state of )?$")
 _AFTER_TOWN_COMMA = re.compile(r"[A-Z][\w.'\u2019-]*, $")  # "Rockville, |Maryland"
-_COMPASS_ADJECTIVES = frozenset(
-    "northern southern eastern western central north-eastern north-western south-eastern south-western "
-    "northeastern northwestern southeastern southwestern".split()
-)
-# lower-case nouns after a name that say it is an area ("the Fife area", "Aceh province")
-_AREA_NOUNS = frozenset("area region province district county state island islands".split())
-# words that describe a part of the place that follows ("Historic Dublin", "Metro Nashville")
-_AREA_WORDS = frozenset(
-    "historic metropolitan metro suburban rural coastal inner outer midtown greater southwestern "
-    "northwestern southeastern northeastern mid middle far deep".split()
-)
-_ORDINALS = frozenset("first second third fourth fifth".split())  # "Harwinton First Selectman"
-_NAME_QUALIFIERS = frozenset(
-    "north south east west northern southern eastern western central upper lower new old "
-    "greater little great mount mt fort ft port lake saint st san santa los las el la northeast northwest "
-    "southeast southwest downtown uptown n.e s.e n.w s.w".split()
-)
-_LOCATIVE = frozenset(
-    "in to from near at into visit visited visiting around across through toward towards "
-    "via outside inside within leaving left reach reached entering".split()
-)
-_ORG_HEADS = frozenset(
-    """
-police department sheriff county parish city state township borough village town university
-college school schools academy hospital church council board fire court public high middle
-elementary community national international airport chamber times post news herald gazette
-journal tribune daily republicans democrats party regional area valley river road street
-avenue st ave rd blvd highway district club center centre library museum park mall
-commission authority office jail prison county's city's province prefecture governorate region
-""".split()
-)
+_COMPASS_ADJECTIVES = word_list("compass_adjectives")
+_AREA_NOUNS = word_list("area_nouns")
+_AREA_WORDS = word_list("area_words")
+_ORDINALS = word_list("ordinals")
+_NAME_QUALIFIERS = word_list("name_qualifiers")
+_LOCATIVE = word_list("locative")
+_ORG_HEADS = word_list("org_heads")
 _DIVISION_HEADS = frozenset({"Township", "Province", "Prefecture", "Parish", "Governorate"})
-_CALENDAR_WORDS = frozenset(
-    "monday tuesday wednesday thursday friday saturday sunday jan feb march april may june july aug sept "
-    "oct nov dec january february august september october november december".split()
-)
+_CALENDAR_WORDS = word_list("calendar_words")
 _ALL_HEADS = frozenset(POI_HEADS) | {"st", "ave", "rd", "blvd", "hwy"}
 _FURTHER_HEAD = re.compile(r" ([A-Z][a-z]+\.?)(?![\w'\u2019\-])")
 _SAINT_BEFORE = re.compile(r"(?<![\w.])(?:St|Mt|Ft)\. $")
@@ -115,8 +88,7 @@ def _capitalised_before(text: str, start: int) -> bool:
     return bool(prev) and adjacent and prev[:1].isupper() and not _sentence_initial(text, prev_start)
 
 
-# Capitalised articles that begin names ("El Dorado Avenue", "Los Feliz Boulevard")
-_NAME_ARTICLES = frozenset("El La Las Los Le Les Del De Du Des Da Di Van Von Bin Ibn".split())
+_NAME_ARTICLES = word_list("name_articles")
 # A compass word or "Old" written before a street name belongs to it
 _STREET_DIRECTION = re.compile(
     r"(?<![\w.])(?:(?:North|South|East|West)(?:east|west)?|Old|[NSEW]\.(?:[EW]\.)?|N[EW]|S[EW]) $"
@@ -212,10 +184,7 @@ _ZH_POI_HEADS = ("火车站", "机场", "石窟", "博物馆", "公园", "广场
 _ZH_NATURAL_HEADS = frozenset({"石窟"})
 _ZH_POI = re.compile(r"([\u4e00-\u9fff]{2,5}?)(" + "|".join(_ZH_POI_HEADS) + ")")
 
-_ABBREV_DOT = frozenset(
-    "mr mrs ms dr prof st mt ft gov sen rep lt col gen capt sgt rev jr sr inc co corp no vs "
-    "jan feb mar apr jun jul aug sep sept oct nov dec ave rd blvd".split()
-)
+_ABBREV_DOT = word_list("abbrev_dot")
 
 
 def _sentence_initial(text: str, start: int) -> bool:
@@ -243,23 +212,12 @@ _GENERIC_PREFIX = re.compile(
     r"(the )?(?:city|town|village|borough|township|county|parish|state|province|commonwealth|district)"
     r"(?: of (.+))?$"
 )
-_DISEASE_NOUNS = frozenset(
-    "virus viruses ebolavirus fever disease flu influenza strain strains encephalitis vaccine hemorrhagic "
-    "haemorrhagic".split()
-)
+_DISEASE_NOUNS = word_list("disease_nouns")
 _NON_PLACE_PHRASES = frozenset({"white house"})
-_CITY_ORG = frozenset(
-    "council manager hall commission commissioners schools school police attorney clerk board limits "
-    "administrator officials department government employees staff engineer court".split()
-)
+_CITY_ORG = word_list("city_org")
 
 
-# A place name right before one of these (capitalised) names an institution, not the place:
-# "the New York Times", "China Daily", "Columbia University", "Lions Club".
-_INSTITUTION_HEADS = frozenset(
-    "times daily news journal herald post press tribune gazette chronicle examiner inquirer telegraph "
-    "courier dispatch observer university college academy institute club elementary".split()
-)
+_INSTITUTION_HEADS = word_list("institution_heads")
 
 
 def _names_institution(text: str, m: Mention) -> bool:
@@ -342,13 +300,10 @@ def _hyphen_partner(gz: Gazetteer, text: str, start: int) -> bool:
     return bool(gz.flags.get(key, 0) & _build.KEY_STRONG) or _is_demonym(gz, key)
 
 
-_PLACE_NOUNS = frozenset(
-    "city town village county state province region area outskirts suburb suburbs north south east west "
-    "centre center capital resort port island district borough parish township community streets".split()
-)
+_PLACE_NOUNS = word_list("place_nouns")
 
 
-_HEADLINE_LOWER = frozenset("a an the and but or nor for on at to from by of in into with as vs via per up off".split())
+_HEADLINE_LOWER = word_list("headline_lower")
 
 
 _HEADLINE_REACH = 1000
@@ -395,7 +350,7 @@ def _is_feature(ids: list[int], sources: tuple[str, ...] = ("features",)) -> boo
     return any(_build.id_source(i)[0] in sources for i in ids)
 
 
-_NOUN_PHRASE_END = frozenset("and or of in to from at on is was were has had near off with".split())
+_NOUN_PHRASE_END = word_list("noun_phrase_end")
 
 
 def _ends_noun_phrase(text: str, end: int) -> bool:
@@ -425,6 +380,13 @@ def _followed_by_region(gz: Gazetteer, text: str, end: int) -> bool:
         if flags & (_build.KEY_ABBREV | _build.KEY_STRONG):
             return True
     return False
+
+
+def _big_place(marker: str, pop: int) -> bool:
+    """Big enough to be meant by its bare name when that name is also a person's ("Georgia",
+    "Dallas"); "Michael" (a parish of the Isle of Man) and "Douglas" (counties) are not."""
+    big = POPULATION["big_person_region"] if marker == "region" else POPULATION["big_person_place"]
+    return marker in ("country", "continent") or pop >= big
 
 
 def _is_demonym(gz: Gazetteer, key: str) -> bool:
@@ -461,7 +423,10 @@ def _derived_demonym(gz: Gazetteer, key: str) -> bool:
         return False  # "st.", "u.s.": abbreviations
     if gz.flags.get(key, 0) & _build.KEY_STRONG:
         return False  # a strong place name is that place ("Hawaii", "Indiana")
-    if any(e.population >= 10_000 or e.feature_code in ("ADM1", "ADM2") for e in gz.candidates(key)[:5]):
+    if any(
+        e.population >= POPULATION["own_town_not_demonym"] or e.feature_code in ("ADM1", "ADM2")
+        for e in gz.candidates(key)[:5]
+    ):
         return False  # a town of its own ("Trenton" is no people of Trento)
     for suffix, endings in _DEMONYM_SUFFIXES:
         if not key.endswith(suffix) or len(key) - len(suffix) < 3:
@@ -476,11 +441,7 @@ def _derived_demonym(gz: Gazetteer, key: str) -> bool:
     return False
 
 
-_EXTRA_DEMONYMS = frozenset(
-    "english scottish welsh irish british european asian african americans european "
-    "latin arab arabs texan texans californian californians floridian floridians "
-    "hawaiian hawaiians alaskan alaskans".split()
-)
+_EXTRA_DEMONYMS = word_list("extra_demonyms")
 
 
 class _Recognizer:
@@ -546,7 +507,7 @@ class _Recognizer:
                 continue  # what _check_latin rejects first, without the call
             surface = text[start:end]
             if flags & _build.KEY_ABBREV:
-                if key.count(".") >= 2 and surface[:1].isupper() or _party_prefix(text, start):
+                if key.count(".") >= 2 and surface[:1].isupper() or "." in key and _party_prefix(text, start):
                     marker, ids, _, _ = self._best_entry_info(key)
                     found.append(Mention(start, end, surface, key, marker, ids, "gazetteer", 0.8))
                 else:  # "Ill.", "Pa.": only right after "<place>, "
@@ -703,7 +664,7 @@ class _Recognizer:
                 if not strong and not placed:
                     return None
                 conf -= 0.2
-            if flags & _build.KEY_PERSON and not multi and not strong:
+            if flags & _build.KEY_PERSON and not multi and not (strong and _big_place(marker, pop)):
                 # "Hailey", "Flores", "Marshall": a person's name unless this text uses it as a place
                 conf -= 0.2
                 m = Mention(start, end, surface, key, marker, ids, "gazetteer", round(max(0.05, conf), 2))
@@ -712,19 +673,29 @@ class _Recognizer:
                     or _place_of(text, prev_start)
                     or _followed_by_region(gz, text, end)
                     or (_next_word(text, end).lower().rstrip(".") in _ORG_HEADS)
+                    or (start > 0 and text[start - 1] == "#" and not text[end : end + 1].isalnum())
                 ):
-                    supported.add(key)
+                    supported.add(key)  # ("#Ferguson": a hashtag of the name alone is the place's)
                 needs_support.append(m)
                 return None
         else:
             # lower-case transcript: well-known names; others (and English words) need a cue
             # such as "in", "to", "the town of"
             placed = prev_l in _LOCATIVE or _place_of(text, prev_start)
-            if not (strong or (multi and pop >= 50_000)):
-                if not placed or common or flags & _build.KEY_PERSON or pop < 10_000:
+            if not (strong or (multi and pop >= POPULATION["lower_case_multi"])):
+                if not placed or common or flags & _build.KEY_PERSON or pop < POPULATION["lower_case_cued"]:
                     return None
             if common and not placed:
                 return None
+            if key.startswith("the ") and not any(name_key(e.name) == key for e in self.entries(key)[:5]):
+                return None  # "to the point" (a town's nickname), "the middle east" (the article)
+            if not multi and not placed:
+                wordlike = key in gz.common_words or (key.endswith("s") and key[:-1] in gz.common_words)
+                main = any(name_key(e.name) == key for e in self.entries(key)[:5])
+                if wordlike and marker not in ("country", "continent") and (not main or pop < POPULATION["word_town"]):
+                    return None  # "mountains", "roles" (alternate names), "lakes" (small): English words here
+                if flags & _build.KEY_PERSON and not _big_place(marker, pop):
+                    return None  # "michael", "douglas": a given name or surname without a place cue
             conf -= 0.1
         if ncand > 5 and not strong:
             conf -= 0.1
@@ -852,11 +823,12 @@ class _Recognizer:
         admin = marker in ("country", "region", "continent") or _is_feature(ids, ("features", "cn-adcode"))
         if start > 0 and text[start - 1] in _ZH_SURNAMES and len(key) == 2 and not admin:
             return None  # "赵新民" is a person
-        if len(key) == 2 and not admin and pop < 500_000:
+        if len(key) == 2 and not admin and pop < POPULATION["zh_two_chars"]:
             return None
-        if len(key) >= 3 and not admin and pop < (10_000 if key[-1] in _ZH_PLACE_SUFFIX else 100_000):
+        least = POPULATION["zh_suffixed"] if key[-1] in _ZH_PLACE_SUFFIX else POPULATION["zh_other"]
+        if len(key) >= 3 and not admin and pop < least:
             return None
-        conf = 0.75 if admin or pop >= 1_000_000 else 0.55
+        conf = 0.75 if admin or pop >= POPULATION["zh_confident"] else 0.55
         return Mention(start, end, surface, key, marker, ids, "gazetteer", conf)
 
     # --------------------------------------------------------------- pois
@@ -933,6 +905,8 @@ class _Recognizer:
         out = []
         ends = {m.end for m in chosen if m.kind == "gazetteer"}
         for start, end, key in abbrev:
+            if len(key) == 2 and not text[start:end].isupper():
+                continue  # postal codes only in capitals ("Napa, CA"; not "Chicago, in 2009")
             if start >= 2 and text[start - 2 : start] == ", " and (start - 2) in ends:
                 marker, ids, _, _ = self._best_entry_info(key)
                 out.append(Mention(start, end, text[start:end], key, marker, ids, "gazetteer", 0.8))
