@@ -559,6 +559,8 @@ class _Recognizer:
         if has_cjk(text):
             found += self._cjk_pois(text)
         chosen = _select(found)
+        if cased and CAPITALS_TITLE_RULE:
+            chosen = _outside_capital_titles(text, chosen)
         chosen.sort(key=lambda m: m.start)
         return chosen
 
@@ -928,6 +930,29 @@ def _select(found: list[Mention]) -> list[Mention]:
         taken.append(m)
         occupied[m.start : m.end] = b"\x01" * (m.end - m.start)
     return taken
+
+
+CAPITALS_TITLE_RULE = True
+# two or more words in capitals in a cased text: a title ("THE HISTORY OF YOAKUM COUNTY , TEXAS",
+# "LONE STAR STATE"), a heading or a shout, not running text
+_CAPITAL_RUN = re.compile(
+    r"(?<![\w'])[A-Z][A-Z'\u2019.\-]+(?:(?:\s+|\s*,\s*)(?:OF|THE|AND|A|[A-Z][A-Z'\u2019.\-]+))+(?![\w'])"
+)
+
+
+def _outside_capital_titles(text: str, mentions: list[Mention]) -> list[Mention]:
+    """Drop names inside a run of capitalised words that they do not fill ("TEXAS HISTORY BOOK")."""
+    runs = [(m.start(), m.end()) for m in _CAPITAL_RUN.finditer(text) if len(m.group(0).split()) >= 2]
+    if not runs:
+        return mentions
+    starts = [s for s, _ in runs]
+    out = []
+    for m in mentions:
+        i = bisect.bisect_right(starts, m.start) - 1
+        if i >= 0 and runs[i][1] >= m.end and (runs[i][0], runs[i][1]) != (m.start, m.end) and m.kind == "gazetteer":
+            continue
+        out.append(m)
+    return out
 
 
 def _place_numbers(text: str, mentions: list[Mention]) -> list[Mention]:

@@ -385,3 +385,23 @@ def test_span_selection_is_not_quadratic():
     t_small = _cpu_seconds(lambda: _select(list(small)), [()] * 2)
     t_big = _cpu_seconds(lambda: _select(list(big)), [()] * 2)
     assert t_big / t_small < 10, (t_small, t_big)
+
+
+# ------------------------------------------------------------------ fifth round rules
+def test_speech_words_and_titles_in_capitals_are_no_places():
+    assert _names("Okay. Welcome to Dallas, hey.") == ["Dallas"]
+    assert "Texas" not in _names("I read THE HISTORY OF YOAKUM COUNTY , TEXAS last year in Austin.")
+    assert _names("We moved to NEW YORK in May.") == ["NEW YORK"]  # the name fills the capitals
+
+
+def test_postal_codes_after_a_place():
+    assert _names("Wildfires near Napa, CA and Springfield, IL this week.") == ["Napa", "CA", "Springfield", "IL"]
+    assert "CA" not in _names("Congressman Henry Waxman (D-CA) will hold a hearing in Washington.")
+    assert _names("we stayed in chicago, in 2009 it snowed") == ["chicago"]
+
+
+def test_lower_case_words_nicknames_and_person_names():
+    assert _names("we got to the point where we saw the mountains and the lakes") == []
+    assert _names("oil prices in the middle east") == ["middle east"]
+    assert _names("michael said it was nice") == []  # a sheading of the Isle of Man, no cue
+    assert _names("the paris plant like that at the crystal palace was a temporary exhibit") == ["paris"]
