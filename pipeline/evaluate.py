@@ -1,6 +1,7 @@
 """Geoparsing evaluation harness for the offline extractor + gazetteer geocoder.
 
     python -m pipeline.evaluate CORPUS_PATH [CORPUS_PATH...] [--baseline] [--limit N] [--json FILE]
+        [--split even|odd] [--no-lower] [--no-areas]
 
 Formats are detected from the file: LGL XML (0-based spans + GeoNames gold),
 GeoVirus XML (1-based spans + lat/lon), Weibo NER CoNLL (GPE.NAM/LOC.NAM spans,
@@ -16,6 +17,13 @@ set of unique names per document; geocoding Accuracy@161km, median/mean error
 and AUC of the log-error curve, on recognised toponyms and end-to-end (missed
 toponyms count as failures at the maximum error); documents per second after
 start-up and the start-up time.
+
+SwNE (Switchboard, OntoNotes entities) and GeoCorpora (tweets) are read by
+``evaluate_corpora``; SwNE also reports the share of its NORP/LANGUAGE/WORK_OF_ART/PERSON
+names that were reported as places. Every corpus is run a second time lower-cased with its
+punctuation removed (``--no-lower`` skips it), as automatic captions write. Beside the plain
+Acc@161, "Acc@161 area" counts an answer that is a country, continent or first-level region
+as right when the gold point lies inside it (``evaluate_areas``; ``--no-areas`` skips it).
 
 ``--baseline`` adds a naive system in the same run: spaCy's small English model
 (GPE/LOC/FAC entities) + the most populous gazetteer entry of that name.
@@ -51,6 +59,7 @@ class GoldToponym:
     name: str
     lat: float | None = None
     lon: float | None = None
+    kind: str = ""  # for non-place names (SwNE): NORP, LANGUAGE, WORK_OF_ART, PERSON
 
 
 @dataclass
@@ -60,6 +69,7 @@ class Document:
     gold: list[GoldToponym]
     language: str = "en"
     source: str = ""  # the publisher (LGL: the newspaper's domain), for the source-home pass
+    non_places: list[GoldToponym] = field(default_factory=list)  # names that are no places (SwNE)
 
 
 @dataclass
@@ -69,12 +79,13 @@ class Prediction:
     surface: str
     lat: float | None = None
     lon: float | None = None
+    gazetteer_id: str = ""  # what the point stands for (an area answer is judged by its area)
 
 
 @dataclass
 class Corpus:
     name: str
-    kind: str  # "lgl" | "geovirus" | "weibo" | "speech-en"
+    kind: str  # "lgl" | "geovirus" | "weibo" | "speech-en" | "swne" | "geocorpora"
     docs: list[Document]
     has_coordinates: bool = True
 
@@ -82,8 +93,14 @@ class Corpus:
 # ------------------------------------------------------------------ loading
 def detect_format(path: Path) -> str:
     if path.is_dir():
+        from .evaluate_corpora import swne_files
+
         if (path / "transcripts.tsv").exists():
             return "speech-en"
+        if (path / "geocorpora_total.json").exists():
+            return "geocorpora"
+        if swne_files(path):
+            return "swne"
         raise ValueError(f"{path}: a folder without transcripts.tsv is not a known corpus")
     head = path.read_bytes()[:20000].decode("utf-8", errors="replace")
     if "<toponyms" in head or "<toponym>" in head:
@@ -178,11 +195,25 @@ def load_speech(path: Path) -> list[Document]:
     return docs
 
 
+def _load_swne(path: Path) -> list[Document]:
+    from .evaluate_corpora import load_swne
+
+    return load_swne(path)
+
+
+def _load_geocorpora(path: Path) -> list[Document]:
+    from .evaluate_corpora import load_geocorpora
+
+    return load_geocorpora(path)
+
+
 _LOADERS: dict[str, Callable[[Path], list[Document]]] = {
     "lgl": load_lgl,
     "geovirus": load_geovirus,
     "weibo": load_weibo,
     "speech-en": load_speech,
+    "swne": _load_swne,
+    "geocorpora": _load_geocorpora,
 }
 
 
@@ -197,6 +228,13 @@ def load_corpus(path: str | Path, limit: int | None = None, split: str | None = 
         docs = docs[:limit]
     has_coords = any(g.lat is not None for d in docs for g in d.gold)
     return Corpus(path.stem if path.is_file() else path.name, kind, docs, has_coords)
+
+
+def lower_cased(corpus: Corpus) -> Corpus:
+    """The corpus as automatic captions write it: lower case, no punctuation (gold spans carried)."""
+    from .evaluate_corpora import speech_like
+
+    return speech_like(corpus)
 
 
 # ------------------------------------------------------------------ systems
@@ -278,11 +316,14 @@ class OfflineSystem:
             for p in result.places
         ]
         outcomes = self.geocoder.geocode(requests)
-        coords = [(o.hit.latitude, o.hit.longitude) if o.hit is not None else (None, None) for o in outcomes]
+        coords = [
+            (o.hit.latitude, o.hit.longitude, o.hit.gazetteer_id or "") if o.hit is not None else (None, None, "")
+            for o in outcomes
+        ]
         ids = [o.hit.gazetteer_id for o in outcomes if o.hit is not None and o.hit.gazetteer_id]
         preds = []
-        for (lat, lon), (_, _, members) in zip(coords, groups, strict=True):
-            preds += [Prediction(m.start, m.end, m.surface, lat, lon) for m in members]
+        for (lat, lon, gid), (_, _, members) in zip(coords, groups, strict=True):
+            preds += [Prediction(m.start, m.end, m.surface, lat, lon, gid) for m in members]
         preds.sort(key=lambda p: p.start)
         return preds, ids
 
@@ -314,8 +355,8 @@ class SpacyBaseline:
             if ent.label_ not in ("GPE", "LOC", "FAC"):
                 continue
             cands = self.gz.candidates(ent.text)
-            lat, lon = (cands[0].lat, cands[0].lon) if cands else (None, None)
-            preds.append(Prediction(ent.start_char, ent.end_char, ent.text, lat, lon))
+            lat, lon, gid = (cands[0].lat, cands[0].lon, cands[0].gazetteer_id) if cands else (None, None, "")
+            preds.append(Prediction(ent.start_char, ent.end_char, ent.text, lat, lon, gid))
         return preds
 
 
@@ -381,6 +422,9 @@ class Scores:
     docs_per_s: float = 0.0
     startup_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    acc161_area: float | None = None  # an area answer right when the gold point lies inside it
+    non_places: int = 0  # non-place names in the gold (SwNE)
+    non_place_share: float | None = None  # ... share of them reported as places
 
 
 def score(
@@ -390,8 +434,14 @@ def score(
     elapsed: float,
     startup: float,
     gold_filter: Callable[[GoldToponym], bool] | None = None,
+    areas: Any = None,
 ) -> Scores:
+    """``areas``: an ``evaluate_areas.AreaJudge`` for the area-answer Acc@161 (None: not computed)."""
     tp_exact = tp_len = n_pred = n_gold = 0
+    area_right: list[bool] = []
+    n_non = n_non_hit = 0
+    by_kind: Counter = Counter()
+    by_kind_hit: Counter = Counter()
     u_tp = u_pred = u_gold = 0
     rec_errors: list[float] = []
     located_errors: list[float] = []
@@ -409,6 +459,16 @@ def score(
         u_tp += len(gnames & pnames)
         u_pred += len(pnames)
         u_gold += len(gnames)
+        if doc.non_places:
+            taken = bytearray(max([len(doc.text), *(p.end for p in preds)]) + 1)
+            for p in preds:
+                taken[p.start : p.end] = b"\x01" * (p.end - p.start)
+            for g in doc.non_places:
+                hit = taken.find(1, g.start, g.end) != -1  # any part of the name reported as a place
+                n_non += 1
+                n_non_hit += hit
+                by_kind[g.kind] += 1
+                by_kind_hit[g.kind] += hit
         for gi, g in enumerate(gold):
             if g.lat is None or g.lon is None:
                 continue
@@ -421,6 +481,9 @@ def score(
                     err = MAX_ERROR_KM
                 rec_errors.append(err)
                 e2e_errors.append(err)
+                if areas is not None:
+                    inside = areas.inside(p.gazetteer_id, g.lat, g.lon) if p.lat is not None else None
+                    area_right.append(err <= ACC_KM or bool(inside))
             else:
                 e2e_errors.append(MAX_ERROR_KM)
     s = Scores(
@@ -445,6 +508,12 @@ def score(
             s.mean_km = statistics.fmean(located_errors)
         s.acc161_e2e = sum(e <= ACC_KM for e in e2e_errors) / len(e2e_errors)
         s.median_km_e2e = statistics.median(e2e_errors)
+        if area_right:
+            s.acc161_area = sum(area_right) / len(area_right)
+    if n_non:
+        s.non_places = n_non
+        s.non_place_share = n_non_hit / n_non
+        s.extra["non_places_reported"] = {k: f"{by_kind_hit[k]}/{by_kind[k]}" for k in sorted(by_kind)}
     return s
 
 
@@ -493,9 +562,10 @@ def _fmt(x: float | None, pct: bool = False, digits: int = 3) -> str:
 def markdown_table(rows: list[Scores]) -> str:
     head = (
         "| corpus | system | docs | gold | pred | P | R | F1 | P (EUPEG) | R (EUPEG) | F1 (EUPEG) | F1 unique names "
-        "| Acc@161 (recognised) | median km | mean km | AUC | Acc@161 (end-to-end) | docs/s | start-up s |"
+        "| Acc@161 (recognised) | Acc@161 area in/161 km | median km | mean km | AUC | Acc@161 (end-to-end) "
+        "| non-places as places | docs/s | start-up s |"
     )
-    sep = "|" + "---|" * 19
+    sep = "|" + "---|" * 21
     lines = [head, sep]
     for s in rows:
         lines.append(
@@ -511,10 +581,12 @@ def markdown_table(rows: list[Scores]) -> str:
                     *(_fmt(v) for v in s.lenient),
                     _fmt(s.unique[2]),
                     _fmt(s.acc161_recognised),
+                    _fmt(s.acc161_area),
                     _fmt(s.median_km, digits=1),
                     _fmt(s.mean_km, digits=1),
                     _fmt(s.auc),
                     _fmt(s.acc161_e2e),
+                    _fmt(s.non_place_share),
                     f"{s.docs_per_s:.1f}",
                     f"{s.startup_s:.2f}",
                 ]
@@ -525,9 +597,16 @@ def markdown_table(rows: list[Scores]) -> str:
 
 
 def evaluate_paths(
-    paths: list[str], *, baseline: bool = False, limit: int | None = None, split: str | None = None
+    paths: list[str],
+    *,
+    baseline: bool = False,
+    limit: int | None = None,
+    split: str | None = None,
+    lower: bool = True,
+    areas: bool = True,
 ) -> tuple[list[Scores], list[str]]:
-    """Score every corpus; returns the score rows and extra report lines (speech-en listing)."""
+    """Score every corpus, as written and (``lower``) lower-cased without punctuation; returns
+    the score rows and extra report lines (speech-en listing)."""
     rows: list[Scores] = []
     notes: list[str] = []
     systems: list[tuple[str, Callable[[], Any]]] = [
@@ -536,36 +615,59 @@ def evaluate_paths(
     ]
     if baseline:
         systems.append((SpacyBaseline.name, SpacyBaseline))
+    instances: dict[str, Any] = {}
+    judge = None
     for path in paths:
-        corpus = load_corpus(path, limit, split)
+        base = load_corpus(path, limit, split)
         if split:
-            corpus.name += f" ({split})"
-        for name, factory in systems:
-            if corpus.kind == "weibo" and name != "offline":
-                continue  # the baseline is English-only
-            if name == "offline:each-doc-alone" and not _has_sources(corpus):
-                continue  # identical to "offline"
-            results, elapsed, startup = run_system(corpus, factory, name)
-            if corpus.kind == "speech-en":
-                found = [(d.doc_id, [p.surface for p in preds]) for d, preds in results]
-                with_places = [f"{doc}: {', '.join(names)}" for doc, names in found if names]
-                notes.append(
-                    f"speech-en ({name}): {len(with_places)}/{len(found)} utterances with places"
-                    + ("".join(f"\n  - {x}" for x in with_places) if with_places else "")
-                )
-                continue
-            rows.append(score(corpus, name, results, elapsed, startup))
-            if corpus.kind == "lgl":
-                rows.append(
-                    score(
-                        Corpus(corpus.name + " (gold w/o demonyms)", corpus.kind, corpus.docs),
-                        name,
-                        results,
-                        elapsed,
-                        startup,
-                        _demonym_filter(),
+            base.name += f" ({split})"
+        variants = [base]
+        if lower and base.kind != "speech-en":  # (speech-en is lower-case already)
+            variants.append(lower_cased(base))
+        for corpus in variants:
+            if areas and corpus.has_coordinates and judge is None:
+                from .evaluate_areas import AreaJudge
+
+                judge = AreaJudge()
+            for name, factory in systems:
+                if corpus.kind == "weibo" and name != "offline":
+                    continue  # the baseline is English-only
+                if name == "offline:each-doc-alone" and not _has_sources(corpus):
+                    continue  # identical to "offline"
+                startup = 0.0
+                if name not in instances:  # one system object per run (the start-up is timed once)
+                    t0 = time.perf_counter()
+                    instances[name] = factory()
+                    startup = time.perf_counter() - t0
+                system = instances[name]
+                results, elapsed, _ = run_system(corpus, lambda system=system: system, name)
+                if corpus.kind == "speech-en":
+                    found = [(d.doc_id, [p.surface for p in preds]) for d, preds in results]
+                    with_places = [f"{doc}: {', '.join(names)}" for doc, names in found if names]
+                    notes.append(
+                        f"speech-en ({name}): {len(with_places)}/{len(found)} utterances with places"
+                        + ("".join(f"\n  - {x}" for x in with_places) if with_places else "")
                     )
-                )
+                    continue
+                area_judge = judge if corpus.has_coordinates else None
+                rows.append(score(corpus, name, results, elapsed, startup, areas=area_judge))
+                if corpus.kind == "lgl":
+                    rows.append(
+                        score(
+                            Corpus(corpus.name + " (gold w/o demonyms)", corpus.kind, corpus.docs),
+                            name,
+                            results,
+                            elapsed,
+                            startup,
+                            _demonym_filter(),
+                            areas=area_judge,
+                        )
+                    )
+                if corpus.kind == "swne" and rows[-1].extra.get("non_places_reported"):
+                    notes.append(
+                        f"{corpus.name} ({name}): non-place names reported as places "
+                        + ", ".join(f"{k} {v}" for k, v in rows[-1].extra["non_places_reported"].items())
+                    )
     return rows, notes
 
 

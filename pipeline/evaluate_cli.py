@@ -15,17 +15,28 @@ from .evaluate import evaluate_paths, markdown_table
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m pipeline.evaluate", description=(EVALUATE_DOC or "").split("\n\n")[0])
-    ap.add_argument("paths", nargs="+", help="corpus files/folders (LGL, GeoVirus, Weibo CoNLL, speech-en)")
+    ap.add_argument(
+        "paths", nargs="+", help="corpus files/folders (LGL, GeoVirus, Weibo CoNLL, speech-en, SwNE, GeoCorpora)"
+    )
     ap.add_argument("--baseline", action="store_true", help="also run spaCy small NER + population baseline")
     ap.add_argument("--limit", type=int, default=None, help="only the first N documents of each corpus")
     ap.add_argument(
         "--split", choices=("even", "odd"), default=None, help="only documents of even/odd index (held-out check)"
     )
     ap.add_argument("--json", type=Path, default=None, help="also write the scores as JSON")
+    ap.add_argument("--no-lower", action="store_true", help="skip the lower-cased, unpunctuated run of every corpus")
+    ap.add_argument("--no-areas", action="store_true", help="skip the area-answer Acc@161 (Natural Earth outlines)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     t0 = time.perf_counter()
-    rows, notes = evaluate_paths(args.paths, baseline=args.baseline, limit=args.limit, split=args.split)
+    rows, notes = evaluate_paths(
+        args.paths,
+        baseline=args.baseline,
+        limit=args.limit,
+        split=args.split,
+        lower=not args.no_lower,
+        areas=not args.no_areas,
+    )
     print(markdown_table(rows))
     for n in notes:
         print()

@@ -38,70 +38,44 @@ from .toponyms.text import (
     ABBREVIATION_KEYS,
     POI_HEADS,
     STOPWORDS,
+    count_cjk,
     fold,
     has_cjk,
     is_cjk_char,
     name_key,
+    word_list,
 )
 
-VERSION = "4"
+VERSION = "5"
 
-_CONNECTORS = frozenset(
-    "of the de du des la le les del da do di dos das y and am an der den sur upon on en al el au aux in es ez "
-    "ul um bin ibn van von".split()
-)
-_TITLES = frozenset(
-    """
-mr mrs ms miss dr prof president gov governor sen senator rep representative judge justice
-officer sgt sergeant lt lieutenant capt captain col colonel gen general coach pastor rev
-reverend father sister brother saint king queen prince princess lord lady sir dame mayor
-chief deputy detective trooper attorney secretary minister commissioner councilman
-councilwoman superintendent principal dean professor chairman selectman selectwoman alderman
-councilor councillor supervisor trustee assemblyman assemblywoman delegate
-""".split()
-)
-_SPEECH_VERBS = frozenset(
-    "said says told added stated explained noted wrote asked replied commented announced "
-    "argued claimed insisted testified recalled warned admitted".split()
-)
+# Population thresholds of the rules, in one table (what each decides is in its comment).
+POPULATION: dict[str, int] = {
+    "big_person_place": 500_000,  # a town meant by a bare name that is also a person's ("Dallas")
+    "big_person_region": 100_000,  # ... a first-level region ("Georgia"; not "Michael", Isle of Man)
+    "own_town_not_demonym": 10_000,  # a town of its own is no people's name ("Trenton" is not of Trento)
+    "lower_case_multi": 50_000,  # lower-case text: a multi-word name this big needs no cue
+    "lower_case_cued": 10_000,  # ... any other name needs a cue ("in", "the town of") and this many
+    "word_town": 100_000,  # lower-case text: an English word is a place's own name this big ("nice", "paris")
+    "zh_two_chars": 500_000,  # Chinese: a two-character name is a city this big (or an admin area)
+    "zh_suffixed": 10_000,  # ... a longer name ending in 市/县/区... a town this big
+    "zh_other": 100_000,  # ... other longer names
+    "zh_confident": 1_000_000,  # ... higher confidence from this size
+}
+
+_CONNECTORS = word_list("connectors")
+_TITLES = word_list("titles")
+_SPEECH_VERBS = word_list("speech_verbs")
 _GOVERNOR_OF = re.compile(r"\b[Gg]overnor of (?:the state of )?$")
 _AFTER_TOWN_COMMA = re.compile(r"[A-Z][\w.'\u2019-]*, $")  # "Rockville, |Maryland"
-_COMPASS_ADJECTIVES = frozenset(
-    "northern southern eastern western central north-eastern north-western south-eastern south-western "
-    "northeastern northwestern southeastern southwestern".split()
-)
-# lower-case nouns after a name that say it is an area ("the Fife area", "Aceh province")
-_AREA_NOUNS = frozenset("area region province district county state island islands".split())
-# words that describe a part of the place that follows ("Historic Dublin", "Metro Nashville")
-_AREA_WORDS = frozenset(
-    "historic metropolitan metro suburban rural coastal inner outer midtown greater southwestern "
-    "northwestern southeastern northeastern mid middle far deep".split()
-)
-_ORDINALS = frozenset("first second third fourth fifth".split())  # "Harwinton First Selectman"
-_NAME_QUALIFIERS = frozenset(
-    "north south east west northern southern eastern western central upper lower new old "
-    "greater little great mount mt fort ft port lake saint st san santa los las el la northeast northwest "
-    "southeast southwest downtown uptown n.e s.e n.w s.w".split()
-)
-_LOCATIVE = frozenset(
-    "in to from near at into visit visited visiting around across through toward towards "
-    "via outside inside within leaving left reach reached entering".split()
-)
-_ORG_HEADS = frozenset(
-    """
-police department sheriff county parish city state township borough village town university
-college school schools academy hospital church council board fire court public high middle
-elementary community national international airport chamber times post news herald gazette
-journal tribune daily republicans democrats party regional area valley river road street
-avenue st ave rd blvd highway district club center centre library museum park mall
-commission authority office jail prison county's city's province prefecture governorate region
-""".split()
-)
+_COMPASS_ADJECTIVES = word_list("compass_adjectives")
+_AREA_NOUNS = word_list("area_nouns")
+_AREA_WORDS = word_list("area_words")
+_ORDINALS = word_list("ordinals")
+_NAME_QUALIFIERS = word_list("name_qualifiers")
+_LOCATIVE = word_list("locative")
+_ORG_HEADS = word_list("org_heads")
 _DIVISION_HEADS = frozenset({"Township", "Province", "Prefecture", "Parish", "Governorate"})
-_CALENDAR_WORDS = frozenset(
-    "monday tuesday wednesday thursday friday saturday sunday jan feb march april may june july aug sept "
-    "oct nov dec january february august september october november december".split()
-)
+_CALENDAR_WORDS = word_list("calendar_words")
 _ALL_HEADS = frozenset(POI_HEADS) | {"st", "ave", "rd", "blvd", "hwy"}
 _FURTHER_HEAD = re.compile(r" ([A-Z][a-z]+\.?)(?![\w'\u2019\-])")
 _SAINT_BEFORE = re.compile(r"(?<![\w.])(?:St|Mt|Ft)\. $")
@@ -114,8 +88,7 @@ def _capitalised_before(text: str, start: int) -> bool:
     return bool(prev) and adjacent and prev[:1].isupper() and not _sentence_initial(text, prev_start)
 
 
-# Capitalised articles that begin names ("El Dorado Avenue", "Los Feliz Boulevard")
-_NAME_ARTICLES = frozenset("El La Las Los Le Les Del De Du Des Da Di Van Von Bin Ibn".split())
+_NAME_ARTICLES = word_list("name_articles")
 # A compass word or "Old" written before a street name belongs to it
 _STREET_DIRECTION = re.compile(
     r"(?<![\w.])(?:(?:North|South|East|West)(?:east|west)?|Old|[NSEW]\.(?:[EW]\.)?|N[EW]|S[EW]) $"
@@ -156,11 +129,13 @@ class Mention:
 # ------------------------------------------------------------- helpers
 def text_is_cased(text: str) -> bool:
     """False for lower-cased (or all-capital) transcripts, where capitals carry no signal."""
-    letters = [c for c in text if c.isalpha() and not is_cjk_char(c)]
-    if len(letters) < 20:
+    # counted with C-level loops (map/regex): this runs over whole transcripts
+    n_letters = sum(map(str.isalpha, text)) - count_cjk(text)
+    if n_letters < 20:
+        letters = [c for c in text if c.isalpha() and not is_cjk_char(c)]
         return any(c.isupper() for c in letters) and not all(c.isupper() for c in letters)
-    upper = sum(1 for c in letters if c.isupper())
-    ratio = upper / len(letters)
+    upper = sum(map(str.isupper, text))  # (Chinese characters have no case)
+    ratio = upper / n_letters
     return 0.005 < ratio < 0.5
 
 
@@ -209,10 +184,7 @@ _ZH_POI_HEADS = ("火车站", "机场", "石窟", "博物馆", "公园", "广场
 _ZH_NATURAL_HEADS = frozenset({"石窟"})
 _ZH_POI = re.compile(r"([\u4e00-\u9fff]{2,5}?)(" + "|".join(_ZH_POI_HEADS) + ")")
 
-_ABBREV_DOT = frozenset(
-    "mr mrs ms dr prof st mt ft gov sen rep lt col gen capt sgt rev jr sr inc co corp no vs "
-    "jan feb mar apr jun jul aug sep sept oct nov dec ave rd blvd".split()
-)
+_ABBREV_DOT = word_list("abbrev_dot")
 
 
 def _sentence_initial(text: str, start: int) -> bool:
@@ -240,23 +212,12 @@ _GENERIC_PREFIX = re.compile(
     r"(the )?(?:city|town|village|borough|township|county|parish|state|province|commonwealth|district)"
     r"(?: of (.+))?$"
 )
-_DISEASE_NOUNS = frozenset(
-    "virus viruses ebolavirus fever disease flu influenza strain strains encephalitis vaccine hemorrhagic "
-    "haemorrhagic".split()
-)
+_DISEASE_NOUNS = word_list("disease_nouns")
 _NON_PLACE_PHRASES = frozenset({"white house"})
-_CITY_ORG = frozenset(
-    "council manager hall commission commissioners schools school police attorney clerk board limits "
-    "administrator officials department government employees staff engineer court".split()
-)
+_CITY_ORG = word_list("city_org")
 
 
-# A place name right before one of these (capitalised) names an institution, not the place:
-# "the New York Times", "China Daily", "Columbia University", "Lions Club".
-_INSTITUTION_HEADS = frozenset(
-    "times daily news journal herald post press tribune gazette chronicle examiner inquirer telegraph "
-    "courier dispatch observer university college academy institute club elementary".split()
-)
+_INSTITUTION_HEADS = word_list("institution_heads")
 
 
 def _names_institution(text: str, m: Mention) -> bool:
@@ -339,19 +300,29 @@ def _hyphen_partner(gz: Gazetteer, text: str, start: int) -> bool:
     return bool(gz.flags.get(key, 0) & _build.KEY_STRONG) or _is_demonym(gz, key)
 
 
-_PLACE_NOUNS = frozenset(
-    "city town village county state province region area outskirts suburb suburbs north south east west "
-    "centre center capital resort port island district borough parish township community streets".split()
-)
+_PLACE_NOUNS = word_list("place_nouns")
 
 
-_HEADLINE_LOWER = frozenset("a an the and but or nor for on at to from by of in into with as vs via per up off".split())
+_HEADLINE_LOWER = word_list("headline_lower")
+
+
+_HEADLINE_REACH = 1000
 
 
 def _title_case(text: str, pos: int) -> bool:
     """Inside a Title Case headline ("Freemason Bogdanov Joins Sochi Mayor Race"): capitals say little."""
-    lo = max(text.rfind("\n", 0, pos), text.rfind(". ", 0, pos), -1) + 1
-    hi_candidates = [i for i in (text.find("\n", pos), text.find(". ", pos)) if i != -1]
+    # look for the line's or sentence's ends only nearby: a search to the text's ends made
+    # every call linear in the text (no newline in a joined transcript); a stretch this
+    # long without one has far more than 16 words, which is no headline anyway
+    w0 = max(0, pos - _HEADLINE_REACH)
+    w1 = min(len(text), pos + _HEADLINE_REACH)
+    lo_b = max(text.rfind("\n", w0, pos), text.rfind(". ", w0, pos))
+    if lo_b == -1 and w0 > 0:
+        return False
+    lo = max(lo_b, -1) + 1
+    hi_candidates = [i for i in (text.find("\n", pos, w1), text.find(". ", pos, w1)) if i != -1]
+    if not hi_candidates and w1 < len(text):
+        return False
     hi = min(hi_candidates) if hi_candidates else len(text)
     span = text[lo:hi]
     words = [w for w in span.split() if w[:1].isalpha()]
@@ -379,7 +350,7 @@ def _is_feature(ids: list[int], sources: tuple[str, ...] = ("features",)) -> boo
     return any(_build.id_source(i)[0] in sources for i in ids)
 
 
-_NOUN_PHRASE_END = frozenset("and or of in to from at on is was were has had near off with".split())
+_NOUN_PHRASE_END = word_list("noun_phrase_end")
 
 
 def _ends_noun_phrase(text: str, end: int) -> bool:
@@ -409,6 +380,13 @@ def _followed_by_region(gz: Gazetteer, text: str, end: int) -> bool:
         if flags & (_build.KEY_ABBREV | _build.KEY_STRONG):
             return True
     return False
+
+
+def _big_place(marker: str, pop: int) -> bool:
+    """Big enough to be meant by its bare name when that name is also a person's ("Georgia",
+    "Dallas"); "Michael" (a parish of the Isle of Man) and "Douglas" (counties) are not."""
+    big = POPULATION["big_person_region"] if marker == "region" else POPULATION["big_person_place"]
+    return marker in ("country", "continent") or pop >= big
 
 
 def _is_demonym(gz: Gazetteer, key: str) -> bool:
@@ -445,7 +423,10 @@ def _derived_demonym(gz: Gazetteer, key: str) -> bool:
         return False  # "st.", "u.s.": abbreviations
     if gz.flags.get(key, 0) & _build.KEY_STRONG:
         return False  # a strong place name is that place ("Hawaii", "Indiana")
-    if any(e.population >= 10_000 or e.feature_code in ("ADM1", "ADM2") for e in gz.candidates(key)[:5]):
+    if any(
+        e.population >= POPULATION["own_town_not_demonym"] or e.feature_code in ("ADM1", "ADM2")
+        for e in gz.candidates(key)[:5]
+    ):
         return False  # a town of its own ("Trenton" is no people of Trento)
     for suffix, endings in _DEMONYM_SUFFIXES:
         if not key.endswith(suffix) or len(key) - len(suffix) < 3:
@@ -460,29 +441,39 @@ def _derived_demonym(gz: Gazetteer, key: str) -> bool:
     return False
 
 
-_EXTRA_DEMONYMS = frozenset(
-    "english scottish welsh irish british european asian african americans european "
-    "latin arab arabs texan texans californian californians floridian floridians "
-    "hawaiian hawaiians alaskan alaskans".split()
-)
+_EXTRA_DEMONYMS = word_list("extra_demonyms")
 
 
 class _Recognizer:
     def __init__(self, gz: Gazetteer) -> None:
         self.gz = gz
         self.resolver = Resolver(gz)
+        self._info: dict[str, tuple[Any, ...]] = {}
 
     def _best_entry_info(self, key: str) -> tuple[str, list[int], int, int]:
         """(marker, geonameids, max population, n candidates) of a key, best prior first."""
-        cands = self.resolver._candidates(key)
-        if not cands:
-            return "other", [], 0, 0
-        return (
-            cands[0].entry.marker,
-            [c.entry.geonameid for c in cands[:5]],
-            max(c.entry.population for c in cands),
-            len(cands),
-        )
+        info = self._info.get(key)
+        if info is None:
+            cands = self.resolver._candidates(key)
+            if not cands:
+                info = ("other", (), 0, 0, ())
+            else:
+                info = (
+                    cands[0].entry.marker,
+                    tuple(c.entry.geonameid for c in cands[:5]),
+                    max(c.entry.population for c in cands),
+                    len(cands),
+                    tuple(c.entry for c in cands),
+                )
+            if len(self._info) > 200_000:
+                self._info.clear()
+            self._info[key] = info
+        return info[0], list(info[1]), info[2], info[3]
+
+    def entries(self, key: str) -> tuple[Entry, ...]:
+        """The candidates of a key, best prior first (memoised: the same names recur all through a text)."""
+        self._best_entry_info(key)
+        return self._info[key][4]
 
     def recognize(self, text: str, *, cased: bool | None = None) -> list[Mention]:
         gz = self.gz
@@ -496,21 +487,27 @@ class _Recognizer:
         supported: set[str] = set()
         abbrev: list[tuple[int, int, str]] = []
         n = len(folded)
-        for end_idx, kid in gz.automaton.iter(folded):
-            key = gz.keys[kid]
+        keys, gz_flags = gz.keys, gz.flags
+        for end_idx, kid in gz.automaton.iter(folded):  # hot loop: ~65,000 matches per MB of text
+            key = keys[kid]
             start = end_idx - len(key) + 1
             end = end_idx + 1
-            cjk = is_cjk_char(key[0])
+            cjk = key[0] >= "\u3400" and is_cjk_char(key[0])
             if not cjk:
-                if start > 0 and (folded[start - 1].isalnum() or folded[start - 1] in "'-"):
-                    if not _party_prefix(text, start) and not _hyphen_partner(gz, text, start):
-                        continue  # ("D-Pa.", "R-Columbus", "Egyptian-US", "Washington-Moscow" are fine)
                 if end < n and folded[end].isalnum():
                     continue
-            flags = gz.flags.get(key, 0)
+                if start > 0:
+                    before = folded[start - 1]
+                    if before.isalnum() or before == "'":
+                        continue  # inside a word (most raw matches)
+                    if before == "-" and not _party_prefix(text, start) and not _hyphen_partner(gz, text, start):
+                        continue  # ("D-Pa.", "R-Columbus", "Egyptian-US", "Washington-Moscow" are fine)
+            flags = gz_flags.get(key, 0)
+            if not cjk and not flags & _build.KEY_ABBREV and key in STOPWORDS and key not in ABBREVIATION_KEYS:
+                continue  # what _check_latin rejects first, without the call
             surface = text[start:end]
             if flags & _build.KEY_ABBREV:
-                if key.count(".") >= 2 and surface[:1].isupper() or _party_prefix(text, start):
+                if key.count(".") >= 2 and surface[:1].isupper() or "." in key and _party_prefix(text, start):
                     marker, ids, _, _ = self._best_entry_info(key)
                     found.append(Mention(start, end, surface, key, marker, ids, "gazetteer", 0.8))
                 else:  # "Ill.", "Pa.": only right after "<place>, "
@@ -535,7 +532,8 @@ class _Recognizer:
             )
             if m is not None:
                 found.append(m)
-        supported |= {m.key for m in needs_support if _listed_with_place(text, m, found)}
+        f_starts, f_ends = {m.start for m in found}, {m.end for m in found}
+        supported |= {m.key for m in needs_support if _listed_with_place(text, m, f_starts, f_ends)}
         found += [m for m in needs_support if m.key in supported]
         clean = {m.key for m in found}
         found += [m for m in tentative if m.key in clean]
@@ -561,6 +559,8 @@ class _Recognizer:
         if has_cjk(text):
             found += self._cjk_pois(text)
         chosen = _select(found)
+        if cased and CAPITALS_TITLE_RULE:
+            chosen = _outside_capital_titles(text, chosen)
         chosen.sort(key=lambda m: m.start)
         return chosen
 
@@ -599,7 +599,7 @@ class _Recognizer:
         if len(key) <= 3 and key.replace(".", "").isalpha() and key not in ABBREVIATION_KEYS:
             # short names: "Ely", "Rye" as written; codes ("NSW", "QLD") only in capitals
             if surface.isupper() and len(key) == 3:
-                if not any(c.entry.feature_code == "ADM1" for c in self.resolver._candidates(key)[:1]):
+                if not any(e.feature_code == "ADM1" for e in self.entries(key)[:1]):
                     return None
             elif not (surface[:1].isupper() and surface[1:].islower() and len(key) == 3 and flags & _build.KEY_PRIMARY):
                 return None
@@ -666,7 +666,7 @@ class _Recognizer:
                 if not strong and not placed:
                     return None
                 conf -= 0.2
-            if flags & _build.KEY_PERSON and not multi and not strong:
+            if flags & _build.KEY_PERSON and not multi and not (strong and _big_place(marker, pop)):
                 # "Hailey", "Flores", "Marshall": a person's name unless this text uses it as a place
                 conf -= 0.2
                 m = Mention(start, end, surface, key, marker, ids, "gazetteer", round(max(0.05, conf), 2))
@@ -675,19 +675,29 @@ class _Recognizer:
                     or _place_of(text, prev_start)
                     or _followed_by_region(gz, text, end)
                     or (_next_word(text, end).lower().rstrip(".") in _ORG_HEADS)
+                    or (start > 0 and text[start - 1] == "#" and not text[end : end + 1].isalnum())
                 ):
-                    supported.add(key)
+                    supported.add(key)  # ("#Ferguson": a hashtag of the name alone is the place's)
                 needs_support.append(m)
                 return None
         else:
             # lower-case transcript: well-known names; others (and English words) need a cue
             # such as "in", "to", "the town of"
             placed = prev_l in _LOCATIVE or _place_of(text, prev_start)
-            if not (strong or (multi and pop >= 50_000)):
-                if not placed or common or flags & _build.KEY_PERSON or pop < 10_000:
+            if not (strong or (multi and pop >= POPULATION["lower_case_multi"])):
+                if not placed or common or flags & _build.KEY_PERSON or pop < POPULATION["lower_case_cued"]:
                     return None
             if common and not placed:
                 return None
+            if key.startswith("the ") and not any(name_key(e.name) == key for e in self.entries(key)[:5]):
+                return None  # "to the point" (a town's nickname), "the middle east" (the article)
+            if not multi and not placed:
+                wordlike = key in gz.common_words or (key.endswith("s") and key[:-1] in gz.common_words)
+                main = any(name_key(e.name) == key for e in self.entries(key)[:5])
+                if wordlike and marker not in ("country", "continent") and (not main or pop < POPULATION["word_town"]):
+                    return None  # "mountains", "roles" (alternate names), "lakes" (small): English words here
+                if flags & _build.KEY_PERSON and not _big_place(marker, pop):
+                    return None  # "michael", "douglas": a given name or surname without a place cue
             conf -= 0.1
         if ncand > 5 and not strong:
             conf -= 0.1
@@ -815,11 +825,12 @@ class _Recognizer:
         admin = marker in ("country", "region", "continent") or _is_feature(ids, ("features", "cn-adcode"))
         if start > 0 and text[start - 1] in _ZH_SURNAMES and len(key) == 2 and not admin:
             return None  # "赵新民" is a person
-        if len(key) == 2 and not admin and pop < 500_000:
+        if len(key) == 2 and not admin and pop < POPULATION["zh_two_chars"]:
             return None
-        if len(key) >= 3 and not admin and pop < (10_000 if key[-1] in _ZH_PLACE_SUFFIX else 100_000):
+        least = POPULATION["zh_suffixed"] if key[-1] in _ZH_PLACE_SUFFIX else POPULATION["zh_other"]
+        if len(key) >= 3 and not admin and pop < least:
             return None
-        conf = 0.75 if admin or pop >= 1_000_000 else 0.55
+        conf = 0.75 if admin or pop >= POPULATION["zh_confident"] else 0.55
         return Mention(start, end, surface, key, marker, ids, "gazetteer", conf)
 
     # --------------------------------------------------------------- pois
@@ -896,6 +907,8 @@ class _Recognizer:
         out = []
         ends = {m.end for m in chosen if m.kind == "gazetteer"}
         for start, end, key in abbrev:
+            if len(key) == 2 and not text[start:end].isupper():
+                continue  # postal codes only in capitals ("Napa, CA"; not "Chicago, in 2009")
             if start >= 2 and text[start - 2 : start] == ", " and (start - 2) in ends:
                 marker, ids, _, _ = self._best_entry_info(key)
                 out.append(Mention(start, end, text[start:end], key, marker, ids, "gazetteer", 0.8))
@@ -903,16 +916,43 @@ class _Recognizer:
 
 
 def _select(found: list[Mention]) -> list[Mention]:
-    """Non-overlapping mentions, longer first (multi-word names beat their parts)."""
+    """Non-overlapping mentions, longer first (multi-word names beat their parts).
+
+    Taken characters are marked in a byte map, so checking a mention costs its own length
+    (linear in the text in all; testing every taken span per mention was quadratic).
+    """
     found.sort(key=lambda m: (-(m.end - m.start), m.start))
     taken: list[Mention] = []
-    occupied: list[tuple[int, int]] = []
+    occupied = bytearray(max((m.end for m in found), default=0))
     for m in found:
-        if any(m.start < e and s < m.end for s, e in occupied):
+        if occupied.find(1, m.start, m.end) != -1:
             continue
         taken.append(m)
-        occupied.append((m.start, m.end))
+        occupied[m.start : m.end] = b"\x01" * (m.end - m.start)
     return taken
+
+
+CAPITALS_TITLE_RULE = True
+# two or more words in capitals in a cased text: a title ("THE HISTORY OF YOAKUM COUNTY , TEXAS",
+# "LONE STAR STATE"), a heading or a shout, not running text
+_CAPITAL_RUN = re.compile(
+    r"(?<![\w'])[A-Z][A-Z'\u2019.\-]+(?:(?:\s+|\s*,\s*)(?:OF|THE|AND|A|[A-Z][A-Z'\u2019.\-]+))+(?![\w'])"
+)
+
+
+def _outside_capital_titles(text: str, mentions: list[Mention]) -> list[Mention]:
+    """Drop names inside a run of capitalised words that they do not fill ("TEXAS HISTORY BOOK")."""
+    runs = [(m.start(), m.end()) for m in _CAPITAL_RUN.finditer(text) if len(m.group(0).split()) >= 2]
+    if not runs:
+        return mentions
+    starts = [s for s, _ in runs]
+    out = []
+    for m in mentions:
+        i = bisect.bisect_right(starts, m.start) - 1
+        if i >= 0 and runs[i][1] >= m.end and (runs[i][0], runs[i][1]) != (m.start, m.end) and m.kind == "gazetteer":
+            continue
+        out.append(m)
+    return out
 
 
 def _place_numbers(text: str, mentions: list[Mention]) -> list[Mention]:
@@ -948,7 +988,7 @@ def recognize(text: str, *, language: str | None = None, cased: bool | None = No
     del language  # Latin and Chinese names are both matched; the script decides
     rec = _recognizer()
     mentions = _place_numbers(text, rec.recognize(text, cased=cased))
-    _mark_structure(text, mentions, rec.resolver)
+    _mark_structure(text, mentions, rec)
     return mentions
 
 
@@ -956,12 +996,13 @@ _LIST_SEPARATORS = (", ", ",", ", and ", " and ", ", or ", " or ", " & ")
 _STREET_HEADS = frozenset(h for h, kind in POI_HEADS.items() if kind == "street") | {"st", "ave", "rd", "blvd", "hwy"}
 
 
-def _listed_with_place(text: str, m: Mention, found: list[Mention]) -> bool:
-    """ "Monroe, Trenton and Seven Mile": an item of a list whose neighbour is a place."""
-    for o in found:
-        if o.end <= m.start and text[o.end : m.start] in _LIST_SEPARATORS:
+def _listed_with_place(text: str, m: Mention, starts: set[int], ends: set[int]) -> bool:
+    """ "Monroe, Trenton and Seven Mile": an item of a list whose neighbour is a place
+    (``starts``/``ends``: the offsets of the mentions found)."""
+    for sep in _LIST_SEPARATORS:
+        if text[max(0, m.start - len(sep)) : m.start] == sep and (m.start - len(sep)) in ends:
             return True
-        if o.start >= m.end and text[m.end : o.start] in _LIST_SEPARATORS:
+        if text[m.end : m.end + len(sep)] == sep and (m.end + len(sep)) in starts:
             return True
     return False
 
@@ -978,7 +1019,7 @@ def _contains(area: Entry, e: Entry) -> bool:
     return False
 
 
-def _mark_structure(text: str, mentions: list[Mention], resolver: Resolver) -> None:
+def _mark_structure(text: str, mentions: list[Mention], rec: _Recognizer) -> None:
     """Markers the text's structure decides.
 
     "Buffalo, New York" / "Springfield, Ill.": the second name is the enclosing
@@ -987,7 +1028,7 @@ def _mark_structure(text: str, mentions: list[Mention], resolver: Resolver) -> N
     majority kind (countries, regions) is taken as that kind.
     """
     gaz = [m for m in mentions if m.kind == "gazetteer"]
-    cands = {m.key: [c.entry for c in resolver._candidates(m.key)] for m in gaz}
+    cands = {m.key: rec.entries(m.key) for m in gaz}
     for m in gaz:  # "New York state", "Washington State", "New York Governor David Paterson"
         state_word = _next_word(text, m.end).rstrip(".,;:").lower() in ("state", "governor", "gov")
         if (state_word or _GOVERNOR_OF.search(text, max(0, m.start - 14), m.start)) and any(
@@ -1111,10 +1152,10 @@ class OfflineExtractor:
 
 
 def _latin_share(text: str) -> float:
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
+    n_letters = sum(map(str.isalpha, text))
+    if not n_letters:
         return 0.0
-    return sum(1 for c in letters if not is_cjk_char(c)) / len(letters)
+    return (n_letters - count_cjk(text)) / n_letters
 
 
 register_extractor("offline", OfflineExtractor)

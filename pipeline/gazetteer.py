@@ -17,6 +17,8 @@ supports is left unresolved (placed near the document's main town).
 
 from __future__ import annotations
 
+import atexit
+import gc
 import hashlib
 import logging
 import math
@@ -26,7 +28,7 @@ import tempfile
 import threading
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -311,6 +313,21 @@ def _default_cache_dir() -> Path:
     return Path(get_settings().cache_dir)
 
 
+def _never_matched(key: str, flags: int) -> bool:
+    """One- and two-letter Latin names ("is", "so", "we", "to") that the extractor rejects
+    whatever the context (codes only as listed abbreviations): leaving them out of the automaton
+    removes about 60 % of its raw matches in English text."""
+    from .toponyms.text import ABBREVIATION_KEYS
+
+    return (
+        len(key) <= 2
+        and key.isascii()
+        and key.isalpha()
+        and key not in ABBREVIATION_KEYS
+        and not flags & _build.KEY_ABBREV
+    )
+
+
 def _build_automaton(data: dict[str, Any]) -> None:
     import ahocorasick
 
@@ -318,6 +335,8 @@ def _build_automaton(data: dict[str, Any]) -> None:
     keys: list[str] = []
     for key, flags in data["flags"].items():
         if flags & _build.KEY_ADMIN2_ONLY or len(key) > 200:
+            continue
+        if _never_matched(key, flags):
             continue
         auto.add_word(key, len(keys))
         keys.append(key)
@@ -363,6 +382,11 @@ def get_gazetteer() -> Gazetteer:
         with _LOCK:
             if _INSTANCE is None:
                 _INSTANCE = load_gazetteer()
+                # millions of long-lived objects: keep the cyclic collector from scanning them
+                # again and again while a long transcript allocates its mentions
+                gc.collect()
+                gc.freeze()
+                atexit.register(gc.unfreeze)  # let the interpreter tear them down as usual
     return _INSTANCE
 
 
@@ -409,6 +433,7 @@ MAX_CANDIDATES = 60
 FOREIGN_MAX_POP = 1_000_000  # towns below this need support when the document names other countries
 RESTARTS = 3  # alternatives per name from which the joint assignment is re-optimised
 RESTART_MARGIN = 2.5  # ... whose prior is at most this far below the name's pick
+RESTART_MAX_NAMES = 60  # no restarts above this many names (each restart is a whole ascent; news articles name <= 44)
 
 
 @dataclass
@@ -416,22 +441,6 @@ class _Cand:
     entry: Entry
     prior: float
     score: float = 0.0
-
-
-@dataclass
-class _Evidence:
-    countries: dict[str, set[int]]
-    admin1: dict[tuple[str, str], set[int]]
-    admin2: dict[tuple[str, str, str], set[int]]
-    country_share: Counter
-    admin1_share: Counter
-    towns: list[Entry]
-    n: int
-    points: list[Entry] = field(default_factory=list)
-    same: Counter = field(default_factory=Counter)
-    bordering: set[str] = field(default_factory=set)  # countries bordering a named one
-    home_countries: frozenset[str] = frozenset()
-    home_admin1: frozenset[tuple[str, str]] = frozenset()
 
 
 class Resolver:
@@ -502,31 +511,12 @@ class Resolver:
                     break
         return out
 
-    def _evidence(self, picks: list[Entry]) -> _Evidence:
-        ev = _Evidence({}, {}, {}, Counter(), Counter(), [], len(picks), [], Counter())
-        ev.home_countries, ev.home_admin1 = self.home_countries, self.home_admin1  # type: ignore[assignment]
-        for e in picks:
-            ev.same[e.index] += 1
-            if e.feature_code == "PCLI":
-                ev.countries.setdefault(e.country_code, set()).add(e.index)
-            elif e.feature_code == "ADM1":
-                ev.admin1.setdefault((e.country_code, e.admin1), set()).add(e.index)
-            elif e.feature_code == "ADM2":
-                ev.admin2.setdefault((e.country_code, e.admin1, e.admin2), set()).add(e.index)
-            if e.country_code:
-                ev.country_share[e.country_code] += 1
-                if e.feature_code != "PCLI" and e.feature_code not in FEATURE_CODES:
-                    ev.admin1_share[(e.country_code, e.admin1)] += 1
-            if e.feature_class == "P" or e.feature_code == "ADM2":
-                ev.towns.append(e)
-            if e.feature_code not in _BROAD:
-                ev.points.append(e)
-        for cc in ev.countries:
-            ev.bordering.update(self.gz.neighbours.get(cc, ()))
-        return ev
+    def _evidence(self, picks: list[Entry]) -> _View:
+        """The evidence of ``picks`` (all of them) for scoring a candidate against."""
+        return _Pool(self, {str(i): e for i, e in enumerate(picks)}).view("")
 
     @staticmethod
-    def _context_score(e: Entry, ev: _Evidence) -> float:
+    def _context_score(e: Entry, ev: _View) -> float:
         s = 0.0
         cc = e.country_code
         if cc and e.feature_code not in _BROAD:
@@ -536,31 +526,29 @@ class Resolver:
                 s += W["home_admin1"]
         if ev.n == 0:
             return s
-        same = ev.same[e.index]  # other names resolved to this very entry support nothing
+        same = ev.same(e.index)  # other names resolved to this very entry support nothing
         if cc:
-            if ev.countries.get(cc, set()) - {e.index}:
+            if ev.has_country(cc, e.index):
                 s += W["ctx_country"]
-            elif cc in ev.bordering:
+            elif ev.bordering(cc):
                 s += W["ctx_neighbour"]
-            s += W["share_country"] * (ev.country_share[cc] - same) / ev.n
+            s += W["share_country"] * (ev.country_share(cc) - same) / ev.n
         if e.feature_code != "PCLI" and e.feature_code not in _BROAD and cc:
             a1 = (cc, e.admin1)
-            if ev.admin1.get(a1, set()) - {e.index}:
+            if ev.has_admin1(a1, e.index):
                 s += W["ctx_admin1"]
-            s += W["share_admin1"] * (ev.admin1_share[a1] - same) / ev.n
-            if e.admin2 and ev.admin2.get((cc, e.admin1, e.admin2), set()) - {e.index}:
+            s += W["share_admin1"] * (ev.admin1_share(a1) - same) / ev.n
+            if e.admin2 and ev.has_admin2((cc, e.admin1, e.admin2), e.index):
                 s += W["ctx_admin2"]
-        towns = [t for t in ev.towns[:25] if t.index != e.index]
-        if e.feature_class == "P" and towns:
-            d = min(distance_km(e.lat, e.lon, t.lat, t.lon) for t in towns)
-            if d < 50:
+        if e.feature_class == "P":
+            d = ev.near_town(e)
+            if d is not None and d < 50:
                 s += W["near50"]
-            elif d < 150:
+            elif d is not None and d < 150:
                 s += W["near150"]
-        points = [t for t in ev.points[:40] if t.index != e.index]
-        if points and e.feature_code != "PCLI" and e.feature_code not in _BROAD:
-            d = min(distance_km(e.lat, e.lon, t.lat, t.lon) for t in points)
-            if d < 500:
+        if e.feature_code != "PCLI" and e.feature_code not in _BROAD:
+            d = ev.near_point(e)
+            if d is not None and d < 500:
                 s += W["near500"]
         return s
 
@@ -579,6 +567,16 @@ class Resolver:
                 keys.append(k)
         picks = self._ascend(keys, cands, {k: cs[0] for k, cs in cands.items()})
         if len(keys) < 2 or not RESTARTS:
+            return self._drop_foreign(picks)
+        if len(keys) > RESTART_MAX_NAMES:
+            # every restart is a whole ascent: quadratic in the names. A text naming this many
+            # places (a long transcript) has enough context for one ascent.
+            log.debug("%d names: joint assignment without restarts", len(keys))
+            pool = _Pool(self, {k: p.entry for k, p in picks.items()})
+            for k in keys:
+                ev = pool.view(k)
+                for c in cands[k]:
+                    c.score = c.prior + self._context_score(c.entry, ev)
             return self._drop_foreign(picks)
         # Coordinate ascent stops in local optima ("Paris" -> Kentucky keeps "Henry County" in
         # Georgia although Paris, Tennessee lies in Henry County, Tennessee): restart it from
@@ -615,9 +613,9 @@ class Resolver:
                 total = self._total(trial)
                 if total > best_total + 1e-9:
                     best_total, picks = total, trial
+        pool = _Pool(self, {k: p.entry for k, p in picks.items()})
         for k in keys:  # scores of the chosen assignment
-            others = [p.entry for kk, p in picks.items() if kk != k]
-            ev = self._evidence(others)
+            ev = pool.view(k)
             for c in cands[k]:
                 c.score = c.prior + self._context_score(c.entry, ev)
         return self._drop_foreign(picks)
@@ -649,12 +647,13 @@ class Resolver:
             )
 
         anchors = [p.entry for p in picks.values() if not weak_foreign(p.entry)]
+        anchor_countries = {o.country_code for o in anchors}
         out = dict(picks)
         for k, p in picks.items():
             e = p.entry
             if not weak_foreign(e):
                 continue
-            if any(o.country_code == e.country_code for o in anchors):
+            if e.country_code in anchor_countries:
                 continue
             if any(o.feature_code not in _BROAD and distance_km(e.lat, e.lon, o.lat, o.lon) < 500 for o in anchors):
                 continue
@@ -665,13 +664,13 @@ class Resolver:
         self, keys: list[str], cands: dict[str, list[_Cand]], picks: dict[str, _Cand], fixed: str = ""
     ) -> dict[str, _Cand]:
         picks = dict(picks)
+        pool = _Pool(self, {k: p.entry for k, p in picks.items()})
         for _ in range(3):
             changed = False
             for k in keys:
                 if k == fixed:
                     continue
-                others = [p.entry for kk, p in picks.items() if kk != k]
-                ev = self._evidence(others)
+                ev = pool.view(k)
                 best, best_s = picks[k], -1e9
                 for c in cands[k]:
                     sc = c.prior + self._context_score(c.entry, ev)
@@ -679,6 +678,7 @@ class Resolver:
                         best, best_s = c, sc
                 if best is not picks[k]:
                     picks[k] = best
+                    pool.replace(k, best.entry)
                     changed = True
             if not changed:
                 break
@@ -687,10 +687,177 @@ class Resolver:
     def _total(self, picks: dict[str, _Cand]) -> float:
         """Objective of a joint assignment: every name's prior plus its support from the others."""
         total = 0.0
+        pool = _Pool(self, {k: p.entry for k, p in picks.items()})
         for k, p in picks.items():
-            ev = self._evidence([q.entry for kk, q in picks.items() if kk != k])
-            total += p.prior + self._context_score(p.entry, ev)
+            total += p.prior + self._context_score(p.entry, pool.view(k))
         return total
+
+
+class _Pool:
+    """The evidence of a whole joint assignment, kept up to date as picks change.
+
+    ``view(k)`` is the evidence of every pick but ``k``'s: what ``_evidence`` of the others
+    would build, in constant time instead of a pass over all names. Counts are multisets
+    (several names can pick the same entry); the proximity lists are the first
+    ``_TOWNS``/``_POINTS`` towns/points in name order, as ``_evidence`` keeps them. Minimum
+    distances to the lists shared by most views are memoised per entry until the lists change.
+    This keeps a sweep of the coordinate ascent linear in the number of names (a 15 MB
+    transcript names thousands of places).
+    """
+
+    def __init__(self, resolver: Resolver, picks: dict[str, Entry]) -> None:
+        self.neighbours = resolver.gz.neighbours
+        self.home_countries, self.home_admin1 = resolver.home_countries, resolver.home_admin1
+        self.order = list(picks)
+        self.index = {k: i for i, k in enumerate(self.order)}
+        self.entries = dict(picks)
+        self.same: Counter = Counter()
+        self.countries: dict[str, Counter] = {}
+        self.admin1: dict[tuple[str, str], Counter] = {}
+        self.admin2: dict[tuple[str, str, str], Counter] = {}
+        self.country_share: Counter = Counter()
+        self.admin1_share: Counter = Counter()
+        self.country_total: Counter = Counter()
+        self.border: Counter = Counter()  # country -> how many named countries border it
+        for e in self.entries.values():
+            self._count(e, 1)
+        self._lists()
+
+    def _count(self, e: Entry, sign: int) -> None:
+        self.same[e.index] += sign
+        cc = e.country_code
+        if e.feature_code == "PCLI":
+            self.countries.setdefault(cc, Counter())[e.index] += sign
+            before = self.country_total[cc]
+            self.country_total[cc] += sign
+            if (before == 0) != (self.country_total[cc] == 0):
+                for nb in self.neighbours.get(cc, ()):
+                    self.border[nb] += sign
+        elif e.feature_code == "ADM1":
+            self.admin1.setdefault((cc, e.admin1), Counter())[e.index] += sign
+        elif e.feature_code == "ADM2":
+            self.admin2.setdefault((cc, e.admin1, e.admin2), Counter())[e.index] += sign
+        if cc:
+            self.country_share[cc] += sign
+            if e.feature_code != "PCLI" and e.feature_code not in FEATURE_CODES:
+                self.admin1_share[(cc, e.admin1)] += sign
+
+    def _lists(self) -> None:
+        towns: list[tuple[str, Entry]] = []
+        points: list[tuple[str, Entry]] = []
+        for k in self.order:
+            e = self.entries.get(k)
+            if e is None:
+                continue
+            if len(towns) <= _TOWNS and (e.feature_class == "P" or e.feature_code == "ADM2"):
+                towns.append((k, e))
+            if len(points) <= _POINTS and e.feature_code not in _BROAD:
+                points.append((k, e))
+            if len(towns) > _TOWNS and len(points) > _POINTS:
+                break
+        self.towns, self.points = towns, points  # one more than a view keeps: a view drops its own
+        self.common_towns = [e for _, e in towns[:_TOWNS]]
+        self.common_points = [e for _, e in points[:_POINTS]]
+        self.town_keys = {k for k, _ in towns[:_TOWNS]}
+        self.point_keys = {k for k, _ in points[:_POINTS]}
+        self.near_town: dict[int, float | None] = {}
+        self.near_point: dict[int, float | None] = {}
+
+    def replace(self, k: str, e: Entry) -> None:
+        """Name ``k`` now picks ``e``."""
+        old = self.entries[k]
+        if old is e:
+            return
+        self._count(old, -1)
+        self.entries[k] = e
+        self._count(e, 1)
+        pos = self.index[k]
+        for lst, limit in ((self.towns, _TOWNS), (self.points, _POINTS)):
+            if len(lst) <= limit or pos <= self.index[lst[-1][0]]:
+                self._lists()  # the first towns/points named may change
+                return
+
+    def view(self, k: str) -> _View:
+        return _View(self, self.entries.get(k), k)
+
+
+class _View:
+    """The evidence of a pool's picks without the one of key ``k`` (see ``_Pool``)."""
+
+    __slots__ = ("pool", "p", "k", "n", "home_countries", "home_admin1")
+
+    def __init__(self, pool: _Pool, p: Entry | None, k: str) -> None:
+        self.pool, self.p, self.k = pool, p, k
+        self.n = len(pool.entries) - (p is not None)
+        self.home_countries, self.home_admin1 = pool.home_countries, pool.home_admin1
+
+    def _own(self, index: int) -> int:
+        return 1 if self.p is not None and self.p.index == index else 0
+
+    def same(self, index: int) -> int:
+        return self.pool.same[index] - self._own(index)
+
+    def _other_in(self, counts: Counter | None, index: int) -> bool:
+        if not counts:
+            return False
+        return any(i != index and n - self._own(i) > 0 for i, n in counts.items())
+
+    def has_country(self, cc: str, index: int) -> bool:
+        return self._other_in(self.pool.countries.get(cc), index)
+
+    def has_admin1(self, a1: tuple[str, str], index: int) -> bool:
+        return self._other_in(self.pool.admin1.get(a1), index)
+
+    def has_admin2(self, a2: tuple[str, str, str], index: int) -> bool:
+        return self._other_in(self.pool.admin2.get(a2), index)
+
+    def bordering(self, cc: str) -> bool:
+        n = self.pool.border[cc]
+        p = self.p
+        if p is not None and p.feature_code == "PCLI" and self.pool.country_total[p.country_code] == 1:
+            n -= cc in self.pool.neighbours.get(p.country_code, ())
+        return n > 0
+
+    def country_share(self, cc: str) -> int:
+        p = self.p
+        return self.pool.country_share[cc] - (p is not None and p.country_code == cc)
+
+    def admin1_share(self, a1: tuple[str, str]) -> int:
+        p = self.p
+        own = (
+            p is not None
+            and bool(p.country_code)
+            and p.feature_code != "PCLI"
+            and p.feature_code not in FEATURE_CODES
+            and (p.country_code, p.admin1) == a1
+        )
+        return self.pool.admin1_share[a1] - own
+
+    def near_town(self, e: Entry) -> float | None:
+        """Distance from ``e`` to the nearest of the first towns named (not ``e`` itself)."""
+        pool = self.pool
+        if self.k not in pool.town_keys:
+            if e.index not in pool.near_town:
+                pool.near_town[e.index] = _nearest(e, pool.common_towns)
+            return pool.near_town[e.index]
+        return _nearest(e, [t for kk, t in pool.towns if kk != self.k][:_TOWNS])
+
+    def near_point(self, e: Entry) -> float | None:
+        pool = self.pool
+        if self.k not in pool.point_keys:
+            if e.index not in pool.near_point:
+                pool.near_point[e.index] = _nearest(e, pool.common_points)
+            return pool.near_point[e.index]
+        return _nearest(e, [t for kk, t in pool.points if kk != self.k][:_POINTS])
+
+
+_TOWNS = 25  # the first towns named give proximity support
+_POINTS = 40  # ... and the first points (towns, regions, countries)
+
+
+def _nearest(e: Entry, others: list[Entry]) -> float | None:
+    ds = [distance_km(e.lat, e.lon, t.lat, t.lon) for t in others if t.index != e.index]
+    return min(ds) if ds else None
 
 
 class GazetteerGeocoder:
@@ -807,6 +974,13 @@ def _resolve_set(gz: Gazetteer, names: tuple[str, ...], home: tuple[str, ...] = 
     return Resolver(gz, home).resolve(list(names))
 
 
+@lru_cache(maxsize=16)
+def _resolved_pool(gz: Gazetteer, names: tuple[str, ...], home: tuple[str, ...] = ()) -> tuple[Resolver, _Pool]:
+    """The evidence of a resolved set, for re-scoring one of its names (shared by all its names)."""
+    res = Resolver(gz, home)
+    return res, _Pool(res, {k: p.entry for k, p in _resolve_set(gz, names, home).items()})
+
+
 def _resolve_cached(
     gz: Gazetteer, names: tuple[str, ...], query: tuple[str, str], home: tuple[str, ...] = ()
 ) -> dict[str, _Cand]:
@@ -816,9 +990,8 @@ def _resolve_cached(
     home = tuple(sorted(set(home)))
     picks = dict(_resolve_set(gz, names, home))
     if marker in _MARKER_FIT and key in picks:
-        res = Resolver(gz, home)
-        others = [p.entry for k, p in picks.items() if k != key]
-        ev = res._evidence(others)
+        res, pool = _resolved_pool(gz, names, home)
+        ev = pool.view(key)
         cands = res._candidates(key, marker)
         for c in cands:
             c.score = c.prior + res._context_score(c.entry, ev)

@@ -91,3 +91,78 @@ def test_split_keeps_alternate_documents():
     assert [d.doc_id for d in odd.docs] == [d.doc_id for d in full.docs[1::2]]
     rows, _ = ev.evaluate_paths([str(LGL)], split="odd")
     assert rows[0].corpus == "lgl-sample (odd)" and rows[0].docs == len(odd.docs)
+
+
+SWNE = DATA / "swne-sample"
+GEOCORPORA = DATA / "geocorpora-sample"
+
+
+def test_swne_and_geocorpora_loaders():
+    assert ev.detect_format(SWNE) == "swne" and ev.detect_format(GEOCORPORA) == "geocorpora"
+    swne = ev.load_corpus(SWNE)
+    assert not swne.has_coordinates
+    doc = swne.docs[0]
+    assert doc.text.splitlines()[0] == "I grew up in Dallas , uh , Texas ."  # tokens joined by spaces
+    assert [g.name for g in doc.gold] == ["Dallas", "Texas"]
+    assert [(g.name, g.kind) for g in doc.non_places] == [
+        ("Jordan", "PERSON"),
+        ("Spanish", "LANGUAGE"),
+        ("Mexican", "NORP"),
+    ]
+    assert [g.name for g in swne.docs[1].non_places] == ["Dances with Wolves"]
+    assert [g.name for g in swne.docs[1].gold] == ["Rocky Mountains"]  # DATE is not kept
+    geo = ev.load_corpus(GEOCORPORA)
+    assert geo.has_coordinates and len(geo.docs) == 3
+    for d in geo.docs:
+        for g in d.gold:
+            assert d.text[g.start : g.end] == g.name
+    zurich = geo.docs[0].gold[0]
+    assert zurich.name == "Zürich" and zurich.lat == pytest.approx(47.36667)  # the cp1252 TSV, joined
+    assert geo.docs[1].gold == []
+
+
+def test_lower_cased_variant_carries_spans():
+    from pipeline.evaluate_corpora import speech_like_text
+
+    text, mapping = speech_like_text('"Lisbon," she said. Don\'t miss Wilkes-Barre!')
+    assert text == "lisbon she said don't miss wilkes barre "
+    low = ev.lower_cased(ev.load_corpus(SWNE))
+    assert low.name == "swne-sample (lower-case, no punctuation)"
+    doc = low.docs[0]
+    assert doc.text.startswith("i grew up in dallas uh texas we watched jordan")
+    assert [doc.text[g.start : g.end] for g in doc.gold] == ["dallas", "texas"]
+    assert [g.name for g in doc.non_places] == ["jordan", "spanish", "mexican"]
+
+
+def test_swne_non_places_and_lower_case_rows():
+    rows, notes = ev.evaluate_paths([str(SWNE)])
+    by = {r.corpus: r for r in rows}
+    cased, low = by["swne-sample"], by["swne-sample (lower-case, no punctuation)"]
+    assert cased.gold == 3 and cased.non_places == 4
+    assert cased.exact[2] >= 0.6  # Dallas, Texas (and the Rocky Mountains)
+    reported = cased.extra["non_places_reported"]
+    assert set(reported) == {"PERSON", "LANGUAGE", "NORP", "WORK_OF_ART"}
+    assert cased.non_place_share == pytest.approx(sum(int(v.split("/")[0]) for v in reported.values()) / 4)
+    assert low.non_place_share is not None
+    assert any("non-place names reported as places" in n for n in notes)
+
+
+def test_area_answers_count_when_the_gold_point_is_inside():
+    from pipeline.evaluate_areas import AreaJudge
+    from pipeline.gazetteer import get_gazetteer
+
+    gz = get_gazetteer()
+    judge = AreaJudge()
+    china = next(e for e in gz.candidates("china") if e.feature_code == "PCLI")
+    assert judge.inside(china.gazetteer_id, 30.59, 114.31)  # Wuhan: far from China's point, inside it
+    assert not judge.inside(china.gazetteer_id, 35.68, 139.69)  # Tokyo
+    europe = next(e for e in gz.candidates("europe") if e.feature_code == "CONT")
+    assert judge.inside(europe.gazetteer_id, 41.9, 12.5) and not judge.inside(europe.gazetteer_id, 30.0, 31.2)
+    texas = next(e for e in gz.candidates("texas") if e.feature_code == "ADM1")
+    assert judge.inside(texas.gazetteer_id, 29.42, -98.49)  # San Antonio
+    assert not judge.inside(texas.gazetteer_id, 35.47, -97.52)  # Oklahoma City
+    paris = next(e for e in gz.candidates("paris") if e.feature_code.startswith("PPL"))
+    assert judge.inside(paris.gazetteer_id, 48.85, 2.35) is None  # a town is judged by distance
+    rows, _ = ev.evaluate_paths([str(GEOCORPORA)], lower=False)
+    row = rows[0]
+    assert row.acc161_area is not None and row.acc161_area >= row.acc161_recognised

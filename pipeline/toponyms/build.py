@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from .text import (
+    ABBREVIATION_KEYS,
     COUNTRY_EXTRA_NAMES,
     US_STATE_ABBREVIATIONS,
     has_cjk,
@@ -46,7 +47,7 @@ from .text import (
 
 log = logging.getLogger(__name__)
 
-BUILD_VERSION = "19"
+BUILD_VERSION = "22"
 
 # countryinfo's point for the US (38, -97) is 240 km from GeoNames' own (39.76, -98.5).
 COUNTRY_POINT_OVERRIDES: dict[str, tuple[float, float]] = {"US": (39.76, -98.5)}
@@ -656,6 +657,8 @@ def build() -> dict[str, Any]:
         if s.admin_level == 1 and len(parts) == 2:
             if cc == "US":
                 alts += list(US_STATE_ABBREVIATIONS.get(parts[1], ()))
+                if parts[1] in US_STATE_ABBREVIATIONS:
+                    alts.append(parts[1])  # the postal code: "Napa, CA" (only after "<place>, ")
             if cc == "AU" and s.iso_code:
                 alts.append(s.iso_code.split("-", 1)[1])  # "NSW", "QLD": in everyday use
             alts += zh_subdivisions.get(s.iso_code or "", [])
@@ -694,6 +697,7 @@ def build() -> dict[str, Any]:
     log.debug("%d Chinese divisions added", _add_cn_divisions(t))
     log.debug("%d US postal places added", _add_us_postal_places(t, admin2_names, web2_lower, person_names))
     us_abbrevs = {name_key(a) for abbr in US_STATE_ABBREVIATIONS.values() for a in abbr}
+    us_codes = {code.lower() for code in US_STATE_ABBREVIATIONS} - ABBREVIATION_KEYS  # ("DC" stands alone)
     flags: dict[str, int] = {}
     index: dict[str, tuple[int, ...]] = {}
     for key, postings in t.index.items():
@@ -715,6 +719,8 @@ def build() -> dict[str, Any]:
             f |= KEY_ADMIN2_ONLY
         if key in us_abbrevs and "." in key:
             f |= KEY_ABBREV
+        if key in us_codes:  # "ca", "in", "or": only after "<place>, ", never a strong name on its own
+            f = (f | KEY_ABBREV) & ~KEY_STRONG
         if " " not in key and key in web2_lower:
             f |= KEY_COMMON
         if " " not in key and key in person_names:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import Path
 
 _APOSTROPHES = "\u2019\u2018`\u00b4\u02bc"
 _DASHES = "\u2010\u2011\u2012\u2013\u2014"
@@ -57,8 +58,16 @@ def is_cjk_char(ch: str) -> bool:
     return 0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0xF900 <= cp <= 0xFAFF
 
 
+_CJK_CHAR = re.compile("[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff]")
+
+
 def has_cjk(text: str) -> bool:
-    return any(is_cjk_char(c) for c in text)
+    return _CJK_CHAR.search(text) is not None
+
+
+def count_cjk(text: str) -> int:
+    """How many Chinese characters ``text`` holds (the same ones as ``is_cjk_char``)."""
+    return len(_CJK_CHAR.findall(text)) if has_cjk(text) else 0
 
 
 _LATIN_KEY = re.compile(r"^[a-z0-9][a-z0-9 .'\-&]*$")
@@ -187,6 +196,10 @@ men woman women boy girl child children people family home house school hospital
 university college academy office court hall department region island highways marines
 nato hamas hezbollah fatah taliban
 """.split()
+) | frozenset(
+    w.strip()
+    for w in (Path(__file__).with_name("non_place_words.txt")).read_text(encoding="utf-8").splitlines()
+    if w.strip() and not w.startswith("#")
 )
 
 # Place-type head words: a capitalised phrase ending in one is a named place (POI etc.).
@@ -250,3 +263,25 @@ POI_HEADS: dict[str, str] = {
     "freeway": "street",
     "trail": "street",
 }
+
+
+def _read_word_lists() -> dict[str, frozenset[str]]:
+    lists: dict[str, set[str]] = {}
+    current: set[str] | None = None
+    for line in Path(__file__).with_name("rule_words.txt").read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = lists.setdefault(line[1:-1], set())
+        elif current is not None:
+            current.update(line.split())
+    return {k: frozenset(v) for k, v in lists.items()}
+
+
+_WORD_LISTS = _read_word_lists()
+
+
+def word_list(name: str) -> frozenset[str]:
+    """A word list of the extractor's rules, from ``rule_words.txt`` (KeyError for a wrong name)."""
+    return _WORD_LISTS[name]
