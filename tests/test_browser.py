@@ -358,8 +358,10 @@ def test_user_journey_in_a_real_browser(app):
     (ARTIFACTS / "render_times.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     print("\nrender times:", json.dumps({k: v for k, v in summary.items()}, indent=1))
     assert summary["during_transcription"]["n"] >= 3, summary
-    # responsive: no page run waits for the model (the script itself stays fast) and every page shows
-    assert summary["during_transcription"]["client_ms_max"] < 20_000, summary
+    # responsive: no page run waits for the model (the script itself stays fast) and every page shows.
+    # A page blocked on the transcription would take the whole clip's time (minutes); the bound only
+    # separates that from a slow, loaded machine (the timings themselves are in BENCHMARKS.md).
+    assert summary["during_transcription"]["client_ms_max"] < 60_000, summary
 
 
 def _stats(samples: list[dict]) -> dict:
