@@ -480,13 +480,11 @@ class JobManager:
 
     # ------------------------------------------------------------- reading
     def get(self, job_id: str) -> JobView:
-        row = self.storage.get_job(job_id)
+        row = self.storage.get_job(job_id, with_title=True)
         if row is None:
             raise NotFoundError(f"No job {job_id!r}.")
         view = JobView.from_row(row)
-        if view.video_id:
-            video = self.storage.get_video(view.video_id)
-            view.title = video.get("title") if video else None
+        view.title = row.get("video_title")
         return view
 
     def jobs(self, limit: int = 200, statuses: Sequence[str] | None = None) -> list[JobView]:

@@ -332,7 +332,11 @@ class Storage:
         assignments = ", ".join(f"{k} = ?" for k in fields)
         self._exec(f"UPDATE jobs SET {assignments} WHERE job_id = ?", [*fields.values(), job_id])
 
-    def get_job(self, job_id: str) -> dict[str, Any] | None:
+    def get_job(self, job_id: str, *, with_title: bool = False) -> dict[str, Any] | None:
+        if with_title:  # one query for what a job's status page shows
+            row = self._one("SELECT j.*, v.title AS video_title FROM jobs j LEFT JOIN videos v "
+                            "ON v.video_id = j.video_id WHERE j.job_id = ?", [job_id])
+            return _job_row(row) if row else None
         row = self._one("SELECT * FROM jobs WHERE job_id = ?", [job_id])
         return _job_row(row) if row else None
 
