@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from .config import Settings
 from .errors import PipelineError
+from .netguard import printable
 
 EXPORT_HELP = "write places to PATH; format by extension: .csv .geojson .kml .parquet .json"
 
@@ -111,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "export", None):
         problem = check_export_target(args.export)
         if problem:
-            print(f"error: --export {_printable(args.export)}: {problem}", file=sys.stderr)
+            print(f"error: --export {printable(args.export)}: {problem}", file=sys.stderr)
             return 2
     try:
         bench = open_workbench(settings, getattr(args, "server", None))
@@ -159,7 +160,7 @@ def _analyze(bench, args: argparse.Namespace, sources: Sequence[str]) -> int:
 
     def label(view) -> str:
         source = origin.get(view.job_id) or origin.get(view.parent_job_id or "") or view.source
-        return _printable(os.path.basename(source) or source)[:40] + (
+        return printable(os.path.basename(source) or source)[:40] + (
             f" [{view.video_id}]" if view.parent_job_id else "")
 
     def update(views) -> None:
@@ -236,7 +237,7 @@ def _analyze(bench, args: argparse.Namespace, sources: Sequence[str]) -> int:
     else:
         _print_summary(finals, places, exported)
     for line in failures:
-        print(f"error: {_printable(line)}", file=sys.stderr)
+        print(f"error: {printable(line)}", file=sys.stderr)
     return 1 if failures else 0
 
 
@@ -267,11 +268,6 @@ def check_export_target(path: str) -> str | None:
     return None
 
 
-def _printable(text: str) -> str:
-    """User input as it may be echoed to a terminal: control characters shown escaped."""
-    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in str(text))
-
-
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from .service.server import serve
 
@@ -292,7 +288,7 @@ def _print_summary(finals: list[dict], places: list[dict], export: str | None) -
         by_video.setdefault(place["video_id"], []).append(place)
     for item in finals:
         status = item["status"] + (" (cached)" if item.get("cached") else "")
-        print(f"{_printable(item['source'])}  ->  {item.get('video_id') or '-'}  [{status}]")
+        print(f"{printable(item['source'])}  ->  {item.get('video_id') or '-'}  [{status}]")
         for place in by_video.get(item.get("video_id") or "", []):
             where = (f"{place['latitude']:.4f}, {place['longitude']:.4f}"
                      if place["latitude"] is not None else f"not located ({place['failure_reason']})")

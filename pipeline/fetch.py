@@ -17,7 +17,7 @@ import logging
 import mimetypes
 import re
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,6 +114,24 @@ def classify_source(source: str) -> str:
 
 
 @printable_errors
+def expand_source_lists(sources: Sequence[str]) -> list[tuple[str, PipelineError | None]]:
+    """Each source, with ``@list.txt`` entries replaced by their lines; a bad list is reported
+    as ``(entry, error)`` and the rest go on. Blank entries are dropped."""
+    out: list[tuple[str, PipelineError | None]] = []
+    for source in sources:
+        source = source.strip()
+        if not source:
+            continue
+        if source.startswith("@"):
+            try:
+                out.extend((s, None) for s in read_source_list(source[1:]))
+            except PipelineError as exc:
+                out.append((source, exc))
+        else:
+            out.append((source, None))
+    return out
+
+
 def read_source_list(path: str) -> list[str]:
     """Sources in a list file, one a line; blank lines and ``#`` comments skipped.
 

@@ -32,7 +32,7 @@ from .errors import (
     PipelineError,
     WaitTimeoutError,
 )
-from .fetch import classify_source, read_source_list
+from .fetch import classify_source, expand_source_lists
 from .orchestrator import (
     AnalysisOptions,
     JobContext,
@@ -236,19 +236,7 @@ class JobManager:
     # ----------------------------------------------------------- submission
     def expand_sources(self, sources: Sequence[str]) -> list[tuple[str, PipelineError | None]]:
         """Expand ``@list.txt`` entries; a bad list is reported, the rest go on."""
-        out: list[tuple[str, PipelineError | None]] = []
-        for source in sources:
-            source = source.strip()
-            if not source:
-                continue
-            if source.startswith("@"):
-                try:
-                    out.extend((s, None) for s in read_source_list(source[1:]))
-                except PipelineError as exc:
-                    out.append((source, exc))
-            else:
-                out.append((source, None))
-        return out
+        return expand_source_lists(sources)
 
     def submit_many(self, sources: Sequence[str], options: AnalysisOptions | None = None,
                     *, priority: int = 10) -> list[SubmitOutcome]:

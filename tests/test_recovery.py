@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-import wave
 from pathlib import Path
 
 import pytest
@@ -15,20 +14,9 @@ import pytest
 import tests.fakes as fakes
 from pipeline.api import Workbench
 from pipeline.errors import WaitTimeoutError
+from tests.media import repeated_speech
 
 ROOT = Path(__file__).resolve().parent.parent
-SPEECH = ROOT / "tests" / "data" / "librispeech-2300-131720-0000.wav"
-
-
-def long_speech(folder: Path, repeats: int) -> Path:
-    with wave.open(str(SPEECH)) as src:
-        params, frames = src.getparams(), src.readframes(src.getnframes())
-    out = folder / f"long-{repeats}.wav"
-    with wave.open(str(out), "wb") as dst:
-        dst.setparams(params)
-        for _ in range(repeats):
-            dst.writeframes(frames)
-    return out
 
 
 def test_claiming_a_job_is_atomic(settings, tmp_path):
@@ -148,7 +136,7 @@ def test_a_killed_cli_does_not_block_the_next_run(tmp_path):
     cleanup runs, the job stays `running` with a dead owner.)"""
     sig = signal.SIGKILL
     db = tmp_path / "wb.duckdb"
-    clip = long_speech(tmp_path, 6)
+    clip = repeated_speech(tmp_path, 6)
     first = _cli(db, str(clip))
     deadline = time.monotonic() + 120
     seen = ""

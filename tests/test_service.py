@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 import time
-import wave
 from pathlib import Path
 
 import httpx
@@ -26,9 +25,9 @@ import tests.fakes as fakes
 from pipeline.api import Workbench
 from pipeline.errors import ConfigurationError, NotFoundError
 from pipeline.service import ApiServer, address_file, create_app, discover
+from tests.media import SPEECH, repeated_speech
 
 ROOT = Path(__file__).resolve().parent.parent
-SPEECH = ROOT / "tests" / "data" / "librispeech-2300-131720-0000.wav"
 DEMO_SRT = ROOT / "pipeline" / "demo" / "city-walk.srt"
 
 
@@ -36,18 +35,6 @@ def write(folder: Path, name: str, text: str) -> str:
     path = folder / name
     path.write_text(text, encoding="utf-8")
     return str(path)
-
-
-def long_speech(folder: Path, repeats: int = 40) -> Path:
-    """A real speech clip repeated (``repeats`` x 5 s), long enough to cancel mid-transcription."""
-    with wave.open(str(SPEECH)) as src:
-        params, frames = src.getparams(), src.readframes(src.getnframes())
-    out = folder / f"long-{repeats}.wav"
-    with wave.open(str(out), "wb") as dst:
-        dst.setparams(params)
-        for _ in range(repeats):
-            dst.writeframes(frames)
-    return out
 
 
 @pytest.fixture
@@ -392,7 +379,7 @@ def test_real_speech_over_sse_and_websocket_then_cancel_a_running_transcription(
         assert any(e["event"] == "phase_done" and e["phase"] == "transcription" for e in remote.job_events(job_id))
 
         # a dropped WebSocket client is cleaned up; the server keeps answering
-        [slow] = remote.submit([str(long_speech(tmp_path))], remote.options(offline=True))
+        [slow] = remote.submit([str(repeated_speech(tmp_path))], remote.options(offline=True))
         with ws_connect(server.url.replace("http", "ws") + f"/ws/jobs/{slow.job.job_id}") as ws:
             json.loads(ws.recv(timeout=30))
         deadline = time.monotonic() + 60

@@ -20,7 +20,7 @@ import httpx
 from .. import errors
 from ..errors import ConfigurationError, PipelineError, ServiceUnavailableError, WaitTimeoutError
 from ..export import map_visualizations
-from ..fetch import classify_source, read_source_list
+from ..fetch import classify_source, expand_source_lists
 from ..jobs import JobView, SubmitOutcome
 from ..orchestrator import AnalysisOptions
 
@@ -138,7 +138,7 @@ class RemoteWorkbench:
                *, priority: int = 10) -> list[SubmitOutcome]:
         outcomes: list[SubmitOutcome | None] = []
         wire_sources: list[tuple[int, str, str]] = []  # (slot, original, as the server knows it)
-        for source in self._expand(sources):
+        for source in expand_source_lists(sources):
             original, problem = source
             if problem is not None:
                 outcomes.append(SubmitOutcome(original, error=problem.to_dict()))
@@ -172,22 +172,6 @@ class RemoteWorkbench:
         if response.status_code >= 400 and "results" not in data:
             raise error_from_problem(data, response.status_code)
         return data
-
-    @staticmethod
-    def _expand(sources: Sequence[str]) -> list[tuple[str, PipelineError | None]]:
-        out: list[tuple[str, PipelineError | None]] = []
-        for source in sources:
-            source = source.strip()
-            if not source:
-                continue
-            if source.startswith("@"):
-                try:
-                    out.extend((s, None) for s in read_source_list(source[1:]))
-                except PipelineError as exc:
-                    out.append((source, exc))
-            else:
-                out.append((source, None))
-        return out
 
     def submit_demo(self, **overrides: Any) -> list[SubmitOutcome]:
         from ..api import demo_sources
