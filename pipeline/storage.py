@@ -9,6 +9,7 @@ forward on open.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import re
@@ -133,6 +134,10 @@ class Storage:
         self._lock = threading.RLock()
         self._local = threading.local()
         self._readers: dict[int, duckdb.DuckDBPyConnection] = {}  # thread id -> its read cursor
+        # This process is the file's only writer, so a counter bumped by every write tells when a
+        # cached read is still current (clients poll a job's status many times a second).
+        self._generation = 0
+        self._read_cache: dict[tuple[str, tuple[Any, ...]], tuple[int, list[dict[str, Any]]]] = {}
         self._closed = False
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -176,6 +181,7 @@ class Storage:
             else:
                 self._con.execute("COMMIT")
             finally:
+                self._generation += 1
                 self._local.in_tx = False
 
     def _reader(self) -> duckdb.DuckDBPyConnection | None:
@@ -205,9 +211,23 @@ class Storage:
                 if not self._closed:
                     raise
         with self._lock:
+            self._generation += 1  # may be a write (UPDATE ... RETURNING)
             cur = self._con.execute(sql, list(params))
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def _cached_all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """``_all`` for hot status reads, answered from memory while nothing was written since."""
+        key = (sql, tuple(params))
+        generation = self._generation
+        hit = self._read_cache.get(key)
+        if hit is not None and hit[0] == generation:
+            return copy.deepcopy(hit[1])
+        rows = self._all(sql, params)
+        if len(self._read_cache) > 512:
+            self._read_cache.clear()
+        self._read_cache[key] = (generation, copy.deepcopy(rows))
+        return rows
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         rows = self._all(sql, params)
@@ -215,6 +235,7 @@ class Storage:
 
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> None:
         with self._lock:
+            self._generation += 1
             self._con.execute(sql, list(params))
 
     def _migrate(self) -> None:
@@ -333,10 +354,10 @@ class Storage:
         self._exec(f"UPDATE jobs SET {assignments} WHERE job_id = ?", [*fields.values(), job_id])
 
     def get_job(self, job_id: str, *, with_title: bool = False) -> dict[str, Any] | None:
-        if with_title:  # one query for what a job's status page shows
-            row = self._one("SELECT j.*, v.title AS video_title FROM jobs j LEFT JOIN videos v "
-                            "ON v.video_id = j.video_id WHERE j.job_id = ?", [job_id])
-            return _job_row(row) if row else None
+        if with_title:  # one query for what a job's status page shows (polled: cached)
+            rows = self._cached_all("SELECT *, (SELECT v.title FROM videos v WHERE v.video_id = j.video_id) "
+                                    "AS video_title FROM jobs j WHERE j.job_id = ?", [job_id])
+            return _job_row(rows[0]) if rows else None
         row = self._one("SELECT * FROM jobs WHERE job_id = ?", [job_id])
         return _job_row(row) if row else None
 
@@ -373,6 +394,7 @@ class Storage:
         """Atomically move a queued job to running under ``owner``; False when someone else has it."""
         now = time.time()
         with self._lock:
+            self._generation += 1
             rows = self._con.execute(
                 "UPDATE jobs SET status = 'running', owner = ?, heartbeat_at = ?, started_at = ?, "
                 "updated_at = ?, error_type = NULL, error_message = NULL "
@@ -383,6 +405,7 @@ class Storage:
     def heartbeat(self, owner: str) -> int:
         """Mark every running job of ``owner`` as alive now; returns how many."""
         with self._lock:
+            self._generation += 1
             rows = self._con.execute(
                 "UPDATE jobs SET heartbeat_at = ? WHERE owner = ? AND status = 'running' RETURNING job_id",
                 [time.time(), owner]).fetchall()
@@ -407,7 +430,7 @@ class Storage:
         )
 
     def job_events(self, job_id: str) -> list[dict[str, Any]]:
-        rows = self._all("SELECT * FROM job_events WHERE job_id = ? ORDER BY ts", [job_id])
+        rows = self._cached_all("SELECT * FROM job_events WHERE job_id = ? ORDER BY ts", [job_id])
         for r in rows:
             r["data"] = _loads(r["data"])
         return rows
