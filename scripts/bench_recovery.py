@@ -37,6 +37,8 @@ def main() -> int:
         dst.setparams(params)
         for _ in range(args.repeats):
             dst.writeframes(frames)
+        # a few ms of silence, different each run: new content, so the ASR cache cannot answer
+        dst.writeframes(b"\0" * params.sampwidth * (1 + int(time.time() * 1000) % 997))
     db = tmp / "wb.duckdb"
     env = {**os.environ, "VIDEOMAP_MEDIA_DIR": str(tmp / "media")}
     command = [sys.executable, "-m", "pipeline", "analyze", "--offline", "--db", str(db), str(clip)]
@@ -45,6 +47,9 @@ def main() -> int:
         line = first.stderr.readline()
         if "transcription" in line or (not line and first.poll() is not None):
             break
+    if first.poll() is not None:
+        print("the first run ended before its transcription started", file=sys.stderr)
+        return 1
     os.kill(first.pid, signal.SIGKILL)
     first.wait()
     started = time.time()
