@@ -10,6 +10,11 @@ from pipeline.basemap import package_info
 
 with page("Health") as bench:
     health = attempt(lambda: bench.health(), "Reading the metrics") or {}
+    if health.get("api_url"):
+        st.markdown(f"HTTP API: `{health['api_url']}` · [docs]({health['api_url']}/docs) · "
+                    f"[metrics]({health['api_url']}/metrics)")
+    else:
+        st.caption("This app serves no HTTP API (start it with scripts/run.sh for one).")
 
     @st.fragment(run_every="2s")
     def live_health() -> None:

@@ -6,7 +6,9 @@ exports, so pages never touch SQL, models or stage code.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -459,7 +461,18 @@ class Workbench:
         data["extractor_default"] = self.options().extractor_name()
         data["geocoder_default"] = self.options().geocoder_name()
         data["llm_configured"] = bool(self.settings.llm_model)
+        data["api_url"] = self.api_url()
         return data
+
+    def api_url(self) -> str | None:
+        """Where this coordinator's HTTP API answers (None when it serves none)."""
+        from .service.server import address_file
+
+        try:
+            info = json.loads(address_file(self.storage.path).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return info.get("url") if info.get("pid") == os.getpid() else None
 
     def shutdown(self, wait: bool = True) -> None:
         self.jobs.shutdown(wait=wait)

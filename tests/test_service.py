@@ -521,3 +521,9 @@ def test_sse_sends_heartbeats_while_nothing_changes(client, media):
         fakes.FakeExtractor.delay = 0.0
     names = [e for e, _ in events]
     assert "heartbeat" in names and names[-1] == "completed"
+
+
+def test_health_names_the_api_address_while_it_serves(bench, live):
+    assert bench.health()["api_url"] == live.url
+    live.stop()
+    assert bench.health()["api_url"] is None
