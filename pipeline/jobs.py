@@ -346,8 +346,10 @@ class JobManager:
                     cached = None if options.force else self.storage.get_result(video.video_id, strategy.version)
                     if cached:
                         ctx.event(None, "cache_hit", "stored result for this strategy")
-                        failed = [p for p in self.storage.places_for(video.video_id, strategy.version)
-                                  if p["status"] != "ok"]
+                        stored = self.storage.places_for(video.video_id, strategy.version)
+                        failed = [p for p in stored if p["status"] != "ok"]
+                        ctx.metrics["locations_found"] = len(stored) - len(failed)
+                        ctx.metrics["geocode_failed"] = len(failed)
                         status = "partial" if failed else "done"
                     else:
                         status = analyze_video(ctx, self.services, video, options, strategy)

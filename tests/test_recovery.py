@@ -157,3 +157,21 @@ def test_a_killed_cli_does_not_block_the_next_run(tmp_path):
     assert "done" in out
     recovery_s = time.monotonic() - started
     print(f"recovered and finished in {recovery_s:.1f} s")
+
+
+def test_a_job_answered_from_the_stored_result_reports_its_place_count(settings, tmp_path):
+    """The same video under another source string runs, finds the stored result, and says how many."""
+    first, second = tmp_path / "a.srt", tmp_path / "b.srt"
+    first.write_text(fakes.TRIP_SRT, encoding="utf-8")
+    second.write_text(fakes.TRIP_SRT, encoding="utf-8")  # same content: same video
+    wb = Workbench(settings)
+    try:
+        opts = wb.options(extractor="fake", geocoder="fakegeo", offline=True)
+        [a] = wb.submit([str(first)], opts)
+        wb.wait([a.job.job_id], timeout=30)
+        [b] = wb.submit([str(second)], opts)
+        [job] = wb.wait([b.job.job_id], timeout=30)
+        assert any(e["event"] == "cache_hit" for e in wb.job_events(job.job_id))
+        assert job.metrics["locations_found"] == 3
+    finally:
+        wb.shutdown()
