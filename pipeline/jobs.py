@@ -200,7 +200,7 @@ class JobManager:
             try:
                 self.storage.heartbeat(self.owner)
             except Exception:  # the database closed under us at shutdown
-                if self._closed.is_set():
+                if self._closed.is_set() or self.storage.closed:
                     return
                 logger.warning("job heartbeat failed", exc_info=True)
 

@@ -160,6 +160,10 @@ class Storage:
             self._migrate()
 
     # ------------------------------------------------------------------ basics
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
         with self._lock:
             self._closed = True

@@ -379,7 +379,7 @@ def test_real_speech_over_sse_and_websocket_then_cancel_a_running_transcription(
         assert any(e["event"] == "phase_done" and e["phase"] == "transcription" for e in remote.job_events(job_id))
 
         # a dropped WebSocket client is cleaned up; the server keeps answering
-        [slow] = remote.submit([str(repeated_speech(tmp_path))], remote.options(offline=True))
+        [slow] = remote.submit([str(repeated_speech(tmp_path, 40))], remote.options(offline=True))
         with ws_connect(server.url.replace("http", "ws") + f"/ws/jobs/{slow.job.job_id}") as ws:
             json.loads(ws.recv(timeout=30))
         deadline = time.monotonic() + 60
