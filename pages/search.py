@@ -12,6 +12,7 @@ import re
 
 import streamlit as st
 
+from pages._review import highlighted_html
 from pages._shared import attempt, fmt_timecode, page, page_link, plural
 
 SHOWN = 100
@@ -40,18 +41,12 @@ def _body(bench) -> None:
             if hit["video_id"] != current:
                 current = hit["video_id"]
                 st.subheader(hit["video_title"], divider="gray")
-            text = hit["text"] or ""
-            parts, last = [], 0
-            for m in pattern.finditer(text):
-                parts.append(html.escape(text[last:m.start()]))
-                parts.append(f"<mark>{html.escape(m.group(0))}</mark>")
-                last = m.end()
-            parts.append(html.escape(text[last:]))
+            marked = highlighted_html(hit["text"] or "", pattern)
             left, right = st.columns([1, 6], vertical_alignment="center")
             page_link(left, "pages/video.py", f"▶ {fmt_timecode(hit['start_seconds'])}",
                            query_params={"video": hit["video_id"], "t": str(int(hit["start_seconds"]))})
             places = f" <small>· places: {html.escape(', '.join(hit['places']))}</small>" if hit["places"] else ""
-            right.html(f"<div>{''.join(parts)}{places}</div>")
+            right.html(f"<div>{marked}{places}</div>")
 
 
 with page("Search") as bench:

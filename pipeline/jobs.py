@@ -122,6 +122,24 @@ class SubmitOutcome(Record):
     error: dict[str, str] | None = None
 
 
+def wait_for_jobs(get: Callable[[str], JobView], children: Callable[[str], list[JobView]], job_ids: Sequence[str],
+                  *, timeout: float | None, poll: float,
+                  on_update: Callable[[list[JobView]], None] | None = None) -> list[JobView]:
+    """Poll ``get`` until the jobs and their playlist children are final (the local job manager and
+    the HTTP client share it); past ``timeout``, ``WaitTimeoutError`` names what is unfinished."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        views = [get(j) for j in job_ids]
+        kids = [c for v in views for c in children(v.job_id)]
+        if on_update:
+            on_update(views + kids)
+        if all(v.finished for v in views + kids):
+            return views
+        if deadline is not None and time.monotonic() > deadline:
+            raise WaitTimeoutError.for_jobs(views + kids, timeout or 0)
+        time.sleep(poll)
+
+
 class Dispatcher(Protocol):
     """Runs ``run_job(job_id)`` somewhere. Threads now; Celery later."""
 
@@ -499,17 +517,7 @@ class JobManager:
         """
         if timeout is None and self.settings.job_timeout_s:
             timeout = float(self.settings.job_timeout_s) + 60.0
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            views = [self.get(j) for j in job_ids]
-            children = [c for v in views for c in self.children(v.job_id)]
-            if on_update:
-                on_update(views + children)
-            if all(v.finished for v in views + children):
-                return views
-            if deadline is not None and time.monotonic() > deadline:
-                raise WaitTimeoutError.for_jobs(views + children, timeout)
-            time.sleep(poll)
+        return wait_for_jobs(self.get, self.children, job_ids, timeout=timeout, poll=poll, on_update=on_update)
 
     def metrics(self) -> dict[str, Any]:
         data = self.storage.metrics()

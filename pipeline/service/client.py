@@ -8,7 +8,6 @@ service reads no client paths); problem documents come back as the pipeline's ow
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -18,10 +17,10 @@ from urllib.parse import quote
 import httpx
 
 from .. import errors
-from ..errors import ConfigurationError, PipelineError, ServiceUnavailableError, WaitTimeoutError
+from ..errors import ConfigurationError, PipelineError, ServiceUnavailableError
 from ..export import map_visualizations
 from ..fetch import classify_source, expand_source_lists
-from ..jobs import JobView, SubmitOutcome
+from ..jobs import JobView, SubmitOutcome, wait_for_jobs
 from ..orchestrator import AnalysisOptions
 
 logger = logging.getLogger(__name__)
@@ -214,17 +213,7 @@ class RemoteWorkbench:
 
     def wait(self, job_ids: Sequence[str], timeout: float | None = None,
              on_update: Callable[[list[JobView]], None] | None = None, *, poll: float = 0.3) -> list[JobView]:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            views = [self.job(j) for j in job_ids]
-            children = [c for v in views for c in self.children(v.job_id)]
-            if on_update:
-                on_update(views + children)
-            if all(v.finished for v in views + children):
-                return views
-            if deadline is not None and time.monotonic() > deadline:
-                raise WaitTimeoutError.for_jobs(views + children, timeout or 0)
-            time.sleep(poll)
+        return wait_for_jobs(self.job, self.children, job_ids, timeout=timeout, poll=poll, on_update=on_update)
 
     # ---------------------------------------------------------------- places
     def videos(self) -> list[dict[str, Any]]:
