@@ -11,7 +11,7 @@ What the analyst sees:
 * **Approximate** places (placed at their town or a context area, or not geocoded exactly) are
   pale with a coloured ring; exact ones are solid.
 * The country outlines are loaded by URL (a static file written once per process; see
-  ``pipeline.basemap.write_static``), so a rerun does not send or re-tessellate them.
+  ``pipeline.geo.basemap.write_static``), so a rerun does not send or re-tessellate them.
 
 Untrusted text (place names, titles, descriptions) never reaches HTML: the tooltip is a
 ``text`` template, which both Streamlit and deck.gl put into the page with ``innerText``.
@@ -29,7 +29,7 @@ from typing import Any
 import pydeck as pdk
 from pydeck.bindings.json_tools import default_serialize
 
-from pipeline.basemap import ATTRIBUTION, BasemapUnavailableError, border_segments, country_outlines, level_for_zoom
+from pipeline.geo.basemap import ATTRIBUTION, BasemapUnavailableError, border_segments, country_outlines, level_for_zoom
 
 logger = logging.getLogger("videomap.ui")
 

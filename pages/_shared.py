@@ -25,7 +25,7 @@ import streamlit as st
 from pipeline.api import Workbench
 from pipeline.config import Settings
 from pipeline.errors import PipelineError
-from pipeline.uploads import store_upload
+from pipeline.storage.uploads import store_upload
 
 logger = logging.getLogger("videomap.ui")
 
@@ -112,7 +112,7 @@ def _workbench(settings_key: str) -> Workbench:
 
 
 def _warm_basemap() -> None:
-    from pipeline.basemap import BasemapUnavailableError, country_outlines
+    from pipeline.geo.basemap import BasemapUnavailableError, country_outlines
 
     try:
         for level in ("world", "region"):
@@ -165,7 +165,7 @@ def attempt(action: Callable[[], T], what: str) -> T | None:
 
 # ---------------------------------------------------------------- uploads
 def save_upload(media_dir: Path, filename: str, data: bytes) -> Path:
-    """Write an uploaded file under <media_dir>/uploads/<hash>/<name> (idempotent); see pipeline.uploads."""
+    """Write an uploaded file under <media_dir>/uploads/<hash>/<name> (idempotent); see pipeline.storage.uploads."""
     return store_upload(media_dir, filename, [data], max_bytes=max(len(data), 1))
 
 

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from pages._shared import attempt, fmt_bytes, fmt_seconds, page, render_stats
-from pipeline.basemap import package_info
+from pipeline.geo.basemap import package_info
 
 with page("Health") as bench:
     health = attempt(lambda: bench.health(), "Reading the metrics") or {}

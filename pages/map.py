@@ -14,7 +14,7 @@ import streamlit as st
 
 from pages import _mapview as mv
 from pages._shared import attempt, network_available, page, page_link, plural, video_labels
-from pipeline.basemap import BasemapUnavailableError, level_for_zoom, write_static
+from pipeline.geo.basemap import BasemapUnavailableError, level_for_zoom, write_static
 
 logger = logging.getLogger("videomap.ui")
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static" / "basemap"

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from pages._shared import analyst_name, error_text, md_escape, page, plural, video_labels
-from pipeline.export import FORMATS, MIME_TYPES
+from pipeline.storage.export import FORMATS, MIME_TYPES
 
 EDITABLE = ["location", "latitude", "longitude", "rejected", "visited"]
 COLUMNS = ["video", "timecode", "location", "latitude", "longitude", "rejected", "visited", "marker", "confidence",

@@ -10,13 +10,13 @@ Small public API (stages are importable from their own modules)::
 """
 
 from .api import Workbench, demo_sources
-from .compress import CompressOptions, compress, parse_subtitles
 from .config import Settings, get_settings
 from .datatypes import ExtractionResult, FetchedVideo, GeoHit, Place, Segment, Transcript, Window
 from .errors import DeterministicError, PartialError, PipelineError, TransientError
-from .export import FORMATS, export_bytes, write_export
-from .jobs import JobManager, JobView, SubmitOutcome
-from .orchestrator import AnalysisOptions
+from .runner.jobs import JobManager, JobView, SubmitOutcome
+from .runner.orchestrator import AnalysisOptions
+from .stages.compress import CompressOptions, compress, parse_subtitles
+from .storage.export import FORMATS, export_bytes, write_export
 
 __all__ = [
     "AnalysisOptions", "CompressOptions", "DeterministicError", "ExtractionResult", "FORMATS", "FetchedVideo",

@@ -14,13 +14,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import PROJECT_ROOT, Settings, get_settings
+from .config import Settings, get_settings
 from .datatypes import Place
 from .errors import ConfigurationError, NotFoundError
-from .export import effective_places, export_bytes, map_visualizations
-from .jobs import JobManager, JobView, SubmitOutcome
-from .orchestrator import AnalysisOptions
-from .storage import place_key
+from .runner.jobs import JobManager, JobView, SubmitOutcome
+from .runner.orchestrator import AnalysisOptions
+from .storage.db import place_key
+from .storage.export import effective_places, export_bytes, map_visualizations
 
 if TYPE_CHECKING:
     from .service.client import RemoteWorkbench
@@ -29,17 +29,7 @@ logger = logging.getLogger(__name__)
 
 __version__ = "0.2.0"
 
-DEMO_DIR = Path(__file__).resolve().parent / "demo"
-
-
-def demo_sources() -> list[str]:
-    """The bundled demo: a short narrated clip and a subtitle file, both naming places."""
-    files = sorted(p for p in DEMO_DIR.iterdir() if p.suffix.lower() in (".ogg", ".opus", ".mp3", ".wav",
-                                                                         ".m4a", ".srt", ".vtt"))
-    try:
-        return [str(p.relative_to(PROJECT_ROOT)) if p.is_relative_to(PROJECT_ROOT) else str(p) for p in files]
-    except ValueError:  # pragma: no cover
-        return [str(p) for p in files]
+from .demo import demo_sources  # noqa: E402  (re-exported)
 
 
 class Workbench:
@@ -238,7 +228,7 @@ class Workbench:
 
     def place_candidates(self, name: str, limit: int = 8) -> list[dict[str, Any]]:
         """The offline gazetteer's candidates for a name, most populous first (read-only lookup)."""
-        from .gazetteer import get_gazetteer
+        from .geo.gazetteer import get_gazetteer
 
         if not (name or "").strip():
             return []
@@ -466,7 +456,7 @@ class Workbench:
 
     def api_url(self) -> str | None:
         """Where this coordinator's HTTP API answers (None when it serves none)."""
-        from .service.server import address_file
+        from .storage.db import address_file
 
         try:
             info = json.loads(address_file(self.storage.path).read_text(encoding="utf-8"))

@@ -218,7 +218,7 @@ def _analyze(bench, args: argparse.Namespace, sources: Sequence[str]) -> int:
     places = bench.places(video_ids, sources=video_sources) if video_ids else []
     if args.export:
         try:
-            from .export import write_export
+            from .storage.export import write_export
 
             write_export(places, args.export)
         except PipelineError as exc:
@@ -243,7 +243,7 @@ def _analyze(bench, args: argparse.Namespace, sources: Sequence[str]) -> int:
 
 def check_export_target(path: str) -> str | None:
     """Why ``--export PATH`` cannot be written, checked before any analysis; None when it can."""
-    from .export import FORMATS
+    from .storage.export import FORMATS
 
     target = Path(path)
     ext = target.suffix.lower().lstrip(".")

@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 import jiwer  # noqa: E402
 from faster_whisper import WhisperModel  # noqa: E402
 
-from pipeline.inference import InferenceWorker  # noqa: E402
-from pipeline.transcribe import TranscribeOptions, resolve_model  # noqa: E402
+from pipeline.runner.inference import InferenceWorker  # noqa: E402
+from pipeline.stages.transcribe import TranscribeOptions, resolve_model  # noqa: E402
 
 DEMO = ROOT / "pipeline" / "demo" / "trip-lisbon-to-paris.ogg"
 DEMO_TEXT = (

@@ -61,8 +61,8 @@ def bench_cache_hit(repeats: int) -> None:
 
 def bench_lgl(path: Path, limit: int | None) -> None:
     from pipeline.datatypes import GeocodeRequest, Segment, Window
-    from pipeline.extract import get_extractor
-    from pipeline.geocode import get_geocoder
+    from pipeline.stages.extract import get_extractor
+    from pipeline.stages.geocode import get_geocoder
 
     articles = []
     for article in ET.parse(path).getroot().iter("article"):

@@ -17,4 +17,4 @@ if [ ! -f "$stamp" ]; then
 fi
 # Build the offline gazetteer index now (one-off, about 20 s; under a second when it is
 # already built for this data version), so that the first analysis starts at once.
-.venv/bin/python -c "from pipeline.gazetteer import get_gazetteer; get_gazetteer()"
+.venv/bin/python -c "from pipeline.geo.gazetteer import get_gazetteer; get_gazetteer()"

@@ -6,8 +6,8 @@ import threading
 import time
 
 from pipeline.datatypes import ExtractionResult, GeocodeOutcome, GeoHit, Place
-from pipeline.extract import register_extractor
-from pipeline.geocode import register_geocoder
+from pipeline.stages.extract import register_extractor
+from pipeline.stages.geocode import register_geocoder
 
 # A three-cue subtitle file naming three places of KNOWN, used by job and page tests.
 TRIP_SRT = """1

@@ -217,7 +217,7 @@ def phase_window(env: dict[str, str], job_id: str, phase: str) -> tuple[float, f
 def test_user_journey_in_a_real_browser(app):
     from playwright.sync_api import expect, sync_playwright
 
-    from pipeline.export import CSV_COLUMNS
+    from pipeline.storage.export import CSV_COLUMNS
 
     clip = long_speech_clip(app["tmp"] / "long-trip.wav")
     dialogs: list[str] = []

@@ -1,6 +1,8 @@
 import pytest
 
-from pipeline.compress import (
+from pipeline.datatypes import Segment
+from pipeline.errors import SubtitleParseError
+from pipeline.stages.compress import (
     CompressOptions,
     compress,
     drop_rolling_duplicates,
@@ -9,8 +11,6 @@ from pipeline.compress import (
     parse_subtitles,
     transcript_from_subtitles,
 )
-from pipeline.datatypes import Segment
-from pipeline.errors import SubtitleParseError
 
 ROLLING_VTT = """WEBVTT
 Kind: captions

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import evaluate as ev
+from pipeline.evaluate import core as ev
+from pipeline.evaluate.cli import main as evaluate_main
 
 DATA = Path(__file__).parent / "data" / "eval"
 LGL = DATA / "lgl-sample.xml"
@@ -77,7 +78,7 @@ def test_offline_system_scores_samples():
 
 def test_cli_prints_markdown_table(capsys, tmp_path):
     out_json = tmp_path / "scores.json"
-    assert ev.main([str(GEOVIRUS), "--limit", "1", "--json", str(out_json)]) == 0
+    assert evaluate_main([str(GEOVIRUS), "--limit", "1", "--json", str(out_json)]) == 0
     printed = capsys.readouterr().out
     assert printed.startswith("| corpus | system |")
     assert "| geovirus-sample | offline | 1 |" in printed
@@ -122,7 +123,7 @@ def test_swne_and_geocorpora_loaders():
 
 
 def test_lower_cased_variant_carries_spans():
-    from pipeline.evaluate_corpora import speech_like_text
+    from pipeline.evaluate.corpora import speech_like_text
 
     text, mapping = speech_like_text('"Lisbon," she said. Don\'t miss Wilkes-Barre!')
     assert text == "lisbon she said don't miss wilkes barre "
@@ -148,8 +149,8 @@ def test_swne_non_places_and_lower_case_rows():
 
 
 def test_area_answers_count_when_the_gold_point_is_inside():
-    from pipeline.evaluate_areas import AreaJudge
-    from pipeline.gazetteer import get_gazetteer
+    from pipeline.evaluate.areas import AreaJudge
+    from pipeline.geo.gazetteer import get_gazetteer
 
     gz = get_gazetteer()
     judge = AreaJudge()

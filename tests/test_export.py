@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from pipeline.errors import ConfigurationError
-from pipeline.export import CSV_COLUMNS, export_bytes, format_timecode, map_visualizations, write_export
+from pipeline.storage.export import CSV_COLUMNS, export_bytes, format_timecode, map_visualizations, write_export
 
 ROWS = [
     {"source": "https://www.youtube.com/watch?v=abc123", "video_id": "youtube:abc123", "location": "Taipei 101",
@@ -91,9 +91,9 @@ HOSTILE_VALUES = ["=1+2", "+SUM(A1)", "-2+3+cmd|' /C calc'!A0", "@SUM(1)", "\t=1
 
 def hostile_places(tmp_path) -> list[dict]:
     """Places built the way the pipeline builds them: a hostile file, its parsed cues."""
-    from pipeline.compress import transcript_from_subtitles
-    from pipeline.export import effective_places
-    from pipeline.fetch import FetchOptions, fetch_source
+    from pipeline.stages.compress import transcript_from_subtitles
+    from pipeline.stages.fetch import FetchOptions, fetch_source
+    from pipeline.storage.export import effective_places
 
     path = tmp_path / "=1+2.srt"
     path.write_text(HOSTILE_SRT, encoding="utf-8")

@@ -20,8 +20,8 @@ from pipeline.errors import (  # noqa: E402
     ServiceUnavailableError,
     StageTimeoutError,
 )
-from pipeline.extract import get_extractor  # noqa: E402
-from pipeline.extract_llm import (  # noqa: E402
+from pipeline.stages.extract import get_extractor  # noqa: E402
+from pipeline.stages.extract_llm import (  # noqa: E402
     PROMPT_VERSION,
     RESPONSE_FORMAT,
     SCHEMA_VERSION,
@@ -308,7 +308,7 @@ PORTO_WINDOW = Window(1, 20.0, 30.0, [Segment(20.0, 30.0, "Finally Porto and the
 def test_one_retry_layer_set_by_llm_max_retries_and_answered_windows_not_resent(settings, tmp_path, caplog) -> None:
     from pydantic import SecretStr
 
-    from pipeline.orchestrator import AnalysisOptions, JobContext, make_extractor, with_retries
+    from pipeline.runner.orchestrator import AnalysisOptions, JobContext, make_extractor, with_retries
     from pipeline.storage import Storage
 
     ok = StubResponse(200, OpenAIStub.completion(PLACES))

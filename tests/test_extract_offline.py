@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from pipeline.datatypes import GeocodeRequest, Segment, Window
-from pipeline.extract import get_extractor
-from pipeline.extract_offline import OfflineExtractor, recognize
-from pipeline.gazetteer import GazetteerGeocoder, distance_km
+from pipeline.geo.gazetteer import GazetteerGeocoder, distance_km
+from pipeline.geo.recogniser import OfflineExtractor, recognize
+from pipeline.stages.extract import get_extractor
 
 
 def _names(text, **kw):
@@ -318,8 +318,8 @@ def test_state_word_or_governor_makes_the_region():
 # ------------------------------------------------------------------ scaling (linear extraction)
 def _many_places_text(n_sentences: int, offset: int = 0) -> str:
     """Sentences naming distinct, well-known towns: the joint disambiguation sees many names."""
-    from pipeline.gazetteer import get_gazetteer
-    from pipeline.toponyms import build as _build
+    from pipeline.geo.gazetteer import get_gazetteer
+    from pipeline.geo.toponyms import build as _build
 
     gz = get_gazetteer()
     names = []
@@ -370,7 +370,7 @@ def test_extraction_time_grows_linearly_with_many_names():
 
 @pytest.mark.timeout(120)
 def test_span_selection_is_not_quadratic():
-    from pipeline.extract_offline import Mention, _select
+    from pipeline.geo.recogniser import Mention, _select
 
     def mentions(n):  # every name also matched as its first word: half of them lose
         out = []

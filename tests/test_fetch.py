@@ -36,7 +36,9 @@ from pipeline.errors import (
     SubtitleParseError,
     UnsupportedSourceError,
 )
-from pipeline.fetch import (
+from pipeline.links import url_at_time
+from pipeline.netguard import check_url
+from pipeline.stages.fetch import (
     FetchOptions,
     choose_subtitles,
     classify_source,
@@ -44,8 +46,6 @@ from pipeline.fetch import (
     fetch_source,
     read_source_list,
 )
-from pipeline.links import url_at_time
-from pipeline.netguard import check_url
 
 FIXTURES = Path(__file__).parent / "data" / "fetch"
 PUBLIC_IP = "93.184.216.34"  # stands in for a public address; never connected to

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from pipeline.datatypes import GeocodeRequest
-from pipeline.gazetteer import GazetteerGeocoder, distance_km, get_gazetteer, load_gazetteer
-from pipeline.geocode import get_geocoder
+from pipeline.geo.gazetteer import GazetteerGeocoder, distance_km, get_gazetteer, load_gazetteer
+from pipeline.stages.geocode import get_geocoder
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +143,7 @@ def test_first_level_regions_at_their_representative_points(geocoder):
 
 
 def test_a_bordering_country_supports_a_place():
-    from pipeline.gazetteer import Resolver
+    from pipeline.geo.gazetteer import Resolver
 
     resolver = Resolver(get_gazetteer())
     alone = resolver.resolve(["Gaza"])["gaza"].entry
@@ -192,7 +192,7 @@ def test_chinese_counties_and_prefectures(geocoder):
 
 
 def test_home_areas_of_a_source():
-    from pipeline.gazetteer import get_gazetteer, home_areas
+    from pipeline.geo.gazetteer import get_gazetteer, home_areas
 
     gz = get_gazetteer()
     geo = GazetteerGeocoder(gz)

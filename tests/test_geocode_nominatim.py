@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from stubs import NominatimStub, StubResponse
 
-import pipeline.geocode as geocode_registry
+import pipeline.stages.geocode as geocode_registry
 from pipeline.datatypes import GeocodeOutcome, GeocodeRequest, GeoHit
 from pipeline.errors import ConfigurationError
-from pipeline.geocode import get_geocoder, register_geocoder
-from pipeline.geocode_nominatim import SAMPLE_USER_AGENT, NominatimGeocoder, NominatimThenGazetteer
+from pipeline.stages.geocode import get_geocoder, register_geocoder
+from pipeline.stages.geocode_nominatim import SAMPLE_USER_AGENT, NominatimGeocoder, NominatimThenGazetteer
 
 UA = "video-map-workbench-tests/0.1 (tests@example.org)"
 
@@ -48,7 +48,7 @@ def stub():
 @pytest.fixture(autouse=True)
 def _no_known_outages(monkeypatch):
     """Outage state is per server and process-wide: a reused loopback port must not inherit it."""
-    import pipeline.geocode_nominatim as module
+    import pipeline.stages.geocode_nominatim as module
 
     monkeypatch.setattr(module, "_OUTAGES", {})
 
@@ -301,7 +301,7 @@ def test_outage_ends_with_one_note_and_warns_again_next_time(stub: NominatimStub
     stub.reply(LISBON)
     stub.enqueue(StubResponse(503, "down"))
     geocoder = make(stub)
-    with caplog.at_level(logging.INFO, logger="pipeline.geocode_nominatim"):
+    with caplog.at_level(logging.INFO, logger="pipeline.stages.geocode_nominatim"):
         outs = geocoder.geocode([req("Atlantis"), req("Mu"), req("Lisbon"), req("Lemuria")])
     assert [o.hit is not None for o in outs] == [False, False, True, False]
     messages = [(r.levelname, r.getMessage()) for r in caplog.records]
@@ -360,7 +360,7 @@ def test_outage_is_reported_kept_out_of_the_cache_and_retried(stub: NominatimStu
 
 def test_cached_answers_keep_the_geocoder_that_answered(stub: NominatimStub, fake_gazetteer, tmp_path) -> None:
     from pipeline.datatypes import Place
-    from pipeline.orchestrator import Services, geocode_places
+    from pipeline.runner.orchestrator import Services, geocode_places
     from pipeline.storage import Storage
 
     stub.reply(LISBON).reply()  # Lisbon: Nominatim; Cintra: not in Nominatim -> the gazetteer

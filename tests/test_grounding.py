@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from pipeline.datatypes import Place, Segment, Window
-from pipeline.grounding import ground_places
+from pipeline.stages.grounding import ground_places
 
 SEGMENTS = [
     Segment(0.0, 4.0, "Good morning from Lisbon, the capital of Portugal."),

@@ -20,13 +20,13 @@ from pipeline.errors import (
     StageTimeoutError,
     TransientError,
 )
-from pipeline.inference import (
+from pipeline.runner.inference import (
     InferenceQueueFullError,
     InferenceTicket,
     InferenceWorker,
     InferenceWorkerStoppedError,
 )
-from pipeline.transcribe import LoadedModel, TranscribeOptions, TranscriptionFailedError, load_model
+from pipeline.stages.transcribe import LoadedModel, TranscribeOptions, TranscriptionFailedError, load_model
 
 pytestmark = pytest.mark.timeout(120)
 

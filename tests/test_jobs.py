@@ -182,8 +182,8 @@ def test_corrections_survive_reanalysis_and_restart(settings, tmp_path):
 
 
 def test_transient_fetch_errors_are_retried(bench, opts, tmp_path, monkeypatch):
-    from pipeline import orchestrator
     from pipeline.errors import ServiceUnavailableError
+    from pipeline.runner import orchestrator
 
     calls = []
     real = orchestrator.fetch_source
@@ -203,8 +203,8 @@ def test_transient_fetch_errors_are_retried(bench, opts, tmp_path, monkeypatch):
 
 
 def test_deterministic_errors_are_not_retried(bench, opts, tmp_path, monkeypatch):
-    from pipeline import orchestrator
     from pipeline.errors import InvalidSourceError
+    from pipeline.runner import orchestrator
 
     calls = []
 
@@ -244,7 +244,7 @@ def test_same_video_under_two_source_strings_is_analysed_once(bench, opts, tmp_p
 
 def test_approximate_geocodes_are_flagged():
     from pipeline.datatypes import GeocodeOutcome, GeoHit, Place
-    from pipeline.orchestrator import apply_outcome
+    from pipeline.runner.orchestrator import apply_outcome
 
     place = Place("Longshan Temple", confidence=0.9, tags=["landmark"])
     hit = GeoHit(25.05, 121.52, "geonames:1668341", "Taipei", "TW", feature="approx:context-city", score=0.3)
@@ -261,7 +261,7 @@ def _srt(*lines):
 def test_channel_home_tips_an_ambiguous_name(bench, tmp_path, monkeypatch):
     """A channel's earlier videos are about north-east Texas; its next video's bare "Paris"
     is Paris, Texas. The same words from an upload without a channel stay Paris, France."""
-    from pipeline import orchestrator
+    from pipeline.runner import orchestrator
 
     real = orchestrator.fetch_source
 

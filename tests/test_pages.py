@@ -412,7 +412,7 @@ def test_health_shows_metrics_and_never_the_llm_key(env, monkeypatch):
 def test_basemap_outlines_are_packaged_and_plausible():
     from shapely.geometry import Point, shape
 
-    from pipeline.basemap import country_outlines, package_info
+    from pipeline.geo.basemap import country_outlines, package_info
 
     data = country_outlines()
     assert data["type"] == "FeatureCollection" and len(data["features"]) > 200
@@ -543,7 +543,7 @@ def test_jobs_filter_clear_and_delete_a_video(env):
 
 def test_measured_eta_uses_the_phase_speeds_of_this_machine():
     from pipeline.api import Workbench
-    from pipeline.jobs import JobView
+    from pipeline.runner.jobs import JobView
 
     job = JobView(job_id="j", source="s", video_id="v", status="running", phase="summary", progress=0.35,
                   strategy_version="x", started_at=time.time() - 4)
@@ -581,7 +581,7 @@ def test_stacked_points_spread_and_areas_are_not_stops():
 
 
 def test_kml_folders_are_named_by_title():
-    from pipeline.export import to_kml
+    from pipeline.storage.export import to_kml
 
     kml = to_kml([{"video_id": "file:0123456789abcdef", "video_title": "0123456789abcdef-my trip.srt",
                    "location": "Porto", "latitude": 41.1, "longitude": -8.6, "timecode": "00:00:01,000",
@@ -590,7 +590,7 @@ def test_kml_folders_are_named_by_title():
 
 
 def test_border_segments_are_point_pairs_and_never_cross_the_map():
-    from pipeline.basemap import border_segments
+    from pipeline.geo.basemap import border_segments
 
     for level in ("world", "region"):
         segments = border_segments(level)
@@ -600,7 +600,7 @@ def test_border_segments_are_point_pairs_and_never_cross_the_map():
 
 
 def test_outlines_are_written_once_as_content_addressed_files(tmp_path):
-    from pipeline.basemap import write_static
+    from pipeline.geo.basemap import write_static
 
     url = write_static(tmp_path / "basemap", "world")
     assert url.startswith("/app/static/basemap/countries-world-") and url.endswith(".json")

@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.datatypes import Transcript
 from pipeline.errors import ConfigurationError, CorruptMediaError, JobCanceledError
-from pipeline.transcribe import (
+from pipeline.stages.transcribe import (
     LoadedModel,
     TranscribeOptions,
     load_model,
@@ -56,7 +56,7 @@ def test_resolve_model_bundled_and_passthrough(tmp_path: Path) -> None:
 
 
 def test_select_device(monkeypatch: pytest.MonkeyPatch) -> None:
-    import pipeline.transcribe as tr
+    import pipeline.stages.transcribe as tr
 
     monkeypatch.setattr(tr, "_cuda_device_count", lambda: 0)
     assert select_device("auto", "auto") == ("cpu", "int8")

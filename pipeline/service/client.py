@@ -18,10 +18,10 @@ import httpx
 
 from .. import errors
 from ..errors import ConfigurationError, PipelineError, ServiceUnavailableError
-from ..export import map_visualizations
-from ..fetch import classify_source, expand_source_lists
-from ..jobs import JobView, SubmitOutcome, wait_for_jobs
-from ..orchestrator import AnalysisOptions
+from ..runner.jobs import JobView, SubmitOutcome, wait_for_jobs
+from ..runner.orchestrator import AnalysisOptions
+from ..stages.fetch import classify_source, expand_source_lists
+from ..storage.export import map_visualizations
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ class RemoteWorkbench:
         return data
 
     def submit_demo(self, **overrides: Any) -> list[SubmitOutcome]:
-        from ..api import demo_sources
+        from ..demo import demo_sources
 
         overrides.setdefault("offline", True)
         return self.submit(demo_sources(), self.options(**overrides))

@@ -38,9 +38,9 @@ from ..errors import (
     TransientError,
     UnsupportedSourceError,
 )
-from ..export import FORMATS
-from ..fetch import classify_source
-from ..uploads import UploadTooLargeError, store_upload
+from ..stages.fetch import classify_source
+from ..storage.export import FORMATS
+from ..storage.uploads import UploadTooLargeError, store_upload
 from . import schemas
 from .metrics import build_registry
 
@@ -384,7 +384,7 @@ def create_app(bench: Workbench, *, poll_s: float = 0.25, heartbeat_s: float = 1
             return JSONResponse(rows)
         if format not in FORMATS:
             raise ConfigurationError(f"Unknown export format {format!r}; use one of: {', '.join(FORMATS)}.")
-        from ..export import export_bytes
+        from ..storage.export import export_bytes
 
         data = export_bytes(rows, format)
         return Response(data, media_type=MEDIA_TYPES[format],
@@ -393,7 +393,7 @@ def create_app(bench: Workbench, *, poll_s: float = 0.25, heartbeat_s: float = 1
     @app.patch("/api/places/{place_key:path}", responses={404: {"model": schemas.Problem}})
     def correct_place(place_key: str, body: schemas.Correction, request: Request):
         keys = {r["place_key"] for r in bench.places([body.video_id], include_rejected=True)}
-        from ..storage import place_key as key_of
+        from ..storage.db import place_key as key_of
 
         if key_of(place_key) not in keys:
             raise NotFoundError(f"Video {body.video_id!r} has no place {place_key!r}.")

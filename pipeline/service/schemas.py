@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..jobs import JobView
+from ..runner.jobs import JobView
 
 
 def iso(ts: float | None) -> datetime | None:

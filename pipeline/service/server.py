@@ -25,6 +25,7 @@ import uvicorn
 from ..api import Workbench
 from ..config import Settings
 from ..errors import ConfigurationError
+from ..storage.db import address_file
 from .http import create_app
 
 logger = logging.getLogger(__name__)
@@ -48,11 +49,6 @@ def current_coordinator(db_path: str | Path | None = None) -> Workbench | None:
     if db_path is not None and Path(db_path).resolve() != bench.storage.path.resolve():
         return None
     return bench
-
-
-def address_file(db_path: str | Path) -> Path:
-    path = Path(db_path)
-    return path.with_name(path.name + ".api.json")
 
 
 def is_loopback(host: str) -> bool:

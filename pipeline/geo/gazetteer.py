@@ -1,6 +1,6 @@
 """Offline GeoNames gazetteer: name lookup and the ``gazetteer`` geocoder.
 
-The data come from installed PyPI packages only (see ``pipeline.toponyms.build``);
+The data come from installed PyPI packages only (see ``pipeline.geo.toponyms.build``);
 the first use builds a compact index and pickles it to
 ``<cache_dir>/gazetteer-<data version>.pkl``; later processes load that file
 (about 2 s). ``get_gazetteer()`` returns the process-wide instance.
@@ -33,8 +33,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .datatypes import GeocodeOutcome, GeocodeRequest, GeoHit
-from .geocode import register_geocoder
+from ..datatypes import GeocodeOutcome, GeocodeRequest, GeoHit
 from .toponyms import build as _build
 from .toponyms.text import fold, name_key
 
@@ -308,7 +307,7 @@ def _default_cache_dir() -> Path:
     env = os.environ.get("VIDEOMAP_CACHE_DIR")
     if env:
         return Path(env)
-    from .config import get_settings
+    from ..config import get_settings
 
     return Path(get_settings().cache_dir)
 
@@ -998,6 +997,3 @@ def _resolve_cached(
         if cands:
             picks[key] = max(cands, key=lambda c: c.score)
     return picks
-
-
-register_geocoder("gazetteer", GazetteerGeocoder)

@@ -1,6 +1,6 @@
 """The geocoder interface and its registry.
 
-``gazetteer`` (offline GeoNames, ``pipeline.gazetteer``) is the default and the
+``gazetteer`` (offline GeoNames, ``pipeline.geo.gazetteer``) is the default and the
 fallback; ``nominatim`` (geopy, online) is used when the network is allowed.
 A geocoder resolves all places of one video at once so it can use the other
 places as context for disambiguation.
@@ -8,11 +8,12 @@ places as context for disambiguation.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-from .datatypes import GeocodeOutcome, GeocodeRequest
-from .errors import ConfigurationError
+from ..datatypes import GeocodeOutcome, GeocodeRequest
+from ..errors import ConfigurationError
 
 
 @runtime_checkable
@@ -48,8 +49,16 @@ def get_geocoder(name: str, **options: Any) -> Geocoder:
     return factory(**options)
 
 
+#: the shipped geocoders, imported when first asked for (the implementations do not import
+#: this registry, so there is no import loop between them)
+BUILTIN_GEOCODERS = {
+    "gazetteer": "pipeline.geo.gazetteer:GazetteerGeocoder",
+    "nominatim": "pipeline.stages.geocode_nominatim:NominatimGeocoder",
+    "nominatim+gazetteer": "pipeline.stages.geocode_nominatim:NominatimThenGazetteer",
+}
+
+
 def _load_builtin(name: str) -> None:
-    if name == "gazetteer":
-        from . import gazetteer  # noqa: F401  (registers itself)
-    elif name in ("nominatim", "nominatim+gazetteer"):
-        from . import geocode_nominatim  # noqa: F401
+    if name in BUILTIN_GEOCODERS:
+        module, attr = BUILTIN_GEOCODERS[name].split(":")
+        _REGISTRY[name] = getattr(importlib.import_module(module), attr)

@@ -19,8 +19,8 @@ from xml.sax.saxutils import escape as xml_escape
 import pandas as pd
 import simplekml
 
-from .errors import ConfigurationError
-from .links import url_at_time
+from ..errors import ConfigurationError
+from ..links import url_at_time
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Each transcript window is sent on its own (concurrently, ``max_workers`` at a
 time) with a strict JSON schema as ``response_format`` and no tools. The
 transcript is untrusted input: the system prompt says so, the text travels
 inside delimiters the transcript cannot close, and every returned place is
-grounded in the transcript afterwards (``pipeline.grounding``), which drops
+grounded in the transcript afterwards (``pipeline.stages.grounding``), which drops
 names the transcript does not contain - hallucinated or injected.
 
 Retries are ours (tenacity, exponential backoff with jitter), not litellm's
@@ -39,8 +39,8 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # never fetch the
 import litellm  # noqa: E402  (after the environment default above)
 from litellm import exceptions as llm_exc  # noqa: E402
 
-from .datatypes import MARKERS, ExtractionResult, Place, Window  # noqa: E402
-from .errors import (  # noqa: E402
+from ..datatypes import MARKERS, ExtractionResult, Place, Window  # noqa: E402
+from ..errors import (  # noqa: E402
     ConfigurationError,
     ExtractionError,
     PipelineError,
@@ -48,7 +48,6 @@ from .errors import (  # noqa: E402
     ServiceUnavailableError,
     StageTimeoutError,
 )
-from .extract import register_extractor  # noqa: E402
 from .grounding import ground_places  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -526,6 +525,3 @@ class LLMExtractor:
                 "The model may not support JSON-schema output (response_format); choose one that does."
             )
         return ExtractionError(f"The LLM call to {model} failed ({type(exc).__name__}): {detail}")
-
-
-register_extractor("llm", LLMExtractor)

@@ -1,18 +1,19 @@
 """The extractor interface and its registry.
 
 Two extractors ship: ``offline`` (gazetteer-driven, no key, no network;
-``pipeline.extract_offline``) and ``llm`` (any litellm model with JSON-schema
-output; ``pipeline.extract_llm``). Tests register fakes with
+``pipeline.geo.recogniser``) and ``llm`` (any litellm model with JSON-schema
+output; ``pipeline.stages.extract_llm``). Tests register fakes with
 ``register_extractor``, the way simonw/llm registers fake models.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-from .datatypes import ExtractionResult, Window
-from .errors import ConfigurationError
+from ..datatypes import ExtractionResult, Window
+from ..errors import ConfigurationError
 
 
 @runtime_checkable
@@ -47,8 +48,15 @@ def get_extractor(name: str, **options: Any) -> Extractor:
     return factory(**options)
 
 
+#: the shipped extractors, imported when first asked for (the implementations do not import
+#: this registry, so there is no import loop between them)
+BUILTIN_EXTRACTORS = {
+    "offline": "pipeline.geo.recogniser:OfflineExtractor",
+    "llm": "pipeline.stages.extract_llm:LLMExtractor",
+}
+
+
 def _load_builtin(name: str) -> None:
-    if name == "offline":
-        from . import extract_offline  # noqa: F401  (registers itself)
-    elif name == "llm":
-        from . import extract_llm  # noqa: F401
+    if name in BUILTIN_EXTRACTORS:
+        module, attr = BUILTIN_EXTRACTORS[name].split(":")
+        _REGISTRY[name] = getattr(importlib.import_module(module), attr)

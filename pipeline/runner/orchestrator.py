@@ -24,9 +24,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from .cache import StageCache, stable_hash
-from .compress import CompressOptions, compress, transcript_from_subtitles
-from .datatypes import (
+from ..datatypes import (
     PLACE_FALLBACK,
     ExtractionResult,
     FetchedVideo,
@@ -36,18 +34,20 @@ from .datatypes import (
     Record,
     Transcript,
 )
-from .errors import (
+from ..errors import (
     ConfigurationError,
     JobCanceledError,
     JobTimeoutError,
     PipelineError,
     TransientError,
 )
-from .extract import Extractor, get_extractor
-from .fetch import FetchOptions, fetch_source
-from .geocode import Geocoder, get_geocoder
-from .storage import Storage
-from .transcribe import TranscribeOptions
+from ..stages.compress import CompressOptions, compress, transcript_from_subtitles
+from ..stages.extract import Extractor, get_extractor
+from ..stages.fetch import FetchOptions, fetch_source
+from ..stages.geocode import Geocoder, get_geocoder
+from ..stages.transcribe import TranscribeOptions
+from ..storage.db import Storage
+from .cache import StageCache, stable_hash
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ class AnalysisOptions(Record):
         is configured - Nominatim's policy, and why tests/CI with the default stay offline -
         else the gazetteer."""
         if self.geocoder == "auto":
-            from .geocode_nominatim import is_acceptable_user_agent
+            from ..stages.geocode_nominatim import is_acceptable_user_agent
 
             online = not self.offline and is_acceptable_user_agent(self.nominatim_user_agent)
             return "nominatim+gazetteer" if online else "gazetteer"
@@ -162,7 +162,7 @@ class AnalysisOptions(Record):
 def make_extractor(options: AnalysisOptions, settings: Any = None) -> Extractor:
     name = options.extractor_name()
     if name == "llm":
-        from .config import get_settings
+        from ..config import get_settings
 
         settings = settings or get_settings()
         key = settings.llm_api_key
@@ -177,7 +177,7 @@ def make_extractor(options: AnalysisOptions, settings: Any = None) -> Extractor:
 def make_geocoder(options: AnalysisOptions, settings: Any = None) -> Geocoder:
     name = options.geocoder_name()
     if name.startswith("nominatim"):
-        from .config import get_settings
+        from ..config import get_settings
 
         settings = settings or get_settings()
         return get_geocoder(

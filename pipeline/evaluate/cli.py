@@ -9,8 +9,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from .evaluate import __doc__ as EVALUATE_DOC
-from .evaluate import evaluate_paths, markdown_table
+from .core import __doc__ as EVALUATE_DOC
+from .core import evaluate_paths, markdown_table
 
 
 def main(argv: list[str] | None = None) -> int:

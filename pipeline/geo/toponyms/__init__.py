@@ -1,5 +1,5 @@
 """Offline toponym data and helpers (GeoNames-based gazetteer, text folding, word lists).
 
-``pipeline.gazetteer`` (lookup + geocoder) and ``pipeline.extract_offline``
+``pipeline.geo.gazetteer`` (lookup + geocoder) and ``pipeline.geo.recogniser``
 (recognition) are the public entry points; this package holds their parts.
 """

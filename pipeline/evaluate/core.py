@@ -36,7 +36,6 @@ import logging
 import math
 import re
 import statistics
-import sys
 import time
 import urllib.parse
 import xml.etree.ElementTree as ET
@@ -52,48 +51,13 @@ MAX_ERROR_KM = 20039.0  # half the Earth's circumference: the error of a miss
 ACC_KM = 161.0
 
 
-@dataclass
-class GoldToponym:
-    start: int
-    end: int
-    name: str
-    lat: float | None = None
-    lon: float | None = None
-    kind: str = ""  # for non-place names (SwNE): NORP, LANGUAGE, WORK_OF_ART, PERSON
-
-
-@dataclass
-class Document:
-    doc_id: str
-    text: str
-    gold: list[GoldToponym]
-    language: str = "en"
-    source: str = ""  # the publisher (LGL: the newspaper's domain), for the source-home pass
-    non_places: list[GoldToponym] = field(default_factory=list)  # names that are no places (SwNE)
-
-
-@dataclass
-class Prediction:
-    start: int
-    end: int
-    surface: str
-    lat: float | None = None
-    lon: float | None = None
-    gazetteer_id: str = ""  # what the point stands for (an area answer is judged by its area)
-
-
-@dataclass
-class Corpus:
-    name: str
-    kind: str  # "lgl" | "geovirus" | "weibo" | "speech-en" | "swne" | "geocorpora"
-    docs: list[Document]
-    has_coordinates: bool = True
+from .documents import Corpus, Document, GoldToponym, Prediction  # noqa: E402  (re-exported)
 
 
 # ------------------------------------------------------------------ loading
 def detect_format(path: Path) -> str:
     if path.is_dir():
-        from .evaluate_corpora import swne_files
+        from .corpora import swne_files
 
         if (path / "transcripts.tsv").exists():
             return "speech-en"
@@ -196,13 +160,13 @@ def load_speech(path: Path) -> list[Document]:
 
 
 def _load_swne(path: Path) -> list[Document]:
-    from .evaluate_corpora import load_swne
+    from .corpora import load_swne
 
     return load_swne(path)
 
 
 def _load_geocorpora(path: Path) -> list[Document]:
-    from .evaluate_corpora import load_geocorpora
+    from .corpora import load_geocorpora
 
     return load_geocorpora(path)
 
@@ -232,7 +196,7 @@ def load_corpus(path: str | Path, limit: int | None = None, split: str | None = 
 
 def lower_cased(corpus: Corpus) -> Corpus:
     """The corpus as automatic captions write it: lower case, no punctuation (gold spans carried)."""
-    from .evaluate_corpora import speech_like
+    from .corpora import speech_like
 
     return speech_like(corpus)
 
@@ -244,8 +208,8 @@ class OfflineSystem:
     name = "offline"
 
     def __init__(self, use_sources: bool = True) -> None:
-        from .extract_offline import OfflineExtractor
-        from .gazetteer import GazetteerGeocoder, get_gazetteer
+        from ..geo.gazetteer import GazetteerGeocoder, get_gazetteer
+        from ..geo.recogniser import OfflineExtractor
 
         get_gazetteer()
         self.extractor = OfflineExtractor()
@@ -260,7 +224,7 @@ class OfflineSystem:
         As in the workbench, where a channel's other videos tell where the channel is, a
         document's home comes from the *other* documents of its source (leave one out).
         """
-        from .gazetteer import home_areas
+        from ..geo.gazetteer import home_areas
 
         extracted = [self._extract(doc) for doc in docs]
         first = [self._geocode(doc, ex) for doc, ex in zip(docs, extracted, strict=True)]
@@ -287,8 +251,8 @@ class OfflineSystem:
 
     def _extract(self, doc: Document) -> tuple[Any, list[Any]]:
         """The extractor's places and, per place, its mentions (geocoding-independent)."""
-        from .datatypes import Segment, Window
-        from .extract_offline import group_mentions, recognize
+        from ..datatypes import Segment, Window
+        from ..geo.recogniser import group_mentions, recognize
 
         window = Window(index=0, start=0.0, end=0.0, segments=[Segment(start=0.0, end=0.0, text=doc.text)])
         result = self.extractor.extract([window], title="", language=doc.language)
@@ -301,7 +265,7 @@ class OfflineSystem:
     def _geocode(
         self, doc: Document, extracted: tuple[Any, list[Any]], home: list[str] | None = None
     ) -> tuple[list[Prediction], list[str]]:
-        from .datatypes import GeocodeRequest
+        from ..datatypes import GeocodeRequest
 
         result, groups = extracted
         names = [p.name for p in result.places]
@@ -334,7 +298,7 @@ class SpacyBaseline:
     name = "baseline:spacy-sm+population"
 
     def __init__(self) -> None:
-        from .gazetteer import get_gazetteer
+        from ..geo.gazetteer import get_gazetteer
 
         self.gz = get_gazetteer()
         try:
@@ -362,7 +326,7 @@ class SpacyBaseline:
 
 # ------------------------------------------------------------------ metrics
 def _distance(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    from .gazetteer import distance_km
+    from ..geo.gazetteer import distance_km
 
     return distance_km(lat1, lon1, lat2, lon2)
 
@@ -536,16 +500,16 @@ def run_system(
 
 def _has_sources(corpus: Corpus) -> bool:
     """Some source has enough documents for a home (see ``gazetteer.home_areas``)."""
-    from .gazetteer import HOME_MIN_ITEMS
+    from ..geo.gazetteer import HOME_MIN_ITEMS
 
     counts = Counter(d.source for d in corpus.docs if d.source)
     return any(n > HOME_MIN_ITEMS for n in counts.values())
 
 
 def _demonym_filter() -> Callable[[GoldToponym], bool]:
-    from .extract_offline import _is_demonym
-    from .gazetteer import get_gazetteer
-    from .toponyms.text import name_key
+    from ..geo.gazetteer import get_gazetteer
+    from ..geo.recogniser import _is_demonym
+    from ..geo.toponyms.text import name_key
 
     gz = get_gazetteer()
     return lambda g: not _is_demonym(gz, name_key(g.name))
@@ -626,7 +590,7 @@ def evaluate_paths(
             variants.append(lower_cased(base))
         for corpus in variants:
             if areas and corpus.has_coordinates and judge is None:
-                from .evaluate_areas import AreaJudge
+                from .areas import AreaJudge
 
                 judge = AreaJudge()
             for name, factory in systems:
@@ -669,14 +633,3 @@ def evaluate_paths(
                         + ", ".join(f"{k} {v}" for k, v in rows[-1].extra["non_places_reported"].items())
                     )
     return rows, notes
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line of the harness (printing lives in pipeline.evaluate_cli)."""
-    from .evaluate_cli import main as cli_main
-
-    return cli_main(argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -20,8 +20,8 @@ import srt
 import webvtt
 from webvtt.errors import MalformedFileError
 
-from .datatypes import Record, Segment, Transcript, Window
-from .errors import SubtitleParseError
+from ..datatypes import Record, Segment, Transcript, Window
+from ..errors import SubtitleParseError
 
 logger = logging.getLogger(__name__)
 

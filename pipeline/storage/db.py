@@ -23,8 +23,8 @@ from typing import Any
 
 import duckdb
 
-from .datatypes import GeoHit, Place, Segment
-from .errors import ConfigurationError, DatabaseLockedError
+from ..datatypes import GeoHit, Place, Segment
+from ..errors import ConfigurationError, DatabaseLockedError
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +123,12 @@ def _loads(value: Any) -> Any:
         return json.loads(value)
     except json.JSONDecodeError:
         return value
+
+
+def address_file(db_path: str | Path) -> Path:
+    """Where the coordinator holding ``db_path`` writes its HTTP address (beside the database)."""
+    path = Path(db_path)
+    return path.with_name(path.name + ".api.json")
 
 
 class Storage:

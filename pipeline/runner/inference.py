@@ -33,9 +33,9 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-from .datatypes import Transcript
-from .errors import JobCanceledError, PipelineError, StageTimeoutError, TransientError
-from .transcribe import (
+from ..datatypes import Transcript
+from ..errors import JobCanceledError, PipelineError, StageTimeoutError, TransientError
+from ..stages.transcribe import (
     LoadedModel,
     TranscribeOptions,
     TranscriptionFailedError,

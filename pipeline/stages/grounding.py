@@ -38,7 +38,7 @@ from dataclasses import replace
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from .datatypes import Place, Segment, Window
+from ..datatypes import Place, Segment, Window
 
 __all__ = ["ground_places", "fold"]
 

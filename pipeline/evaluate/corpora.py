@@ -21,7 +21,7 @@ import unicodedata
 from collections import defaultdict
 from pathlib import Path
 
-from .evaluate import Corpus, Document, GoldToponym
+from .documents import Corpus, Document, GoldToponym
 
 SWNE_PLACES = frozenset({"GPE", "LOC", "FAC"})
 # OntoNotes labels of names that are not places (SwNE abbreviates LANGUAGE, WORK_OF_ART, PERSON)

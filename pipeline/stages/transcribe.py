@@ -11,7 +11,7 @@ and nothing is ever downloaded for it. Any other faster-whisper model name or
 Hugging Face id is handed to faster-whisper unchanged (downloaded when online;
 set ``local_files_only`` to refuse downloads).
 
-This module holds pure functions; ``pipeline.inference`` owns the one loaded
+This module holds pure functions; ``pipeline.runner.inference`` owns the one loaded
 model and runs these functions on its single inference thread.
 """
 
@@ -27,8 +27,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .datatypes import Record, Segment, Transcript
-from .errors import (
+from ..datatypes import Record, Segment, Transcript
+from ..errors import (
     ConfigurationError,
     CorruptMediaError,
     PipelineError,

@@ -21,10 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from .cache import StageCache
-from .config import Settings, get_settings
-from .datatypes import FetchedVideo, Place, Record
-from .errors import (
+from ..config import Settings, get_settings
+from ..datatypes import FetchedVideo, Place, Record
+from ..errors import (
     ConfigurationError,
     JobCanceledError,
     NotFoundError,
@@ -32,7 +31,10 @@ from .errors import (
     PipelineError,
     WaitTimeoutError,
 )
-from .fetch import classify_source, expand_source_lists
+from ..stages.fetch import classify_source, expand_source_lists
+from ..stages.transcribe import TranscribeOptions
+from ..storage.db import Storage
+from .cache import StageCache
 from .orchestrator import (
     AnalysisOptions,
     JobContext,
@@ -46,8 +48,6 @@ from .orchestrator import (
     geocode_places,
     source_fingerprint,
 )
-from .storage import Storage
-from .transcribe import TranscribeOptions
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from .errors import InvalidSourceError
+from ..errors import InvalidSourceError
 
 UPLOAD_EXTENSIONS = (
     "mp4", "m4v", "mkv", "webm", "mov", "avi", "mpg", "mpeg", "ogv", "m4a", "mp3", "wav", "oga", "ogg",

@@ -27,8 +27,8 @@ from yt_dlp.networking._urllib import UrllibRH as _YtdlpUrllibRH
 from yt_dlp.networking.exceptions import HTTPError, RequestError, TransportError
 from yt_dlp.utils import ExtractorError, GeoRestrictedError, UnsupportedError, YoutubeDLError
 
-from .datatypes import FetchedVideo, Record
-from .errors import (
+from ..datatypes import FetchedVideo, Record
+from ..errors import (
     BlockedSourceError,
     CorruptMediaError,
     DeterministicError,
@@ -42,7 +42,7 @@ from .errors import (
     TransientError,
     UnsupportedSourceError,
 )
-from .netguard import check_scheme, check_url, printable, printable_errors
+from ..netguard import check_scheme, check_url, printable, printable_errors
 
 log = logging.getLogger(__name__)
 

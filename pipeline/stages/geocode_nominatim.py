@@ -29,10 +29,10 @@ from geopy.exc import (
 from geopy.extra.rate_limiter import RateLimiter
 from geopy.geocoders import Nominatim
 
-from .config import Settings
-from .datatypes import GeocodeOutcome, GeocodeRequest, GeoHit
-from .errors import ConfigurationError
-from .geocode import Geocoder, get_geocoder, register_geocoder
+from ..config import Settings
+from ..datatypes import GeocodeOutcome, GeocodeRequest, GeoHit
+from ..errors import ConfigurationError
+from .geocode import Geocoder, get_geocoder
 
 log = logging.getLogger(__name__)
 
@@ -314,7 +314,3 @@ class NominatimThenGazetteer:
                     outage=outage,
                 )
         return outcomes
-
-
-register_geocoder("nominatim", NominatimGeocoder)
-register_geocoder("nominatim+gazetteer", NominatimThenGazetteer)

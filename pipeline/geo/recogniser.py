@@ -29,8 +29,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from .datatypes import ExtractionResult, Place, Window
-from .extract import register_extractor
+from ..datatypes import ExtractionResult, Place, Window
 from .gazetteer import METHOD_VERSION as GEOCODER_METHOD
 from .gazetteer import Entry, Gazetteer, Resolver, _resolve_cached, get_gazetteer
 from .toponyms import build as _build
@@ -1156,6 +1155,3 @@ def _latin_share(text: str) -> float:
     if not n_letters:
         return 0.0
     return (n_letters - count_cjk(text)) / n_letters
-
-
-register_extractor("offline", OfflineExtractor)

@@ -22,7 +22,7 @@ from typing import Any
 
 class AreaJudge:
     def __init__(self) -> None:
-        from .gazetteer import get_gazetteer
+        from ..geo.gazetteer import get_gazetteer
 
         self.gz = get_gazetteer()
         self._shapes: dict[str, Any] | None = None
@@ -34,7 +34,7 @@ class AreaJudge:
             from shapely.geometry import shape
             from shapely.prepared import prep
 
-            from .basemap import country_outlines
+            from ..geo.basemap import country_outlines
 
             shapes: dict[str, Any] = {}
             for f in country_outlines()["features"]:
@@ -49,7 +49,7 @@ class AreaJudge:
         return self._shapes
 
     def _code_of(self, name: str) -> str:
-        from .toponyms.text import name_key
+        from ..geo.toponyms.text import name_key
 
         for e in self.gz.candidates(name_key(name))[:5]:
             if e.feature_code == "PCLI":
@@ -79,7 +79,7 @@ class AreaJudge:
 
     @lru_cache(maxsize=8192)  # noqa: B019
     def admin1_at(self, lat: float, lon: float) -> tuple[str, str] | None:
-        from .gazetteer import distance_km
+        from ..geo.gazetteer import distance_km
 
         grid = self._town_grid()
         best, best_d = None, 50.0

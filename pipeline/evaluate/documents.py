@@ -1,0 +1,43 @@
+"""The records of the harness: gold toponyms, documents, predictions, corpora."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class GoldToponym:
+    start: int
+    end: int
+    name: str
+    lat: float | None = None
+    lon: float | None = None
+    kind: str = ""  # for non-place names (SwNE): NORP, LANGUAGE, WORK_OF_ART, PERSON
+
+
+@dataclass
+class Document:
+    doc_id: str
+    text: str
+    gold: list[GoldToponym]
+    language: str = "en"
+    source: str = ""  # the publisher (LGL: the newspaper's domain), for the source-home pass
+    non_places: list[GoldToponym] = field(default_factory=list)  # names that are no places (SwNE)
+
+
+@dataclass
+class Prediction:
+    start: int
+    end: int
+    surface: str
+    lat: float | None = None
+    lon: float | None = None
+    gazetteer_id: str = ""  # what the point stands for (an area answer is judged by its area)
+
+
+@dataclass
+class Corpus:
+    name: str
+    kind: str  # "lgl" | "geovirus" | "weibo" | "speech-en" | "swne" | "geocorpora"
+    docs: list[Document]
+    has_coordinates: bool = True
