@@ -14,7 +14,7 @@ from .config import Settings, get_settings
 from .datatypes import ExtractionResult, FetchedVideo, GeoHit, Place, Segment, Transcript, Window
 from .errors import DeterministicError, PartialError, PipelineError, TransientError
 from .runner.jobs import JobManager, JobView, SubmitOutcome
-from .runner.orchestrator import AnalysisOptions
+from .runner.options import AnalysisOptions
 from .stages.compress import CompressOptions, compress, parse_subtitles
 from .storage.export import FORMATS, export_bytes, write_export
 

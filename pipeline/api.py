@@ -18,7 +18,7 @@ from .config import Settings, get_settings
 from .datatypes import Place
 from .errors import ConfigurationError, NotFoundError
 from .runner.jobs import JobManager, JobView, SubmitOutcome
-from .runner.orchestrator import AnalysisOptions
+from .runner.options import AnalysisOptions
 from .storage.db import place_key
 from .storage.export import effective_places, export_bytes, map_visualizations
 
@@ -118,6 +118,16 @@ class Workbench:
     def wait(self, job_ids: Sequence[str], timeout: float | None = None,
              on_update: Callable[[list[JobView]], None] | None = None) -> list[JobView]:
         return self.jobs.wait(job_ids, timeout=timeout, on_update=on_update)
+
+    # --- scale-out: the dead-letter queue (Celery dispatcher)
+    def dead_letters(self) -> list[dict[str, Any]]:
+        return self.jobs.dead_letters()
+
+    def replay_dead_letter(self, letter_id: str) -> JobView:
+        return self.jobs.replay_dead_letter(letter_id)
+
+    def purge_dead_letters(self) -> int:
+        return self.jobs.purge_dead_letters()
 
     # --- places
     def videos(self) -> list[dict[str, Any]]:
@@ -452,6 +462,7 @@ class Workbench:
         data["geocoder_default"] = self.options().geocoder_name()
         data["llm_configured"] = bool(self.settings.llm_model)
         data["api_url"] = self.api_url()
+        data["executor"] = self.jobs.executor_info()
         return data
 
     def api_url(self) -> str | None:

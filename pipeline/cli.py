@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -67,6 +68,22 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1; others need VIDEOMAP_API_KEY)")
     serve.add_argument("--port", type=int, help="port (default 8000; 0 = any free port)")
     serve.add_argument("--offline", action="store_true", help="make no network call at all")
+
+    worker = sub.add_parser("worker", help="run a Celery worker for stage queues (scale-out; needs Redis)")
+    worker.add_argument("--queues", default="fetch,asr,extract,geocode,maintenance",
+                        help="comma-separated: fetch, asr, extract, geocode, maintenance (default: all)")
+    worker.add_argument("--concurrency", type=int, help="task processes (default: 1 with asr, else io_workers)")
+    worker.add_argument("--loglevel", default="INFO")
+
+    beat = sub.add_parser("beat", help="run Celery Beat: re-queue vanished work, clean media, queue depths")
+    beat.add_argument("--schedule", default=None, help="Beat's schedule file (default data/celerybeat-schedule)")
+    beat.add_argument("--loglevel", default="INFO")
+
+    dlq = sub.add_parser("dlq", help="the dead-letter queue of stage tasks whose retries ran out")
+    dlq.add_argument("action", choices=["list", "replay", "purge"])
+    dlq.add_argument("letter_id", nargs="?", help="the letter to replay")
+    dlq.add_argument("--db", metavar="PATH")
+    server(dlq)
     return parser
 
 
@@ -109,6 +126,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.command == "serve":
         return _serve(settings, args)
+    if args.command in ("worker", "beat"):
+        return _celery(settings, args)
+    if args.command == "dlq" and args.action == "replay" and not args.letter_id:
+        print("error: dlq replay needs the letter's id (see `python -m pipeline dlq list`)", file=sys.stderr)
+        return 2
     if getattr(args, "export", None):
         problem = check_export_target(args.export)
         if problem:
@@ -125,6 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 err = f"  {job.error['message']}" if job.error else ""
                 print(f"{job.job_id}  {job.status:8}  {job.progress:4.0%}  {job.source}{err}")
             return 0
+        if args.command == "dlq":
+            return _dlq(bench, args)
         if args.command == "retry-geocodes":
             job = bench.retry_failed_geocodes(args.job_id)
             print(f"{job.job_id}: {job.status} ({job.metrics.get('geocode_failed', 0)} still failing)")
@@ -151,6 +175,8 @@ def _analyze(bench, args: argparse.Namespace, sources: Sequence[str]) -> int:
     options = bench.options(**overrides)
     bench.check_options(options)  # surfaces configuration errors once, before any source
     outcomes = bench.submit(sources, options)
+    for notice in dict.fromkeys(o.notice for o in outcomes if o.notice):
+        print(f"note: {printable(notice)}", file=sys.stderr)
     jobs = [o.job for o in outcomes if o.job is not None]
     origin = {o.job.job_id: o.source for o in outcomes if o.job is not None}
     bars: dict[str, tqdm] = {}
@@ -266,6 +292,41 @@ def check_export_target(path: str) -> str | None:
     if not existed:
         target.unlink(missing_ok=True)
     return None
+
+
+def _celery(settings: Settings, args: argparse.Namespace) -> int:
+    from .runner.celery_app import run_beat, run_worker
+
+    try:
+        if args.command == "worker":
+            run_worker(settings, [q.strip() for q in args.queues.split(",") if q.strip()], args.concurrency,
+                       args.loglevel)
+        else:
+            schedule = args.schedule or str(settings.db_path.parent / "celerybeat-schedule")
+            run_beat(settings, schedule, args.loglevel)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _dlq(bench, args: argparse.Namespace) -> int:
+    if args.action == "list":
+        letters = bench.dead_letters()
+        for letter in letters:
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(letter.get("time") or 0))
+            error = letter.get("error") or {}
+            print(f"{letter['id']}  {when}  {letter.get('stage'):10}  job {letter.get('job_id')}  "
+                  f"{letter.get('attempts')} tries  {printable(error.get('type', ''))}: "
+                  f"{printable(error.get('message', ''))}")
+        print(f"{len(letters)} dead letter(s)")
+        return 0
+    if args.action == "purge":
+        print(f"{bench.purge_dead_letters()} dead letter(s) removed")
+        return 0
+    view = bench.replay_dead_letter(args.letter_id)
+    print(f"{args.letter_id}: job {view.job_id} {view.status}")
+    return 0
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:

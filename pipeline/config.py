@@ -77,6 +77,20 @@ class Settings(BaseSettings):
     upload_max_mb: float = 200.0
     api_submit_rate_per_minute: int = 120  # per client; over it: 429 with Retry-After
 
+    # scale-out (pipeline/runner/celery_app.py): stages as Celery tasks on Redis-fed worker queues
+    dispatcher: str = "threads"  # "threads" (this process) | "celery" (workers through broker_url)
+    broker_url: str = "redis://127.0.0.1:6379/0"  # Redis: broker, results, dead letters, shared limits
+    artefact_store: str = ""  # where audio travels between hosts: "" = media_dir; or any fsspec URL (s3://...)
+    stage_retries: int = 3  # tries per stage in all for transient errors (backoff with jitter); then dead letters
+    stage_retry_wait_s: float = 1.0  # backoff base: 1, 2, 4 ... seconds, plus jitter
+    stage_soft_time_limit_s: float = 3 * 3600.0  # a stage task past it is asked to stop (StageTimeoutError)
+    stage_time_limit_s: float = 3 * 3600.0 + 300.0  # ... and killed past this
+    broker_visibility_timeout_s: float = 4 * 3600.0  # unacked task redelivered after it; > the longest task
+    worker_heartbeat_s: float = 2.0  # a running task's sign of life; three missed = its worker vanished
+    maintenance_interval_s: float = 30.0  # Beat: re-queue vanished work, remove temporary media, queue depths
+    celery_jobs_in_flight: int = 16  # jobs the coordinator follows at once with the Celery dispatcher
+    llm_rate_per_minute: float = 0.0  # requests per minute for all workers together; 0 = no limit
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -138,3 +138,25 @@ class JobCanceledError(PipelineError):
 
 class GeocodePartialError(PartialError):
     """Some places could not be geocoded."""
+
+
+class BrokerUnavailableError(TransientError):
+    """The task broker (Redis) does not answer; queued work waits for it."""
+
+
+class WorkerCrashError(DeterministicError):
+    """A stage task failed on its worker with an unexpected error (a bug, not bad input)."""
+
+
+def error_from_dict(data: dict) -> PipelineError:
+    """The error a worker reported (its ``to_dict``), as the same class here."""
+    cls = globals().get(str(data.get("type") or ""))
+    if not (isinstance(cls, type) and issubclass(cls, PipelineError)):
+        cls = TransientError if data.get("kind") == "transient" else DeterministicError
+    try:
+        error = cls(str(data.get("message") or ""))
+    except TypeError:  # a class with extra required arguments
+        error = (TransientError if data.get("kind") == "transient" else DeterministicError)(str(data.get("message")))
+    if data.get("retried"):
+        error.retried = True  # type: ignore[attr-defined]
+    return error

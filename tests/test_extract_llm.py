@@ -308,7 +308,8 @@ PORTO_WINDOW = Window(1, 20.0, 30.0, [Segment(20.0, 30.0, "Finally Porto and the
 def test_one_retry_layer_set_by_llm_max_retries_and_answered_windows_not_resent(settings, tmp_path, caplog) -> None:
     from pydantic import SecretStr
 
-    from pipeline.runner.orchestrator import AnalysisOptions, JobContext, make_extractor, with_retries
+    from pipeline.runner.options import AnalysisOptions, make_extractor
+    from pipeline.runner.runner import JobContext, with_retries
     from pipeline.storage import Storage
 
     ok = StubResponse(200, OpenAIStub.completion(PLACES))

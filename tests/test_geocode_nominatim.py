@@ -360,17 +360,17 @@ def test_outage_is_reported_kept_out_of_the_cache_and_retried(stub: NominatimStu
 
 def test_cached_answers_keep_the_geocoder_that_answered(stub: NominatimStub, fake_gazetteer, tmp_path) -> None:
     from pipeline.datatypes import Place
-    from pipeline.runner.orchestrator import Services, geocode_places
+    from pipeline.runner.runner import Runner
     from pipeline.storage import Storage
 
     stub.reply(LISBON).reply()  # Lisbon: Nominatim; Cintra: not in Nominatim -> the gazetteer
     chain = NominatimThenGazetteer(user_agent=UA, domain=stub.domain, scheme="http", min_delay_s=0.0, max_retries=0)
     storage = Storage(tmp_path / "wb.duckdb")
     try:
-        services = Services(storage, cache=None, inference=lambda _o: None)  # type: ignore[arg-type]
+        runner = Runner(storage, cache=None, executor=None)  # type: ignore[arg-type]
         places = [Place(name="Lisbon"), Place(name="Cintra")]
-        fresh = geocode_places(services, chain, places)
-        again = geocode_places(services, chain, places)  # from the geocode cache
+        fresh = runner.geocode_places(chain, places)
+        again = runner.geocode_places(chain, places)  # from the geocode cache
     finally:
         storage.close()
     assert stub.calls == 2

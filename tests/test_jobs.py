@@ -183,10 +183,10 @@ def test_corrections_survive_reanalysis_and_restart(settings, tmp_path):
 
 def test_transient_fetch_errors_are_retried(bench, opts, tmp_path, monkeypatch):
     from pipeline.errors import ServiceUnavailableError
-    from pipeline.runner import orchestrator
+    from pipeline.runner import graph
 
     calls = []
-    real = orchestrator.fetch_source
+    real = graph.fetch_source
 
     def flaky(source, options):
         calls.append(source)
@@ -194,8 +194,8 @@ def test_transient_fetch_errors_are_retried(bench, opts, tmp_path, monkeypatch):
             raise ServiceUnavailableError("HTTP 503")
         return real(source, options)
 
-    monkeypatch.setattr(orchestrator, "fetch_source", flaky)
-    bench.jobs.services.retry_wait_base = 0.01
+    monkeypatch.setattr(graph, "fetch_source", flaky)
+    bench.jobs.runner.retry_wait_base = 0.01
     src = write(tmp_path, "trip.srt", SRT)
     _, [job] = run(bench, [src], opts)
     assert job.status == "done" and len(calls) == 3
@@ -204,7 +204,7 @@ def test_transient_fetch_errors_are_retried(bench, opts, tmp_path, monkeypatch):
 
 def test_deterministic_errors_are_not_retried(bench, opts, tmp_path, monkeypatch):
     from pipeline.errors import InvalidSourceError
-    from pipeline.runner import orchestrator
+    from pipeline.runner import graph
 
     calls = []
 
@@ -212,7 +212,7 @@ def test_deterministic_errors_are_not_retried(bench, opts, tmp_path, monkeypatch
         calls.append(source)
         raise InvalidSourceError("Video unavailable: removed by the uploader.")
 
-    monkeypatch.setattr(orchestrator, "fetch_source", broken)
+    monkeypatch.setattr(graph, "fetch_source", broken)
     src = write(tmp_path, "trip.srt", SRT)
     _, [job] = run(bench, [src], opts)
     assert job.status == "failed" and len(calls) == 1
@@ -244,7 +244,7 @@ def test_same_video_under_two_source_strings_is_analysed_once(bench, opts, tmp_p
 
 def test_approximate_geocodes_are_flagged():
     from pipeline.datatypes import GeocodeOutcome, GeoHit, Place
-    from pipeline.runner.orchestrator import apply_outcome
+    from pipeline.runner.runner import apply_outcome
 
     place = Place("Longshan Temple", confidence=0.9, tags=["landmark"])
     hit = GeoHit(25.05, 121.52, "geonames:1668341", "Taipei", "TW", feature="approx:context-city", score=0.3)
@@ -261,9 +261,9 @@ def _srt(*lines):
 def test_channel_home_tips_an_ambiguous_name(bench, tmp_path, monkeypatch):
     """A channel's earlier videos are about north-east Texas; its next video's bare "Paris"
     is Paris, Texas. The same words from an upload without a channel stay Paris, France."""
-    from pipeline.runner import orchestrator
+    from pipeline.runner import graph
 
-    real = orchestrator.fetch_source
+    real = graph.fetch_source
 
     def with_channel(source, options):
         videos = real(source, options)
@@ -272,7 +272,7 @@ def test_channel_home_tips_an_ambiguous_name(bench, tmp_path, monkeypatch):
                 v.metadata["channel_id"] = "UC-northeast-texas"
         return videos
 
-    monkeypatch.setattr(orchestrator, "fetch_source", with_channel)
+    monkeypatch.setattr(graph, "fetch_source", with_channel)
     opts = bench.options(extractor="offline", geocoder="gazetteer", offline=True)
     earlier = [
         _srt("We drove from Sulphur Springs to Mount Pleasant.", "Then on to Texarkana."),

@@ -64,13 +64,13 @@ REAL_AGENT = "video-map-workbench-tests/0.1 (tests@example.org)"
 
 
 def _options(settings, **update):
-    from pipeline.runner.orchestrator import AnalysisOptions
+    from pipeline.runner.options import AnalysisOptions
 
     return AnalysisOptions.from_settings(settings.model_copy(update=update))
 
 
 def test_auto_geocoder_is_nominatim_online_with_a_real_user_agent(settings) -> None:
-    from pipeline.runner.orchestrator import make_geocoder
+    from pipeline.runner.options import make_geocoder
     from pipeline.stages.geocode_nominatim import NominatimThenGazetteer
 
     online = settings.model_copy(update={"offline": False, "geocoder": "auto", "nominatim_user_agent": REAL_AGENT,
@@ -122,7 +122,7 @@ def test_asr_item_timeout_stops_a_long_transcription(settings, tmp_path) -> None
 def test_llm_max_retries_reaches_the_extractor(settings) -> None:
     """Behaviour (requests sent per try setting) is in test_extract_llm; here: it is wired and checked."""
     from pipeline.errors import ConfigurationError
-    from pipeline.runner.orchestrator import AnalysisOptions, make_extractor
+    from pipeline.runner.options import AnalysisOptions, make_extractor
 
     options = AnalysisOptions(extractor="llm", llm_model="openai/stub", llm_api_base="http://127.0.0.1:9/v1")
     for tries in (1, 5):

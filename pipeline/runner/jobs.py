@@ -15,11 +15,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from ..config import Settings, get_settings
 from ..datatypes import FetchedVideo, Place, Record
@@ -35,19 +34,9 @@ from ..stages.fetch import classify_source, expand_source_lists
 from ..stages.transcribe import TranscribeOptions
 from ..storage.db import Storage
 from .cache import StageCache
-from .orchestrator import (
-    AnalysisOptions,
-    JobContext,
-    Services,
-    Strategy,
-    analyze_video,
-    build_strategy,
-    channel_home,
-    error_fields,
-    fetch_stage,
-    geocode_places,
-    source_fingerprint,
-)
+from .executors import Dispatcher, ThreadDispatcher, ThreadExecutor
+from .options import AnalysisOptions, Strategy, build_strategy
+from .runner import JobContext, Runner, error_fields, source_fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +109,7 @@ class SubmitOutcome(Record):
     source: str
     job: JobView | None = None
     error: dict[str, str] | None = None
+    notice: str | None = None  # e.g. the broker is down: the job waits for it
 
 
 def wait_for_jobs(get: Callable[[str], JobView], children: Callable[[str], list[JobView]], job_ids: Sequence[str],
@@ -138,34 +128,6 @@ def wait_for_jobs(get: Callable[[str], JobView], children: Callable[[str], list[
         if deadline is not None and time.monotonic() > deadline:
             raise WaitTimeoutError.for_jobs(views + kids, timeout or 0)
         time.sleep(poll)
-
-
-class Dispatcher(Protocol):
-    """Runs ``run_job(job_id)`` somewhere. Threads now; Celery later."""
-
-    def dispatch(self, job_id: str, run: Callable[[str], None]) -> None: ...
-
-    def shutdown(self, wait: bool = True) -> None: ...
-
-
-class ThreadDispatcher:
-    def __init__(self, max_workers: int = 2) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="job")
-        self._futures: set[Future] = set()
-        self._lock = threading.Lock()
-
-    def dispatch(self, job_id: str, run: Callable[[str], None]) -> None:
-        future = self._pool.submit(run, job_id)
-        with self._lock:
-            self._futures.add(future)
-        future.add_done_callback(self._forget)
-
-    def _forget(self, future: Future) -> None:
-        with self._lock:
-            self._futures.discard(future)
-
-    def shutdown(self, wait: bool = True) -> None:
-        self._pool.shutdown(wait=wait, cancel_futures=not wait)
 
 
 class JobManager:
@@ -190,7 +152,10 @@ class JobManager:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.storage = Storage(db_path or self.settings.db_path)
         self.cache = StageCache(self.settings.cache_dir)
-        self.dispatcher = dispatcher or ThreadDispatcher(self.settings.job_workers)
+        self.executor = self._make_executor()
+        in_flight = self.settings.job_workers if self.executor.name == "threads" else max(
+            self.settings.job_workers, self.settings.celery_jobs_in_flight)
+        self.dispatcher = dispatcher or ThreadDispatcher(in_flight)
         self._workers: dict[str, Any] = {}
         self._workers_lock = threading.Lock()
         self._cancel: dict[str, threading.Event] = {}
@@ -200,7 +165,8 @@ class JobManager:
         self._dispatched: set[str] = set()
         self._running: set[str] = set()
         self._closed = threading.Event()
-        self.services = Services(self.storage, self.cache, self.inference_worker)
+        self.runner = Runner(self.storage, self.cache, self.executor, tries=self.settings.stage_retries,
+                             retry_wait_base=self.settings.stage_retry_wait_s)
         requeued = self.storage.requeue_orphans(self.owner)
         if requeued:
             logger.info("re-queued %d interrupted job(s)", len(requeued), extra={"event": "requeue"})
@@ -210,6 +176,20 @@ class JobManager:
             queued = [j["job_id"] for j in self.storage.list_jobs(statuses=["queued"])]
             for job_id in reversed(queued):
                 self._dispatch(job_id)
+
+    def _make_executor(self) -> Any:
+        """``VIDEOMAP_DISPATCHER``: stages in this process's threads, or on Celery workers."""
+        from ..storage.artefacts import store_from_settings
+
+        store = store_from_settings(self.settings)
+        if self.settings.dispatcher == "celery":
+            from .celery_app import CeleryExecutor
+
+            return CeleryExecutor(self.settings, store)
+        if self.settings.dispatcher != "threads":
+            raise ConfigurationError(
+                f"Unknown dispatcher {self.settings.dispatcher!r}: use 'threads' or 'celery'.")
+        return ThreadExecutor(self.settings, store, self.inference_worker)
 
     def _beat(self) -> None:
         """Record that this process still runs its jobs (the Jobs page and a successor read it)."""
@@ -264,7 +244,9 @@ class JobManager:
                 outcomes.append(SubmitOutcome(source, error=problem.to_dict()))
                 continue
             try:
-                outcomes.append(SubmitOutcome(source, job=self.submit(source, options, priority=priority)))
+                job = self.submit(source, options, priority=priority)
+                notice = None if job.finished else self.broker_problem()
+                outcomes.append(SubmitOutcome(source, job=job, notice=notice))
             except PipelineError as exc:
                 outcomes.append(SubmitOutcome(source, error=exc.to_dict()))
         return outcomes
@@ -354,7 +336,7 @@ class JobManager:
                 ctx.weights.pop("metadata", None)
                 self.storage.upsert_video(videos[0].to_dict())
             else:
-                videos = fetch_stage(ctx, self.services, row["source"], options)
+                videos = self.runner.fetch(ctx, row["source"], options)
             if len(videos) > 1:
                 status = self._expand_playlist(job_id, row, videos, options)
             else:
@@ -370,7 +352,7 @@ class JobManager:
                         ctx.metrics["geocode_failed"] = len(failed)
                         status = "partial" if failed else "done"
                     else:
-                        status = analyze_video(ctx, self.services, video, options, strategy)
+                        status = self.runner.analyze_video(ctx, video, options, strategy)
             self.storage.update_job(job_id, status=status, progress=1.0, finished_at=time.time(),
                                     metrics=ctx.metrics)
         except JobCanceledError as canceled:
@@ -467,9 +449,9 @@ class JobManager:
             all_names = [r["name"] for r in rows]
             places = [Place.from_dict({k: r[k] for k in Place.__dataclass_fields__ if k in r}) for r in failed_rows]
             video = self.storage.get_video(vid) or {}
-            home = channel_home(self.services, strategy, vid, video.get("metadata") or {})
-            new = geocode_places(self.services, strategy.geocoder, places, context_names=all_names,
-                                 read_cache=False, home=home)
+            home = self.runner.channel_home(strategy, vid, video.get("metadata") or {})
+            new = self.runner.geocode_places(strategy.geocoder, places, options=options,
+                                             context_names=all_names, read_cache=False, home=home)
             for r, place in zip(failed_rows, new, strict=True):
                 self.storage.update_place_geocode(r["place_id"], place)
                 if place.status == "ok":
@@ -484,6 +466,51 @@ class JobManager:
                                 error_type=None if not remaining else row.get("error_type"),
                                 error_message=None if not remaining else row.get("error_message"))
         self.storage.add_event(job_id, "geocode", "retry_geocodes", f"{fixed} fixed, {remaining} still failing")
+        return self.get(job_id)
+
+    # ------------------------------------------------------------- scale-out
+    def broker_problem(self) -> str | None:
+        """With the Celery dispatcher: why queued work cannot reach the workers now (else None)."""
+        check = getattr(self.executor, "broker_problem", None)
+        return check() if check else None
+
+    def executor_info(self) -> dict[str, Any]:
+        info = getattr(self.executor, "info", None)
+        return info() if info else {"dispatcher": self.executor.name}
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """Stages whose retries ran out (Celery dispatcher; threads keep none)."""
+        letters = getattr(self.executor, "dead_letters", None)
+        return letters.list() if letters is not None else []
+
+    def purge_dead_letters(self) -> int:
+        letters = getattr(self.executor, "dead_letters", None)
+        return letters.purge() if letters is not None else 0
+
+    def replay_dead_letter(self, letter_id: str) -> JobView:
+        """Run a dead-lettered stage's job again from where it failed (earlier stages come from
+        the caches); a geocode letter asks again for the names that were not placed."""
+        letters = getattr(self.executor, "dead_letters", None)
+        if letters is None:
+            raise NotFoundError("The threads dispatcher keeps no dead letters; use Retry on the job instead.")
+        entry = letters.get(letter_id)
+        job_id = entry.get("job_id")
+        row = self.storage.get_job(job_id) if job_id else None
+        if row is None:
+            letters.remove(letter_id)
+            raise NotFoundError(f"The job of dead letter {letter_id} no longer exists; the letter was removed.")
+        if entry.get("stage") == "geocode" and row["status"] in ("done", "partial"):
+            view = self.retry_failed_geocodes(job_id)
+            if view.status == "done":
+                letters.remove(letter_id)
+            return view
+        letters.remove(letter_id)
+        if row["status"] in ("queued", "running"):
+            return self.get(job_id)
+        self.storage.update_job(job_id, status="queued", progress=0.0, phase=None, finished_at=None,
+                                error_type=None, error_message=None)
+        self.storage.add_event(job_id, None, "replayed", f"dead letter {letter_id} replayed")
+        self._dispatch(job_id)
         return self.get(job_id)
 
     # ------------------------------------------------------------- reading
@@ -538,8 +565,8 @@ class JobManager:
             for worker in self._workers.values():
                 worker.shutdown(wait=wait)
         self.dispatcher.shutdown(wait=True)
+        self.executor.shutdown()
         self.storage.close()
 
 
-__all__ = ["JobManager", "JobView", "SubmitOutcome", "Dispatcher", "ThreadDispatcher", "STATUSES",
-           "geocode_places"]
+__all__ = ["JobManager", "JobView", "SubmitOutcome", "Dispatcher", "ThreadDispatcher", "STATUSES"]

@@ -19,7 +19,7 @@ import httpx
 from .. import errors
 from ..errors import ConfigurationError, PipelineError, ServiceUnavailableError
 from ..runner.jobs import JobView, SubmitOutcome, wait_for_jobs
-from ..runner.orchestrator import AnalysisOptions
+from ..runner.options import AnalysisOptions
 from ..stages.fetch import classify_source, expand_source_lists
 from ..storage.export import map_visualizations
 
@@ -159,7 +159,7 @@ class RemoteWorkbench:
                         "type": err.get("error_type") or err.get("title") or "Error", "kind": "error",
                         "message": err.get("detail") or ""})
                 else:
-                    outcomes[slot] = SubmitOutcome(original, job=self.job(item["job_id"]))
+                    outcomes[slot] = SubmitOutcome(original, job=self.job(item["job_id"]), notice=item.get("notice"))
         return [o for o in outcomes if o is not None]
 
     def _http_submit(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -210,6 +210,15 @@ class RemoteWorkbench:
 
     def retry_video_geocodes(self, video_id: str) -> dict[str, Any]:
         return self._json("POST", f"/api/videos/{video_id}/geocode/retry")
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        return self._json("GET", "/api/dead-letters")["dead_letters"]
+
+    def replay_dead_letter(self, letter_id: str) -> JobView:
+        return job_view(self._json("POST", f"/api/dead-letters/{letter_id}/replay"))
+
+    def purge_dead_letters(self) -> int:
+        return int(self._json("DELETE", "/api/dead-letters")["purged"])
 
     def wait(self, job_ids: Sequence[str], timeout: float | None = None,
              on_update: Callable[[list[JobView]], None] | None = None, *, poll: float = 0.3) -> list[JobView]:

@@ -212,7 +212,7 @@ def create_app(bench: Workbench, *, poll_s: float = 0.25, heartbeat_s: float = 1
         cached = bool(job.cached)
         code = 200 if cached or job.finished else 202
         return code, schemas.SubmitResult(source=source, job_id=job.job_id, status=job.status, cached=cached,
-                                          location=f"/api/jobs/{job.job_id}")
+                                          location=f"/api/jobs/{job.job_id}", notice=outcome.notice)
 
     # ------------------------------------------------------------------ jobs
     @app.post("/api/videos/analyze", response_model=schemas.AnalyzeResponse, status_code=202,
@@ -306,6 +306,21 @@ def create_app(bench: Workbench, *, poll_s: float = 0.25, heartbeat_s: float = 1
         still = int(view.metrics.get("geocode_failed") or 0)
         was = int(before.metrics.get("geocode_failed") or 0)
         return schemas.RetryResult(retried_count=was, still_failing=still, job_id=job_id)
+
+    # ---------------------------------------------------------------- dead letters (Celery dispatcher)
+    @app.get("/api/dead-letters")
+    def list_dead_letters():
+        return {"dead_letters": bench.dead_letters()}
+
+    @app.post("/api/dead-letters/{letter_id}/replay", response_model=schemas.Job,
+              responses={404: {"model": schemas.Problem}})
+    def replay_dead_letter(letter_id: str):
+        view = bench.replay_dead_letter(letter_id)
+        return schemas.Job.of(view, updated_at=view.updated_at)
+
+    @app.delete("/api/dead-letters")
+    def purge_dead_letters():
+        return {"purged": bench.purge_dead_letters()}
 
     @app.get("/api/jobs/{job_id}/stream", responses={404: {"model": schemas.Problem}})
     async def stream_job(job_id: str, request: Request):

@@ -55,6 +55,18 @@ class WorkbenchCollector(Collector):
                                 value=self.bench.queue_depth())
         yield GaugeMetricFamily("videomap_database_size_bytes", "Size of the DuckDB file.",
                                 value=storage.size_bytes())
+        executor = self.bench.jobs.executor_info()
+        if executor.get("dispatcher") == "celery":
+            yield GaugeMetricFamily("videomap_broker_up", "1 when the task broker (Redis) answers.",
+                                    value=0 if executor.get("broker_problem") else 1)
+            if "dead_letters" in executor:
+                yield GaugeMetricFamily("videomap_dead_letters", "Stage tasks in the dead-letter queue.",
+                                        value=executor["dead_letters"])
+                depth = GaugeMetricFamily("videomap_task_queue_depth", "Stage tasks waiting per Celery queue.",
+                                          labels=["queue"])
+                for queue, n in executor.get("queue_depths", {}).items():
+                    depth.add_metric([queue], n)
+                yield depth
 
 
 class HttpMetrics:

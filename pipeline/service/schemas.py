@@ -73,6 +73,7 @@ class SubmitResult(BaseModel):
     cached: bool = False
     location: str | None = Field(None, description="the job's status resource")
     error: Problem | None = None
+    notice: str | None = Field(None, description="why an accepted job cannot start yet (e.g. the broker is down)")
 
 
 class AnalyzeResponse(BaseModel):

@@ -13,7 +13,7 @@ to ``max_retries`` tries in all, then raised as the matching
 ``TransientError``; other 4xx fail at once as configuration errors. A reply
 that is not valid JSON for the schema gets one repair request, then
 ``ExtractionError``. These are the only LLM retries: the errors are marked
-``retried`` so the orchestrator does not repeat the whole extraction (3 x 3
+``retried`` so the runner does not repeat the whole extraction (3 x 3
 requests to a hanging endpoint), and a window that was answered is remembered,
 so running the extraction again sends only the windows that failed.
 """
@@ -39,6 +39,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # never fetch the
 import litellm  # noqa: E402  (after the environment default above)
 from litellm import exceptions as llm_exc  # noqa: E402
 
+from .. import ratelimit  # noqa: E402
 from ..datatypes import MARKERS, ExtractionResult, Place, Window  # noqa: E402
 from ..errors import (  # noqa: E402
     ConfigurationError,
@@ -251,6 +252,7 @@ class LLMExtractor:
         max_retries: int = 3,
         temperature: float = 0.0,
         max_workers: int = 4,
+        rate_per_minute: float = 0.0,
         mock_response: str | None = None,
         retry_wait: float = 1.0,
         min_score: float = 85.0,
@@ -275,6 +277,7 @@ class LLMExtractor:
         self.max_retries = int(max_retries)
         self.temperature = float(temperature)
         self.max_workers = max(1, int(max_workers))
+        self.rate_per_minute = float(rate_per_minute)
         self.mock_response = mock_response
         self.retry_wait = float(retry_wait)  # backoff base in seconds (tests make it tiny)
         self.min_score = float(min_score)
@@ -437,8 +440,13 @@ class LLMExtractor:
             before_sleep=self._log_retry,
             reraise=True,
         )
+        def complete(**kw: Any) -> Any:
+            if self.rate_per_minute > 0:  # shared by every worker when they run on Celery
+                ratelimit.acquire(f"llm:{self.model}", 60.0 / self.rate_per_minute)
+            return litellm.completion(**kw)
+
         try:
-            response = retrying(litellm.completion, **kwargs)
+            response = retrying(complete, **kwargs)
         except PipelineError:
             raise
         except Exception as exc:

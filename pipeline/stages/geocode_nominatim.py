@@ -29,6 +29,7 @@ from geopy.exc import (
 from geopy.extra.rate_limiter import RateLimiter
 from geopy.geocoders import Nominatim
 
+from .. import ratelimit
 from ..config import Settings
 from ..datatypes import GeocodeOutcome, GeocodeRequest, GeoHit
 from ..errors import ConfigurationError
@@ -197,7 +198,8 @@ class NominatimGeocoder:
         self.max_retries = int(max_retries)
         self.error_wait_s = max(float(error_wait_s), float(min_delay_s))
         self._server = (scheme, self.domain)
-        self._limiter = _shared_limiter((scheme, self.domain, float(min_delay_s)), float(min_delay_s))
+        self.min_delay_s = float(min_delay_s)
+        self._limiter = _shared_limiter((scheme, self.domain, self.min_delay_s), self.min_delay_s)
 
     def config(self) -> dict[str, Any]:
         return {"name": self.name, "domain": self.domain}
@@ -218,6 +220,9 @@ class NominatimGeocoder:
             retries = 0 if self._server in _OUTAGES else self.max_retries
         for attempt in range(retries + 1):
             try:
+                if ratelimit.is_shared():  # Celery workers: one spacing for all of them together
+                    ratelimit.acquire(f"nominatim:{self.domain}", self.min_delay_s)
+                    return _call(self._nominatim.geocode, query, **kwargs)
                 return self._limiter(self._nominatim.geocode, query, **kwargs)
             except _Retryable as exc:
                 if attempt >= retries:

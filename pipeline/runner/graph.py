@@ -1,0 +1,138 @@
+"""The stage graph: fetch -> transcribe (only without subtitles) -> compress -> extract -> geocode.
+
+Each stage is a function from a plain JSON record to a plain JSON record (the
+``pipeline.datatypes`` records as dicts), so that the same function runs in a job
+thread of the coordinator or in a Celery worker on another host. A stage touches no
+database: what it needs besides its input comes in a ``StageEnv`` (progress,
+cancellation, the inference worker of its process, the artefact store). The runner
+(``pipeline.runner.runner``) decides the order, caches, retries and records; an
+executor (``pipeline.runner.executors``, ``pipeline.runner.celery_app``) runs one stage.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..datatypes import ExtractionResult, FetchedVideo, GeocodeOutcome, GeocodeRequest, Transcript, Window
+from ..stages.compress import compress
+from ..stages.fetch import fetch_source
+from ..storage.artefacts import ArtefactStore
+from .options import AnalysisOptions, make_extractor, make_geocoder
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class StageEnv:
+    """What a stage may use besides its input (the same fields in a thread and on a worker)."""
+
+    settings: Any
+    store: ArtefactStore
+    progress: Callable[[float], None] = lambda fraction: None
+    check: Callable[[], None] = lambda: None  # raises JobCanceledError / JobTimeoutError
+    inference: Callable[[Any], Any] | None = None  # TranscribeOptions -> InferenceWorker
+    event: Callable[..., None] = lambda *args, **kwargs: None
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    phase: str  # the job phase shown to the analyst
+    queue: str  # the Celery queue of its workers ("" = always on the coordinator)
+    weight: float  # share of the job's progress bar
+    run: Callable[[dict[str, Any], StageEnv], dict[str, Any]] = field(repr=False)
+
+
+# ------------------------------------------------------------------ the stage functions
+def run_fetch(payload: dict[str, Any], env: StageEnv) -> dict[str, Any]:
+    """{source, options} -> {videos}: metadata, subtitles and, when needed, the audio
+    (put into the artefact store: ``audio_path`` is then a reference any host can open)."""
+    options = AnalysisOptions.from_dict(payload["options"])
+    videos = fetch_source(payload["source"], options.fetch_options())
+    for video in videos:
+        if video.audio_path and video.needs_transcription:
+            video.audio_path = env.store.put(video.audio_path)
+    return {"videos": [v.to_dict() for v in videos]}
+
+
+def run_transcribe(payload: dict[str, Any], env: StageEnv) -> dict[str, Any]:
+    """{video, options} -> a transcript, through this process's one inference worker."""
+    options = AnalysisOptions.from_dict(payload["options"])
+    video = FetchedVideo.from_dict(payload["video"])
+    if env.inference is None:
+        raise RuntimeError("transcription needs an inference worker in this process")
+    worker = env.inference(options.transcribe_options())
+    audio = env.store.local_path(video.audio_path) if video.audio_path else None
+    ticket = worker.submit(str(audio) if audio else None, video_id=video.video_id, priority=10,
+                           on_progress=env.progress)
+    env.event("transcription", "queued", f"inference queue depth {worker.queue_depth()}")
+    while True:
+        try:
+            return ticket.result(timeout=0.5).to_dict()
+        except TimeoutError:
+            try:
+                env.check()
+            except BaseException:
+                ticket.cancel()
+                raise
+
+
+def run_compress(payload: dict[str, Any], env: StageEnv) -> dict[str, Any]:
+    """{transcript, options} -> {windows}: segments grouped into extraction windows."""
+    options = AnalysisOptions.from_dict(payload["options"])
+    windows = compress(Transcript.from_dict(payload["transcript"]), options.compress_options())
+    return {"windows": [w.to_dict() for w in windows]}
+
+
+_components: dict[tuple[str, str], Any] = {}
+_components_lock = threading.Lock()
+
+
+def _component(kind: str, options: AnalysisOptions, settings: Any, make: Callable[..., Any]) -> Any:
+    """One extractor / geocoder per configuration and process (the gazetteer loads once)."""
+    key = (kind, repr(sorted(options.to_dict().items())))
+    with _components_lock:
+        if key not in _components:
+            _components[key] = make(options, settings)
+        return _components[key]
+
+
+def run_extract(payload: dict[str, Any], env: StageEnv) -> dict[str, Any]:
+    """{windows, title, language, options} -> the extraction result (places, topics, summary)."""
+    options = AnalysisOptions.from_dict(payload["options"])
+    extractor = _component("extractor", options, env.settings, make_extractor)
+    windows = [Window.from_dict(w) for w in payload["windows"]]
+    env.check()
+    result: ExtractionResult = extractor.extract(windows, title=payload.get("title") or "",
+                                                 language=payload.get("language"))
+    return result.to_dict()
+
+
+def run_geocode(payload: dict[str, Any], env: StageEnv) -> dict[str, Any]:
+    """{requests, options} -> {outcomes}: one outcome per request, in order."""
+    options = AnalysisOptions.from_dict(payload["options"])
+    geocoder = _component("geocoder", options, env.settings, make_geocoder)
+    requests = [GeocodeRequest.from_dict(r) for r in payload["requests"]]
+    env.check()
+    outcomes: list[GeocodeOutcome] = geocoder.geocode(requests)
+    return {"outcomes": [o.to_dict() for o in outcomes]}
+
+
+STAGES: dict[str, Stage] = {
+    stage.name: stage
+    for stage in (
+        Stage("fetch", "metadata", "fetch", 10.0, run_fetch),
+        Stage("transcribe", "transcription", "asr", 40.0, run_transcribe),
+        Stage("compress", "compression", "", 25.0, run_compress),
+        Stage("extract", "summary", "extract", 35.0, run_extract),
+        Stage("geocode", "geocode", "geocode", 30.0, run_geocode),
+    )
+}
+#: progress-bar weights of the job phases, from the graph
+PHASE_WEIGHTS = {stage.phase: stage.weight for stage in STAGES.values()}
+#: the Celery queues, one per remote stage, and the maintenance queue of Beat's tasks
+QUEUES = tuple(s.queue for s in STAGES.values() if s.queue) + ("maintenance",)
