@@ -79,3 +79,22 @@ def test_lower_case_rules_only_run_on_lower_case_text():
     rc.recognize("we drove from boston to a small town called springfield", trace=trace)
     cases = {rc.rule_by_name(d.rule).case for d in trace if d.rule != rc.DEFAULT_ACCEPT}
     assert "cased" not in cases
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I lived in the U S for years and in L A too", [("U S", "U.S."), ("L A", "L.A.")]),
+        ("we flew to d c and then on to the u s a", [("d c", "D.C."), ("u s a", "U.S.A.")]),
+        ("Plan A B C D is fine", []),  # a run of letters is no abbreviation
+        ("They moved to the U S in May", [("U S", "U.S.")]),
+    ],
+)
+def test_spelled_letters_are_abbreviations(text, expected):
+    got = [(text[m.start : m.end], m.surface) for m in rc.recognize(text) if m.key.count(".") >= 2]
+    assert got == expected
+
+
+def test_spelled_letters_in_lower_case_only_in_lower_case_text():
+    text = "In the Senate today, the u s delegation met leaders from Texas and Ohio."
+    assert not any(m.key == "u.s." for m in rc.recognize(text))

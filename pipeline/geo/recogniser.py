@@ -47,7 +47,7 @@ from .toponyms.text import (
     word_list,
 )
 
-VERSION = "5"
+VERSION = "6"
 
 
 @dataclass(frozen=True)
@@ -230,6 +230,11 @@ _ZH_NATURAL_HEADS = frozenset({"石窟"})
 _ZH_POI = re.compile(r"([\u4e00-\u9fff]{2,5}?)(" + "|".join(_ZH_POI_HEADS) + ")")
 
 _ABBREV_DOT = word_list("abbrev_dot")
+# two or three single letters, one space apart ("U S", "u s a"), not part of a longer run ("a b c d")
+_SPELLED = re.compile(r"(?<![\w.'\u2019-])[A-Za-z](?: [A-Za-z]){1,2}(?![\w.'\u2019-])")
+_SPELLED_KEYS = word_list("spelled_letters")
+_SPELLED_AFTER = re.compile(r" [A-Za-z](?![\w'\u2019])")
+_SPELLED_BEFORE = re.compile(r"(?:^|.(?<![\w.'\u2019-]))[A-Za-z] $")
 
 
 def _sentence_initial(text: str, start: int) -> bool:
@@ -630,6 +635,7 @@ class _Recognizer:
         if cased:
             found += self._pois(text)
         found += self._abbreviations(text, abbrev, found)
+        found += self._spelled_letters(text, cased)
         if has_cjk(text):
             found += self._cjk_pois(text)
         chosen = _select(found)
@@ -828,6 +834,28 @@ class _Recognizer:
                     marker = "natural" if head in _ZH_NATURAL_HEADS else "poi"
                     out.append(Mention(start, m.end(2), surface, name_key(surface), marker, [], "poi", 0.5))
                     break
+        return out
+
+    # ------------------------------------------------------ spelled letters
+    def _spelled_letters(self, text: str, cased: bool) -> list[Mention]:
+        """ "U S", "D C", "L A": an abbreviation said letter by letter, as transcripts of speech
+        and captions without punctuation write it ("U.S." becomes "u s"); in capitals in a cased
+        text. The mention takes the abbreviation's written form ("U.S.") as its name, so that it
+        is geocoded as that."""
+        out = []
+        for m in _SPELLED.finditer(text):
+            st, en = m.span()
+            if _SPELLED_AFTER.match(text, en) or (st >= 2 and _SPELLED_BEFORE.match(text[max(0, st - 3) : st])):
+                continue  # part of a longer run of letters ("a b c d")
+            letters = m.group(0).split()
+            if cased and not all(ch.isupper() for ch in letters):
+                continue
+            key = ".".join(ch.lower() for ch in letters) + "."
+            if key not in _SPELLED_KEYS:
+                continue
+            marker, ids, _, _ = self._best_entry_info(key)
+            name = key.upper()
+            out.append(Mention(m.start(), m.end(), name, key, marker, ids, "gazetteer", THRESHOLDS.conf_abbreviation))
         return out
 
     # -------------------------------------------------- state abbreviations
