@@ -98,3 +98,25 @@ def test_spelled_letters_are_abbreviations(text, expected):
 def test_spelled_letters_in_lower_case_only_in_lower_case_text():
     text = "In the Senate today, the u s delegation met leaders from Texas and Ohio."
     assert not any(m.key == "u.s." for m in rc.recognize(text))
+
+
+def _names(text: str) -> list[str]:
+    return [m.surface for m in rc.recognize(text)]
+
+
+def test_lower_case_town_kept_in_the_region_the_text_names():
+    # "zanesville" has no cue ("in"), but the text names ohio and columbus for sure
+    assert "zanesville" in _names("officials in ohio said zanesville and the city of columbus will vote on tuesday")
+    # the same town without a region of its own in the text stays out
+    assert "zanesville" not in _names("officials said zanesville will vote on tuesday")
+
+
+def test_lower_case_country_that_is_a_word_needs_its_country_in_the_text():
+    assert "china" in _names("a farmer in fujian china fell ill last week")
+    assert "china" not in _names("she put the good china on the table for dinner")
+    assert "turkey" not in _names("we cooked a turkey for dinner with friends")
+
+
+def test_lower_case_abbreviation_in_lower_case_text():
+    assert "uk" in _names("the tests were made at a laboratory run by uk government officials")
+    assert "uk" not in _names("Tests were made by uk officials in London on Tuesday.")  # cased: a word

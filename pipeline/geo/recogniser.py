@@ -47,7 +47,7 @@ from .toponyms.text import (
     word_list,
 )
 
-VERSION = "6"
+VERSION = "7"
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,8 @@ class Thresholds:
     own_town_not_demonym: int = 10_000  # a town of its own is no people's name ("Trenton" is not of Trento)
     lower_case_multi: int = 50_000  # lower-case text: a multi-word name this big needs no cue
     lower_case_cued: int = 10_000  # ... any other name needs a cue ("in", "the town of") and this many
+    lower_context_pop: int = 5_000  # lower-case text: a town this big in a region the text names is meant
+    lower_context_candidates: int = 5  # ... among a name's best candidates
     word_town: int = 100_000  # lower-case text: an English word is a place's own name this big ("nice", "paris")
     zh_two_chars: int = 500_000  # Chinese: a two-character name is a city this big (or an admin area)
     zh_suffixed: int = 10_000  # ... a longer name ending in 市/县/区... a town this big
@@ -91,6 +93,7 @@ class Thresholds:
     discount_given: float = 0.2  # a given name before a surname (kept only if alone elsewhere)
     discount_english_word: float = 0.2  # an English word kept as a place
     discount_person: float = 0.2  # a person's name kept as a place
+    discount_context: float = 0.2  # lower-case text: a name kept for the region the text is about
     discount_lower: float = 0.1  # any name in lower-case text
     discount_many: float = 0.1  # a weak name of many places
 
@@ -613,6 +616,8 @@ class _Recognizer:
                 found.append(m)
         f_starts, f_ends = {m.start for m in found}, {m.end for m in found}
         supported |= {m.key for m in needs_support if _listed_with_place(text, m, f_starts, f_ends)}
+        if not cased and needs_support:
+            supported |= self._in_context(found, needs_support)
         found += [m for m in needs_support if m.key in supported]
         clean = {m.key for m in found}
         found += [m for m in tentative if m.key in clean]
@@ -836,6 +841,33 @@ class _Recognizer:
                     break
         return out
 
+    def _in_context(self, found: list[Mention], waiting: list[Mention]) -> set[str]:
+        """Lower-case text: the names waiting for support that name a town in a first-level region
+        where a region or city the text names for sure lies ("columbus" in a text that says
+        "ohio" and "dayton"): the text is about that region."""
+        t = THRESHOLDS
+        areas = {
+            (e.country_code, e.admin1)
+            for m in found
+            if m.kind == "gazetteer" and m.marker in ("region", "city")
+            for e in self.entries(m.key)[:1]
+            if e.admin1 and e.country_code
+        }
+        countries = {(m.key, e.country_code) for m in found if m.kind == "gazetteer" for e in self.entries(m.key)[:1]}
+        out = set()
+        for m in waiting:
+            cands = self.entries(m.key)
+            if m.marker == "country":  # another place of that country ("fujian china")
+                code = cands[0].country_code if cands else ""
+                if code and any(cc == code and k != m.key for k, cc in countries):
+                    out.add(m.key)
+            elif any(
+                (e.country_code, e.admin1) in areas and e.population >= t.lower_context_pop
+                for e in cands[: t.lower_context_candidates]
+            ):
+                out.add(m.key)
+        return out
+
     # ------------------------------------------------------ spelled letters
     def _spelled_letters(self, text: str, cased: bool) -> list[Mention]:
         """ "U S", "D C", "L A": an abbreviation said letter by letter, as transcripts of speech
@@ -1048,7 +1080,7 @@ def _short_name(c: Candidate) -> bool:
 
 
 def _abbreviation_lower(c: Candidate) -> bool:
-    """An abbreviation ("us", "uk") written in lower case is the word."""
+    """An abbreviation ("us", "uk") written in lower case in a cased text is the word."""
     return c.key in ABBREVIATION_KEYS and not any(ch.isupper() for ch in c.surface)
 
 
@@ -1241,6 +1273,21 @@ def _person_name(c: Candidate) -> bool:
 
 
 # --- lower-case text: well-known names; others (and English words) need a cue ("in", "the town of")
+def _lower_country_word(c: Candidate) -> bool:
+    """Lower-case text: a country whose name is also an English word ("china", "turkey",
+    "russia" in web2), without a cue: kept only if the text names another place in that
+    country or lists it with places ("fujian china", "russia romania and macedonia")."""
+    return c.common and not c.cued and c.strong and c.marker == "country"
+
+
+def _lower_in_context(c: Candidate) -> bool:
+    """A town's name that is no English word or person's name, without a cue: kept only if it
+    lies in a region the text names for sure ("columbus" beside "ohio", ``_Recognizer._in_context``)."""
+    if c.strong or (c.multi and c.pop >= THRESHOLDS.lower_case_multi) or c.common or c.person_name:
+        return False
+    return not c.cued or c.pop < THRESHOLDS.lower_case_cued
+
+
 def _lower_unknown(c: Candidate) -> bool:
     """A name that is not well known (strong, or multi-word and big) needs a cue, and even with
     one no English word, person's name or small town."""
@@ -1321,8 +1368,8 @@ RULES: tuple[Rule, ...] = (
     _R("strain_name", _V.REJECT, _strain_name),
     _R("the_building", _V.REJECT, _the_building),
     _R("short_name", _V.REJECT, _short_name),
-    _R("abbreviation_lower", _V.REJECT, _abbreviation_lower),
     # cased text: capitals, compounds, persons, English words
+    _R("abbreviation_lower", _V.REJECT, _abbreviation_lower, "cased"),
     _R("uncapitalised_word", _V.REJECT, _uncapitalised_word, "cased"),
     _R("uncapitalised_settlement", _V.ACCEPT, _uncapitalised_settlement, "cased", THRESHOLDS.conf_lower_settlement),
     _R("dateline", _V.ACCEPT, _dateline, "cased", THRESHOLDS.conf_dateline),
@@ -1343,6 +1390,8 @@ RULES: tuple[Rule, ...] = (
     _R("person_name_cued", _V.SUPPORTED, _person_name_cued, "cased", THRESHOLDS.discount_person),
     _R("person_name", _V.NEEDS_SUPPORT, _person_name, "cased", THRESHOLDS.discount_person),
     # lower-case text
+    _R("lower_country_word", _V.NEEDS_SUPPORT, _lower_country_word, "lower", THRESHOLDS.discount_context),
+    _R("lower_in_context", _V.NEEDS_SUPPORT, _lower_in_context, "lower", THRESHOLDS.discount_context),
     _R("lower_unknown", _V.REJECT, _lower_unknown, "lower"),
     _R("lower_word_uncued", _V.REJECT, _lower_word_uncued, "lower"),
     _R("lower_the_alias", _V.REJECT, _lower_the_alias, "lower"),
