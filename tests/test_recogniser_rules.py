@@ -120,3 +120,10 @@ def test_lower_case_country_that_is_a_word_needs_its_country_in_the_text():
 def test_lower_case_abbreviation_in_lower_case_text():
     assert "uk" in _names("the tests were made at a laboratory run by uk government officials")
     assert "uk" not in _names("Tests were made by uk officials in London on Tuesday.")  # cased: a word
+
+
+def test_a_cue_belongs_to_its_own_sentence():
+    # "around" / "in" end the sentence before: no cue for the English word or given name after them
+    assert "Pop" not in _names("We have shrimp and pork wrapped around. Pop that in your mouth.")
+    assert "Sam" not in _names("Yes. Let's go in. Sam, you got your favorite flavor?")
+    assert "Bath" in _names("We spent a week in Bath with friends.")

@@ -47,7 +47,7 @@ from .toponyms.text import (
     word_list,
 )
 
-VERSION = "7"
+VERSION = "8"
 
 
 @dataclass(frozen=True)
@@ -973,6 +973,12 @@ class Candidate:
         return self.prev.lower().rstrip(".")
 
     @cached_property
+    def cue_l(self) -> str:
+        """The word before as a cue ("in", "northern"): none at a sentence's start, where the word
+        before ends the sentence before ("... wrapped around. Pop that in", "Let's go in. Sam,")."""
+        return "" if self.sentence_initial else self.prev_l
+
+    @cached_property
     def nxt(self) -> str:
         """The word right after the match, as written."""
         return _next_word(self.text, self.end)
@@ -1003,7 +1009,7 @@ class Candidate:
         Reading", "the Pacific.", "Nyanza Province", "the Fife area" (cased text)."""
         text, start, end, nxt = self.text, self.start, self.end, self.nxt
         return (
-            self.prev_l in _LOCATIVE | _COMPASS_ADJECTIVES
+            self.cue_l in _LOCATIVE | _COMPASS_ADJECTIVES
             or _followed_by_region(self.gz, text, end)
             or _place_of(text, self.prev_start)
             or (self.prev_l == "the" and _is_feature(self.ids) and _ends_noun_phrase(text, end))
@@ -1258,7 +1264,7 @@ def _person_name_cued(c: Candidate) -> bool:
         return False
     text, start, end = c.text, c.start, c.end
     return bool(
-        c.prev_l in _LOCATIVE
+        c.cue_l in _LOCATIVE
         or _place_of(text, c.prev_start)
         or _followed_by_region(c.gz, text, end)
         or (c.nxt.lower().rstrip(".") in _ORG_HEADS)
