@@ -127,3 +127,11 @@ def test_a_cue_belongs_to_its_own_sentence():
     assert "Pop" not in _names("We have shrimp and pork wrapped around. Pop that in your mouth.")
     assert "Sam" not in _names("Yes. Let's go in. Sam, you got your favorite flavor?")
     assert "Bath" in _names("We spent a week in Bath with friends.")
+
+
+def test_romance_landmarks_are_taken_whole():
+    text = "We walked from Plaza Mayor to Puerta del Sol, then to Palacio de la Moneda in Santiago."
+    got = {m.surface: m.marker for m in rc.recognize(text)}
+    assert got == {"Plaza Mayor": "poi", "Puerta del Sol": "poi", "Palacio de la Moneda": "poi", "Santiago": "city"}
+    assert "Mayor" not in got  # a town elsewhere: never the landmark's last word alone
+    assert {m.surface: m.marker for m in rc.recognize("Calle Ocho is busy at night.")} == {"Calle Ocho": "street"}

@@ -47,7 +47,7 @@ from .toponyms.text import (
     word_list,
 )
 
-VERSION = "8"
+VERSION = "9"
 
 
 @dataclass(frozen=True)
@@ -144,6 +144,23 @@ _POI = re.compile(
 _POI_PREFIX = re.compile(
     r"(?<![\w'])((?:Mount|Mt\.|Lake|Cape|Isle of|Gulf of|Bay of|Sea of|River)\s+"
     r"[A-Z][\w'\u2019\-]*(?:\s+[A-Z][\w'\u2019\-]*)?)(?![\w'])"
+)
+_ROMANCE_POI_HEADS = word_list("romance_poi_heads")
+_ROMANCE_STREET_HEADS = word_list("romance_street_heads")
+_ROMANCE_CONNECTORS = word_list("romance_connectors")
+_CAP_WORD = r"[A-ZÀ-Ý][\w'\u2019\-]*"
+_ROMANCE_POI = re.compile(
+    r"(?<![\w'\u2019\-])(?:"
+    + "|".join(sorted(_ROMANCE_POI_HEADS | _ROMANCE_STREET_HEADS, key=len, reverse=True))
+    + r")(?:\s+(?:"
+    + "|".join(sorted(_ROMANCE_CONNECTORS, key=len, reverse=True))
+    + r"))*\s+"
+    + _CAP_WORD
+    + r"(?:\s+(?:(?:"
+    + "|".join(sorted(_ROMANCE_CONNECTORS, key=len, reverse=True))
+    + r")\s+)*"
+    + _CAP_WORD
+    + r"){0,2}(?![\w'\u2019\-])"
 )
 _PLACE_NUMBER = re.compile(r"\s(\d{3})\b(?![.,]\d)(?!\s*(?:%|percent|people|km|miles|years|am|pm|a\.m|p\.m))")
 
@@ -638,7 +655,7 @@ class _Recognizer:
                 or (gz.flags.get(m.key, 0) & (_build.KEY_STRONG | _build.KEY_PERSON)) == _build.KEY_STRONG
             ]
         if cased:
-            found += self._pois(text)
+            found += self._pois(text) + self._romance_pois(text)
         found += self._abbreviations(text, abbrev, found)
         found += self._spelled_letters(text, cased)
         if has_cjk(text):
@@ -825,6 +842,22 @@ class _Recognizer:
                     phrase, key = text[s:e], name_key(text[s:e])
                 out.append(Mention(s, e, phrase, key, marker, [], "poi", 0.5))
         # "<city> <number>" landmarks such as "Taipei 101"
+        return out
+
+    def _romance_pois(self, text: str) -> list[Mention]:
+        """ "Plaza de Armas", "Palacio de la Moneda", "Plaza Mayor", "Calle Ocho": a landmark or
+        street named head first, as in Spanish, Portuguese and Italian; the whole name is the
+        place, so its last word ("Mayor", "Armas": towns elsewhere) is not taken alone."""
+        out = []
+        for m in _ROMANCE_POI.finditer(text):
+            s, e = m.span()
+            phrase = text[s:e]
+            key = name_key(phrase)
+            if self.gz.has_key(key):
+                continue  # the gazetteer match covers it ("Plaza de la Constitución" if listed)
+            head = phrase.split()[0]
+            marker = "street" if head in _ROMANCE_STREET_HEADS else "poi"
+            out.append(Mention(s, e, phrase, key, marker, [], "poi", 0.5))
         return out
 
     def _cjk_pois(self, text: str) -> list[Mention]:
