@@ -167,3 +167,22 @@ def test_area_answers_count_when_the_gold_point_is_inside():
     rows, _ = ev.evaluate_paths([str(GEOCORPORA)], lower=False)
     row = rows[0]
     assert row.acc161_area is not None and row.acc161_area >= row.acc161_recognised
+
+
+def test_rule_report_tallies_decisions_against_gold(capsys):
+    from pipeline.evaluate.rules import report_markdown, rule_report
+
+    corpora = ev.load_variants([str(LGL)], lower=True)
+    report = rule_report(corpora, ablation=True)
+    assert report.corpora == [c.name for c in corpora]
+    accepted = sum(t.decided for (c, r), t in report.tallies.items() if r == "default_accept" and c == corpora[0].name)
+    assert accepted > 0
+    for t in report.tallies.values():
+        assert 0 <= t.wrong <= t.decided
+    assert all(-1.0 <= d <= 1.0 for d in report.delta_f1.values())
+    table = report_markdown(report)
+    assert table.splitlines()[0].startswith("| rule | verdict |")
+    assert "| stopword | reject | any |" in table
+    assert evaluate_main([str(LGL), "--rule-report", "--no-lower"]) == 0
+    out = capsys.readouterr().out
+    assert "| default_accept |" in out and "lower-case" not in out

@@ -10,7 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .core import __doc__ as EVALUATE_DOC
-from .core import evaluate_paths, markdown_table
+from .core import evaluate_paths, load_variants, markdown_table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,9 +26,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None, help="also write the scores as JSON")
     ap.add_argument("--no-lower", action="store_true", help="skip the lower-cased, unpunctuated run of every corpus")
     ap.add_argument("--no-areas", action="store_true", help="skip the area-answer Acc@161 (Natural Earth outlines)")
+    ap.add_argument(
+        "--rule-report",
+        action="store_true",
+        help="recognition only: what each recogniser rule decided on each corpus (decided/wrong against gold)",
+    )
+    ap.add_argument(
+        "--ablation", action="store_true", help="with --rule-report: also the span F1 change with each rule disabled"
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     t0 = time.perf_counter()
+    if args.rule_report:
+        from .rules import report_markdown, rule_report
+
+        corpora = load_variants(args.paths, limit=args.limit, split=args.split, lower=not args.no_lower)
+        print(report_markdown(rule_report(corpora, ablation=args.ablation)))
+        print(f"\n(total {time.perf_counter() - t0:.1f} s)")
+        return 0
     rows, notes = evaluate_paths(
         args.paths,
         baseline=args.baseline,

@@ -201,6 +201,21 @@ def lower_cased(corpus: Corpus) -> Corpus:
     return speech_like(corpus)
 
 
+def load_variants(
+    paths: list[str], *, limit: int | None = None, split: str | None = None, lower: bool = True
+) -> list[Corpus]:
+    """Every corpus as written and (``lower``) lower-cased without punctuation, in the order given."""
+    out = []
+    for path in paths:
+        base = load_corpus(path, limit, split)
+        if split:
+            base.name += f" ({split})"
+        out.append(base)
+        if lower and base.kind != "speech-en":  # (speech-en is lower-case already)
+            out.append(lower_cased(base))
+    return out
+
+
 # ------------------------------------------------------------------ systems
 class OfflineSystem:
     """The pipeline's own offline path: OfflineExtractor -> GazetteerGeocoder."""

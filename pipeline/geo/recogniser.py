@@ -25,9 +25,11 @@ import bisect
 import dataclasses
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
+from enum import StrEnum
+from functools import cached_property, lru_cache
+from typing import Any, NamedTuple
 
 from ..datatypes import ExtractionResult, Place, Window
 from .gazetteer import METHOD_VERSION as GEOCODER_METHOD
@@ -45,21 +47,58 @@ from .toponyms.text import (
     word_list,
 )
 
-VERSION = "5"
+VERSION = "9"
 
-# Population thresholds of the rules, in one table (what each decides is in its comment).
-POPULATION: dict[str, int] = {
-    "big_person_place": 500_000,  # a town meant by a bare name that is also a person's ("Dallas")
-    "big_person_region": 100_000,  # ... a first-level region ("Georgia"; not "Michael", Isle of Man)
-    "own_town_not_demonym": 10_000,  # a town of its own is no people's name ("Trenton" is not of Trento)
-    "lower_case_multi": 50_000,  # lower-case text: a multi-word name this big needs no cue
-    "lower_case_cued": 10_000,  # ... any other name needs a cue ("in", "the town of") and this many
-    "word_town": 100_000,  # lower-case text: an English word is a place's own name this big ("nice", "paris")
-    "zh_two_chars": 500_000,  # Chinese: a two-character name is a city this big (or an admin area)
-    "zh_suffixed": 10_000,  # ... a longer name ending in 市/县/区... a town this big
-    "zh_other": 100_000,  # ... other longer names
-    "zh_confident": 1_000_000,  # ... higher confidence from this size
-}
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Every number the recogniser's rules decide with, in one table (what each decides in its comment)."""
+
+    # populations
+    big_person_place: int = 500_000  # a town meant by a bare name that is also a person's ("Dallas")
+    big_person_region: int = 100_000  # ... a first-level region ("Georgia"; not "Michael", Isle of Man)
+    own_town_not_demonym: int = 10_000  # a town of its own is no people's name ("Trenton" is not of Trento)
+    lower_case_multi: int = 50_000  # lower-case text: a multi-word name this big needs no cue
+    lower_case_cued: int = 10_000  # ... any other name needs a cue ("in", "the town of") and this many
+    lower_context_pop: int = 5_000  # lower-case text: a town this big in a region the text names is meant
+    lower_context_candidates: int = 5  # ... among a name's best candidates
+    word_town: int = 100_000  # lower-case text: an English word is a place's own name this big ("nice", "paris")
+    zh_two_chars: int = 500_000  # Chinese: a two-character name is a city this big (or an admin area)
+    zh_suffixed: int = 10_000  # ... a longer name ending in 市/县/区... a town this big
+    zh_other: int = 100_000  # ... other longer names
+    zh_confident: int = 1_000_000  # ... higher confidence from this size
+    # lengths and counts
+    short_name_len: int = 3  # names this short are words or codes ("Ely", "NSW"); longer capitals are names
+    title_abbrev_len: int = 4  # "Judge." longer than this with a full stop ends a sentence, not a title
+    many_candidates: int = 5  # a weak name of more places than this is less sure ("Springfield")
+    cased_min_letters: int = 20  # fewer letters: casing judged by any capital at all
+    cased_min_upper: float = 0.005  # share of capitals above which a text is cased ...
+    cased_max_upper: float = 0.5  # ... and below which it is not all capitals
+    headline_reach: int = 1000  # characters searched either side for a headline's line or sentence end
+    headline_min_words: int = 4  # a Title Case headline has this many words ...
+    headline_max_words: int = 16  # ... up to this many,
+    headline_max_commas: int = 2  # ... fewer commas than this (else a list of names),
+    headline_caps_share: float = 0.7  # ... and this share of capitalised words
+    # confidences
+    conf_base: float = 0.6  # a gazetteer match that passed the rules
+    conf_strong: float = 0.2  # + a strong name (country, region, big city)
+    conf_multi: float = 0.1  # + a multi-word name
+    conf_floor: float = 0.05  # lowest confidence given
+    conf_ceiling: float = 0.98  # highest confidence given
+    conf_lower_settlement: float = 0.4  # "the town of cintra" in a cased text
+    conf_dateline: float = 0.8  # "ROANOKE -- ..."
+    conf_abbreviation: float = 0.8  # "U.S.", "Napa, CA"
+    conf_zh_sure: float = 0.75  # Chinese: an admin area or a city of ``zh_confident``
+    conf_zh_other: float = 0.55  # ... other Chinese names
+    discount_given: float = 0.2  # a given name before a surname (kept only if alone elsewhere)
+    discount_english_word: float = 0.2  # an English word kept as a place
+    discount_person: float = 0.2  # a person's name kept as a place
+    discount_context: float = 0.2  # lower-case text: a name kept for the region the text is about
+    discount_lower: float = 0.1  # any name in lower-case text
+    discount_many: float = 0.1  # a weak name of many places
+
+
+THRESHOLDS = Thresholds()
 
 _CONNECTORS = word_list("connectors")
 _TITLES = word_list("titles")
@@ -73,7 +112,7 @@ _ORDINALS = word_list("ordinals")
 _NAME_QUALIFIERS = word_list("name_qualifiers")
 _LOCATIVE = word_list("locative")
 _ORG_HEADS = word_list("org_heads")
-_DIVISION_HEADS = frozenset({"Township", "Province", "Prefecture", "Parish", "Governorate"})
+_DIVISION_HEADS = word_list("division_heads")
 _CALENDAR_WORDS = word_list("calendar_words")
 _ALL_HEADS = frozenset(POI_HEADS) | {"st", "ave", "rd", "blvd", "hwy"}
 _FURTHER_HEAD = re.compile(r" ([A-Z][a-z]+\.?)(?![\w'\u2019\-])")
@@ -106,7 +145,34 @@ _POI_PREFIX = re.compile(
     r"(?<![\w'])((?:Mount|Mt\.|Lake|Cape|Isle of|Gulf of|Bay of|Sea of|River)\s+"
     r"[A-Z][\w'\u2019\-]*(?:\s+[A-Z][\w'\u2019\-]*)?)(?![\w'])"
 )
+_ROMANCE_POI_HEADS = word_list("romance_poi_heads")
+_ROMANCE_STREET_HEADS = word_list("romance_street_heads")
+_ROMANCE_CONNECTORS = word_list("romance_connectors")
+_CAP_WORD = r"[A-ZÀ-Ý][\w'\u2019\-]*"
+_ROMANCE_POI = re.compile(
+    r"(?<![\w'\u2019\-])(?:"
+    + "|".join(sorted(_ROMANCE_POI_HEADS | _ROMANCE_STREET_HEADS, key=len, reverse=True))
+    + r")(?:\s+(?:"
+    + "|".join(sorted(_ROMANCE_CONNECTORS, key=len, reverse=True))
+    + r"))*\s+"
+    + _CAP_WORD
+    + r"(?:\s+(?:(?:"
+    + "|".join(sorted(_ROMANCE_CONNECTORS, key=len, reverse=True))
+    + r")\s+)*"
+    + _CAP_WORD
+    + r"){0,2}(?![\w'\u2019\-])"
+)
 _PLACE_NUMBER = re.compile(r"\s(\d{3})\b(?![.,]\d)(?!\s*(?:%|percent|people|km|miles|years|am|pm|a\.m|p\.m))")
+
+
+class RuleDecision(NamedTuple):
+    """A rule that fired on a match (``recognize(..., trace=...)``)."""
+
+    start: int
+    end: int
+    key: str
+    rule: str
+    verdict: Verdict
 
 
 @dataclass
@@ -130,12 +196,12 @@ def text_is_cased(text: str) -> bool:
     """False for lower-cased (or all-capital) transcripts, where capitals carry no signal."""
     # counted with C-level loops (map/regex): this runs over whole transcripts
     n_letters = sum(map(str.isalpha, text)) - count_cjk(text)
-    if n_letters < 20:
+    if n_letters < THRESHOLDS.cased_min_letters:
         letters = [c for c in text if c.isalpha() and not is_cjk_char(c)]
         return any(c.isupper() for c in letters) and not all(c.isupper() for c in letters)
     upper = sum(map(str.isupper, text))  # (Chinese characters have no case)
     ratio = upper / n_letters
-    return 0.005 < ratio < 0.5
+    return THRESHOLDS.cased_min_upper < ratio < THRESHOLDS.cased_max_upper
 
 
 def _capitalised(surface: str) -> bool:
@@ -184,6 +250,11 @@ _ZH_NATURAL_HEADS = frozenset({"石窟"})
 _ZH_POI = re.compile(r"([\u4e00-\u9fff]{2,5}?)(" + "|".join(_ZH_POI_HEADS) + ")")
 
 _ABBREV_DOT = word_list("abbrev_dot")
+# two or three single letters, one space apart ("U S", "u s a"), not part of a longer run ("a b c d")
+_SPELLED = re.compile(r"(?<![\w.'\u2019-])[A-Za-z](?: [A-Za-z]){1,2}(?![\w.'\u2019-])")
+_SPELLED_KEYS = word_list("spelled_letters")
+_SPELLED_AFTER = re.compile(r" [A-Za-z](?![\w'\u2019])")
+_SPELLED_BEFORE = re.compile(r"(?:^|.(?<![\w.'\u2019-]))[A-Za-z] $")
 
 
 def _sentence_initial(text: str, start: int) -> bool:
@@ -212,8 +283,12 @@ _GENERIC_PREFIX = re.compile(
     r"(?: of (.+))?$"
 )
 _DISEASE_NOUNS = word_list("disease_nouns")
-_NON_PLACE_PHRASES = frozenset({"white house"})
+_NON_PLACE_PHRASES = frozenset(w.replace("_", " ") for w in word_list("non_place_phrases"))
 _CITY_ORG = word_list("city_org")
+_SETTLEMENT_NOUNS = word_list("settlement_nouns")
+_ARTICLES = word_list("articles")
+_SAINTS = word_list("saints")
+_AGE_AFTER = re.compile(r",\s*\d{1,3}\s*[,.;)]")  # "Flores, 26, had ..."
 
 
 _INSTITUTION_HEADS = word_list("institution_heads")
@@ -305,7 +380,7 @@ _PLACE_NOUNS = word_list("place_nouns")
 _HEADLINE_LOWER = word_list("headline_lower")
 
 
-_HEADLINE_REACH = 1000
+_HEADLINE_REACH = THRESHOLDS.headline_reach
 
 
 def _title_case(text: str, pos: int) -> bool:
@@ -325,12 +400,17 @@ def _title_case(text: str, pos: int) -> bool:
     hi = min(hi_candidates) if hi_candidates else len(text)
     span = text[lo:hi]
     words = [w for w in span.split() if w[:1].isalpha()]
-    if len(words) < 4 or len(words) > 16 or span.count(",") >= 2:
+    t = THRESHOLDS
+    if (
+        len(words) < t.headline_min_words
+        or len(words) > t.headline_max_words
+        or span.count(",") >= t.headline_max_commas
+    ):
         return False  # a list of names ("Frank Chiaramonte, Marsha Bernstein, ...") is no headline
     if any(w[:1].islower() and w.lower().strip(",;:") not in _HEADLINE_LOWER for w in words):
         return False  # Title Case keeps only short function words in lower case ("... were ...")
     caps = sum(1 for w in words if w[:1].isupper())
-    return caps / len(words) >= 0.7
+    return caps / len(words) >= t.headline_caps_share
 
 
 def _place_of(text: str, prev_start: int) -> bool:
@@ -364,7 +444,7 @@ def _settlement_of(text: str, prev_start: int) -> bool:
     if prev_start < 0 or text[prev_start : prev_start + 3].lower() != "of ":
         return False
     word, _ = _prev_word(text, prev_start)
-    return word.lower() in ("town", "city", "village")
+    return word.lower() in _SETTLEMENT_NOUNS
 
 
 def _followed_by_region(gz: Gazetteer, text: str, end: int) -> bool:
@@ -384,7 +464,7 @@ def _followed_by_region(gz: Gazetteer, text: str, end: int) -> bool:
 def _big_place(marker: str, pop: int) -> bool:
     """Big enough to be meant by its bare name when that name is also a person's ("Georgia",
     "Dallas"); "Michael" (a parish of the Isle of Man) and "Douglas" (counties) are not."""
-    big = POPULATION["big_person_region"] if marker == "region" else POPULATION["big_person_place"]
+    big = THRESHOLDS.big_person_region if marker == "region" else THRESHOLDS.big_person_place
     return marker in ("country", "continent") or pop >= big
 
 
@@ -423,7 +503,7 @@ def _derived_demonym(gz: Gazetteer, key: str) -> bool:
     if gz.flags.get(key, 0) & _build.KEY_STRONG:
         return False  # a strong place name is that place ("Hawaii", "Indiana")
     if any(
-        e.population >= POPULATION["own_town_not_demonym"] or e.feature_code in ("ADM1", "ADM2")
+        e.population >= THRESHOLDS.own_town_not_demonym or e.feature_code in ("ADM1", "ADM2")
         for e in gz.candidates(key)[:5]
     ):
         return False  # a town of its own ("Trenton" is no people of Trento)
@@ -474,8 +554,16 @@ class _Recognizer:
         self._best_entry_info(key)
         return self._info[key][4]
 
-    def recognize(self, text: str, *, cased: bool | None = None) -> list[Mention]:
+    def recognize(
+        self,
+        text: str,
+        *,
+        cased: bool | None = None,
+        trace: list[RuleDecision] | None = None,
+        disabled: frozenset[str] = frozenset(),
+    ) -> list[Mention]:
         gz = self.gz
+        skip_stopwords = "stopword" not in disabled
         folded = fold(text)
         if cased is None:
             cased = text_is_cased(text)
@@ -502,13 +590,23 @@ class _Recognizer:
                     if before == "-" and not _party_prefix(text, start) and not _hyphen_partner(gz, text, start):
                         continue  # ("D-Pa.", "R-Columbus", "Egyptian-US", "Washington-Moscow" are fine)
             flags = gz_flags.get(key, 0)
-            if not cjk and not flags & _build.KEY_ABBREV and key in STOPWORDS and key not in ABBREVIATION_KEYS:
-                continue  # what _check_latin rejects first, without the call
+            if (
+                skip_stopwords
+                and not cjk
+                and not flags & _build.KEY_ABBREV
+                and key in STOPWORDS
+                and key not in ABBREVIATION_KEYS
+            ):
+                if trace is not None:
+                    trace.append(RuleDecision(start, end, key, "stopword", Verdict.REJECT))
+                continue  # what the first rule rejects, without the call
             surface = text[start:end]
             if flags & _build.KEY_ABBREV:
                 if key.count(".") >= 2 and surface[:1].isupper() or "." in key and _party_prefix(text, start):
                     marker, ids, _, _ = self._best_entry_info(key)
-                    found.append(Mention(start, end, surface, key, marker, ids, "gazetteer", 0.8))
+                    found.append(
+                        Mention(start, end, surface, key, marker, ids, "gazetteer", THRESHOLDS.conf_abbreviation)
+                    )
                 else:  # "Ill.", "Pa.": only right after "<place>, "
                     abbrev.append((start, end, key))
                 continue
@@ -527,12 +625,16 @@ class _Recognizer:
                     tentative,
                     needs_support,
                     supported,
+                    trace,
+                    disabled,
                 )
             )
             if m is not None:
                 found.append(m)
         f_starts, f_ends = {m.start for m in found}, {m.end for m in found}
         supported |= {m.key for m in needs_support if _listed_with_place(text, m, f_starts, f_ends)}
+        if not cased and needs_support:
+            supported |= self._in_context(found, needs_support)
         found += [m for m in needs_support if m.key in supported]
         clean = {m.key for m in found}
         found += [m for m in tentative if m.key in clean]
@@ -553,8 +655,9 @@ class _Recognizer:
                 or (gz.flags.get(m.key, 0) & (_build.KEY_STRONG | _build.KEY_PERSON)) == _build.KEY_STRONG
             ]
         if cased:
-            found += self._pois(text)
+            found += self._pois(text) + self._romance_pois(text)
         found += self._abbreviations(text, abbrev, found)
+        found += self._spelled_letters(text, cased)
         if has_cjk(text):
             found += self._cjk_pois(text)
         chosen = _select(found)
@@ -577,197 +680,51 @@ class _Recognizer:
         tentative: list[Mention],
         needs_support: list[Mention],
         supported: set[str],
+        trace: list[RuleDecision] | None = None,
+        disabled: frozenset[str] = frozenset(),
     ) -> Mention | None:
-        gz = self.gz
-        if (key in STOPWORDS and not (key in ABBREVIATION_KEYS and surface.isupper())) or _is_demonym(gz, key):
-            return None
-        multi = " " in key
-        if not multi and name_key(f"{surface} {_next_word(text, end)}") in gz.demonyms:
-            return None  # "Saudi Arabian authorities", "New Zealander"
-        generic = _GENERIC_PREFIX.match(key)
-        if generic and (not generic.group(2) or gz.has_key(generic.group(2))):
-            return None  # "The City"; "City of Richmond", "State of Illinois": the place is the inner name
-        if _next_word(text, end).lower().rstrip(".,;:") in _DISEASE_NOUNS and not self._is_country(key):
-            return None  # "Marburg virus", "West Nile fever": a disease's name, not a place
-        if text[end : end + 1] == "$":
-            return None  # "US$460 million", "NZ$": a currency
-        if start > 0 and text[start - 1] == "/" and text[end : end + 1] == "/":
-            return None  # "A/California/7/2009": an influenza strain's name
-        if multi and key in _NON_PLACE_PHRASES and text[max(0, start - 4) : start].lower() == "the ":
-            return None  # "the White House": the building, not White House, Tennessee
-        if len(key) <= 3 and key.replace(".", "").isalpha() and key not in ABBREVIATION_KEYS:
-            # short names: "Ely", "Rye" as written; codes ("NSW", "QLD") only in capitals
-            if surface.isupper() and len(key) == 3:
-                if not any(e.feature_code == "ADM1" for e in self.entries(key)[:1]):
-                    return None
-            elif not (surface[:1].isupper() and surface[1:].islower() and len(key) == 3 and flags & _build.KEY_PRIMARY):
+        """Judge one match by the rules of ``RULES``, in order (see there); ``trace`` collects
+        which rule decided (and which lowered the confidence), ``disabled`` names rules to skip."""
+        c = Candidate(self, text, key, start, end, surface, flags)
+        t = THRESHOLDS
+        conf = t.conf_base + (t.conf_strong if c.strong else 0.0) + (t.conf_multi if c.multi else 0.0)
+        for rule in _active_rules(cased, disabled):
+            if not rule.applies(c):
+                continue
+            verdict = rule.verdict
+            if trace is not None:
+                trace.append(RuleDecision(start, end, key, rule.name, verdict))
+            if verdict is Verdict.DISCOUNT:
+                conf -= rule.amount
+                continue
+            if verdict is Verdict.REJECT:
                 return None
-        if key in ABBREVIATION_KEYS and not any(c.isupper() for c in surface):
-            return None
-        strong = bool(flags & _build.KEY_STRONG)
-        common = (
-            bool(flags & _build.KEY_COMMON)
-            or (  # "Samples from the ducks", "Plans are made"
-                not strong
-                and not multi
-                and key.endswith("s")
-                and key[:-1] in gz.common_words
-                and _sentence_initial(text, start)  # ("the Urals", "the northern Plains" are places)
-            )
-        )
-        marker, ids, pop, ncand = self._best_entry_info(key)
-        conf = 0.6 + (0.2 if strong else 0.0) + (0.1 if multi else 0.0)
-        prev, prev_start = _prev_word(text, start)
-        prev_l = prev.lower().rstrip(".")
-        if cased:
-            if not _capitalised(surface):
-                # a speech model's lower-case spelling after a settlement noun ("the town of
-                # cintra"); English words stay words ("the city of commerce")
-                if common or multi or not _settlement_of(text, prev_start):
-                    return None
-                return Mention(start, end, surface, key, marker, ids, "gazetteer", 0.4)
-            if surface.isupper() and len(key) > 3 and _sentence_initial(text, start) and _DATELINE.match(text, end):
-                return Mention(start, end, surface, key, marker, ids, "gazetteer", 0.8)  # "ROANOKE -- Former ..."
-            if surface.isupper() and len(key) > 3 and not text.isupper() and common and not strong:
-                return None  # headline capitals: only names that stand on their own
-            if _compound_word(self.gz, text, end):
-                return None  # "Wal-Mart", "Holder-Wooloff"
-            if not multi and self._inside_longer_name(text, key, start, prev):
-                return None  # "Wild Dunes", "Palmetto Health Richland", "United Russia"
-            person = self._person_evidence(text, key, start, end, surface, prev, prev_start, multi, strong, marker)
-            if person == "surname":
+            if verdict is Verdict.SURNAME:
                 persons.add(key)
                 return None
-            if person == "reject":
-                return None
-            if person == "given":
-                conf -= 0.2
-                tentative.append(Mention(start, end, surface, key, marker, ids, "gazetteer", round(max(0.05, conf), 2)))
-                return None
-            if common and not multi and not (strong and marker in ("country", "region", "continent")):
-                # "Reading is fun", "Bath time", "Samples were sent": an English word unless the
-                # text places it ("in Bath", "Nice, France", "the city of Reading") or it is a big city
-                # capitalised mid-sentence ("the Mayor of Boston")
-                placed = (
-                    prev_l in _LOCATIVE | _COMPASS_ADJECTIVES  # "in Bath", "northern Sumatra"
-                    or _followed_by_region(gz, text, end)
-                    or _place_of(text, prev_start)
-                    or (prev_l == "the" and _is_feature(ids) and _ends_noun_phrase(text, end))  # "the Pacific."
-                    or _next_word(text, end).rstrip(".,;:") in _DIVISION_HEADS  # "Nyanza Province"
-                    or (  # "the Fife area", "Sumatra province" (but not "Many area cities")
-                        _next_word(text, end).rstrip(".,;:") in _AREA_NOUNS
-                        and not _sentence_initial(text, start)
-                        and not _capitalised_before(text, start)
-                    )
-                )
-                if (_sentence_initial(text, start) or prev_l in ("the", "a", "an")) and not placed:
-                    return None  # "The Man of the Year", "a Nice day"
-                if not strong and not placed:
-                    return None
-                conf -= 0.2
-            if flags & _build.KEY_PERSON and not multi and not (strong and _big_place(marker, pop)):
-                # "Hailey", "Flores", "Marshall": a person's name unless this text uses it as a place
-                conf -= 0.2
-                m = Mention(start, end, surface, key, marker, ids, "gazetteer", round(max(0.05, conf), 2))
-                if (
-                    prev_l in _LOCATIVE
-                    or _place_of(text, prev_start)
-                    or _followed_by_region(gz, text, end)
-                    or (_next_word(text, end).lower().rstrip(".") in _ORG_HEADS)
-                    or (start > 0 and text[start - 1] == "#" and not text[end : end + 1].isalnum())
-                ):
-                    supported.add(key)  # ("#Ferguson": a hashtag of the name alone is the place's)
+            if verdict is Verdict.ACCEPT:
+                return Mention(start, end, surface, key, c.marker, c.ids, "gazetteer", rule.amount)
+            conf -= rule.amount
+            m = Mention(start, end, surface, key, c.marker, c.ids, "gazetteer", round(max(t.conf_floor, conf), 2))
+            if verdict is Verdict.GIVEN:
+                tentative.append(m)
+            else:
+                if verdict is Verdict.SUPPORTED:
+                    supported.add(key)
                 needs_support.append(m)
-                return None
-        else:
-            # lower-case transcript: well-known names; others (and English words) need a cue
-            # such as "in", "to", "the town of"
-            placed = prev_l in _LOCATIVE or _place_of(text, prev_start)
-            if not (strong or (multi and pop >= POPULATION["lower_case_multi"])):
-                if not placed or common or flags & _build.KEY_PERSON or pop < POPULATION["lower_case_cued"]:
-                    return None
-            if common and not placed:
-                return None
-            if key.startswith("the ") and not any(name_key(e.name) == key for e in self.entries(key)[:5]):
-                return None  # "to the point" (a town's nickname), "the middle east" (the article)
-            if not multi and not placed:
-                wordlike = key in gz.common_words or (key.endswith("s") and key[:-1] in gz.common_words)
-                main = any(name_key(e.name) == key for e in self.entries(key)[:5])
-                if wordlike and marker not in ("country", "continent") and (not main or pop < POPULATION["word_town"]):
-                    return None  # "mountains", "roles" (alternate names), "lakes" (small): English words here
-                if flags & _build.KEY_PERSON and not _big_place(marker, pop):
-                    return None  # "michael", "douglas": a given name or surname without a place cue
-            conf -= 0.1
-        if ncand > 5 and not strong:
-            conf -= 0.1
-        return Mention(start, end, surface, key, marker, ids, "gazetteer", round(max(0.05, min(conf, 0.98)), 2))
-
-    def _person_evidence(
-        self,
-        text: str,
-        key: str,
-        start: int,
-        end: int,
-        surface: str,
-        prev: str,
-        prev_start: int,
-        multi: bool,
-        strong: bool,
-        marker: str,
-    ) -> str:
-        """ "surname"/"given"/"reject" when the capitalised match is (part of) a person's name, else ""."""
-        gz = self.gz
-        if strong and not multi and self._given_before_surname(text, key, end, surface):
-            return "given"  # "Chad Walker", "Paul Mifsud", "Virginia L. Lane", "KENT MALLETT"
-        if marker in ("country", "continent"):
-            return ""
-        prev_l = prev.lower().rstrip(".")
-        if prev_l in _TITLES and not (prev.endswith(".") and len(prev_l) > 4):
-            return "surname"  # "Dr. Evans", "Sen. Casey" (but "... Court Judge. Columbus attorney")
-        if prev_l in ("st", "saint") and not gz.has_key(name_key(prev + " " + surface)):
-            return "reject"  # "St. Patrick's Day", "St. Michael"
-        title_case = _title_case(text, start)
-        street = _next_word(text, end).lower().rstrip(".") in _STREET_HEADS  # "Old Alton Edwardsville Road"
-        if (
-            prev
-            and not street
-            and not title_case
-            and prev[:1].isupper()
-            and not _sentence_initial(text, start)
-            and not gz.has_key(name_key(prev + " " + surface))
-            and prev_l not in STOPWORDS | _NAME_QUALIFIERS | _CONNECTORS | _LOCATIVE | _ORG_HEADS
-            and (
-                prev_l in gz.person_names  # "George Washington", "Mike Fitzgerald"
-                or (len(prev_l) == 1 and prev.endswith("."))  # "Roy A. Nelson"
-                or (
-                    prev_l not in gz.common_words
-                    and not _sentence_initial(text, prev_start)
-                    and not gz.flags.get(name_key(prev), 0) & _build.KEY_STRONG
-                )
-            )
-        ):
-            return "surname"
-        if re.match(r",\s*\d{1,3}\s*[,.;)]", text[end : end + 8]):
-            return "surname"  # "Flores, 26, had just left the Army"
-        nxt = _next_word(text, end)
-        metonymy = strong and not gz.flags.get(key, 0) & _build.KEY_PERSON  # "Tbilisi says", "Moscow said"
-        speech = nxt.lower().rstrip(".,;:") in _SPEECH_VERBS
-        qualifies = marker in ("region", "country") and _AFTER_TOWN_COMMA.search(text, max(0, start - 40), start)
-        if speech and not multi and not metonymy and prev_l not in _LOCATIVE and prev_l != "of" and not qualifies:
-            return "surname"  # "Duque said" (but "officials in Chicago said", "Rockville, Maryland admitted")
-        if prev_l in _SPEECH_VERBS and not multi and (end >= len(text) or text[end] in ".,;"):
-            return "surname"  # "..., said Culver."
-        if (
-            not multi
-            and not title_case
-            and (marker == "city" or not strong or nxt.lower() in gz.person_names)
-            and nxt[:1].isupper()
-            and nxt.lower().rstrip(".") not in _ORG_HEADS | _TITLES | _ORDINALS
-            and not gz.has_key(name_key(surface + " " + nxt))
-            and (not gz.flags.get(name_key(nxt), 0) & _build.KEY_STRONG or nxt.lower() in gz.person_names)
-        ):
-            return "given"  # "George Bush", "Chiquita Raquel Henry", "Paris Hilton"
-        return ""
+            return None
+        if trace is not None:
+            trace.append(RuleDecision(start, end, key, DEFAULT_ACCEPT, Verdict.ACCEPT))
+        return Mention(
+            start,
+            end,
+            surface,
+            key,
+            c.marker,
+            c.ids,
+            "gazetteer",
+            round(max(t.conf_floor, min(conf, t.conf_ceiling)), 2),
+        )
 
     def _is_country(self, key: str) -> bool:
         """ "United States flu season": no disease is named after a whole country."""
@@ -824,12 +781,12 @@ class _Recognizer:
         admin = marker in ("country", "region", "continent") or _is_feature(ids, ("features", "cn-adcode"))
         if start > 0 and text[start - 1] in _ZH_SURNAMES and len(key) == 2 and not admin:
             return None  # "赵新民" is a person
-        if len(key) == 2 and not admin and pop < POPULATION["zh_two_chars"]:
+        if len(key) == 2 and not admin and pop < THRESHOLDS.zh_two_chars:
             return None
-        least = POPULATION["zh_suffixed"] if key[-1] in _ZH_PLACE_SUFFIX else POPULATION["zh_other"]
+        least = THRESHOLDS.zh_suffixed if key[-1] in _ZH_PLACE_SUFFIX else THRESHOLDS.zh_other
         if len(key) >= 3 and not admin and pop < least:
             return None
-        conf = 0.75 if admin or pop >= POPULATION["zh_confident"] else 0.55
+        conf = THRESHOLDS.conf_zh_sure if admin or pop >= THRESHOLDS.zh_confident else THRESHOLDS.conf_zh_other
         return Mention(start, end, surface, key, marker, ids, "gazetteer", conf)
 
     # --------------------------------------------------------------- pois
@@ -887,6 +844,22 @@ class _Recognizer:
         # "<city> <number>" landmarks such as "Taipei 101"
         return out
 
+    def _romance_pois(self, text: str) -> list[Mention]:
+        """ "Plaza de Armas", "Palacio de la Moneda", "Plaza Mayor", "Calle Ocho": a landmark or
+        street named head first, as in Spanish, Portuguese and Italian; the whole name is the
+        place, so its last word ("Mayor", "Armas": towns elsewhere) is not taken alone."""
+        out = []
+        for m in _ROMANCE_POI.finditer(text):
+            s, e = m.span()
+            phrase = text[s:e]
+            key = name_key(phrase)
+            if self.gz.has_key(key):
+                continue  # the gazetteer match covers it ("Plaza de la Constitución" if listed)
+            head = phrase.split()[0]
+            marker = "street" if head in _ROMANCE_STREET_HEADS else "poi"
+            out.append(Mention(s, e, phrase, key, marker, [], "poi", 0.5))
+        return out
+
     def _cjk_pois(self, text: str) -> list[Mention]:
         """ "汉口站", "龙门石窟": a known place name right before a landmark word."""
         out = []
@@ -901,6 +874,55 @@ class _Recognizer:
                     break
         return out
 
+    def _in_context(self, found: list[Mention], waiting: list[Mention]) -> set[str]:
+        """Lower-case text: the names waiting for support that name a town in a first-level region
+        where a region or city the text names for sure lies ("columbus" in a text that says
+        "ohio" and "dayton"): the text is about that region."""
+        t = THRESHOLDS
+        areas = {
+            (e.country_code, e.admin1)
+            for m in found
+            if m.kind == "gazetteer" and m.marker in ("region", "city")
+            for e in self.entries(m.key)[:1]
+            if e.admin1 and e.country_code
+        }
+        countries = {(m.key, e.country_code) for m in found if m.kind == "gazetteer" for e in self.entries(m.key)[:1]}
+        out = set()
+        for m in waiting:
+            cands = self.entries(m.key)
+            if m.marker == "country":  # another place of that country ("fujian china")
+                code = cands[0].country_code if cands else ""
+                if code and any(cc == code and k != m.key for k, cc in countries):
+                    out.add(m.key)
+            elif any(
+                (e.country_code, e.admin1) in areas and e.population >= t.lower_context_pop
+                for e in cands[: t.lower_context_candidates]
+            ):
+                out.add(m.key)
+        return out
+
+    # ------------------------------------------------------ spelled letters
+    def _spelled_letters(self, text: str, cased: bool) -> list[Mention]:
+        """ "U S", "D C", "L A": an abbreviation said letter by letter, as transcripts of speech
+        and captions without punctuation write it ("U.S." becomes "u s"); in capitals in a cased
+        text. The mention takes the abbreviation's written form ("U.S.") as its name, so that it
+        is geocoded as that."""
+        out = []
+        for m in _SPELLED.finditer(text):
+            st, en = m.span()
+            if _SPELLED_AFTER.match(text, en) or (st >= 2 and _SPELLED_BEFORE.match(text[max(0, st - 3) : st])):
+                continue  # part of a longer run of letters ("a b c d")
+            letters = m.group(0).split()
+            if cased and not all(ch.isupper() for ch in letters):
+                continue
+            key = ".".join(ch.lower() for ch in letters) + "."
+            if key not in _SPELLED_KEYS:
+                continue
+            marker, ids, _, _ = self._best_entry_info(key)
+            name = key.upper()
+            out.append(Mention(m.start(), m.end(), name, key, marker, ids, "gazetteer", THRESHOLDS.conf_abbreviation))
+        return out
+
     # -------------------------------------------------- state abbreviations
     def _abbreviations(self, text: str, abbrev: list[tuple[int, int, str]], chosen: list[Mention]) -> list[Mention]:
         out = []
@@ -910,8 +932,532 @@ class _Recognizer:
                 continue  # postal codes only in capitals ("Napa, CA"; not "Chicago, in 2009")
             if start >= 2 and text[start - 2 : start] == ", " and (start - 2) in ends:
                 marker, ids, _, _ = self._best_entry_info(key)
-                out.append(Mention(start, end, text[start:end], key, marker, ids, "gazetteer", 0.8))
+                out.append(
+                    Mention(start, end, text[start:end], key, marker, ids, "gazetteer", THRESHOLDS.conf_abbreviation)
+                )
         return out
+
+
+# ------------------------------------------------------------------- rules
+# ``_check_latin`` judges one gazetteer match of Latin script by running the rules of ``RULES``
+# in order: the first rule that decides (reject, accept, person, given name, needs support) ends
+# the judgement; a "discount" rule lowers the confidence and lets the next rules run; a match
+# that no rule decides is accepted. The order is part of the meaning (an earlier rule shadows a
+# later one): a new rule goes right before the first rule whose decision it must pre-empt, its
+# words into ``toponyms/rule_words.txt`` and its numbers into ``THRESHOLDS``.
+
+
+class Verdict(StrEnum):
+    """What a rule decides about a match (see ``_check_latin``)."""
+
+    REJECT = "reject"  # no place here
+    SURNAME = "surname"  # no place: a person's surname, and every lone use of it in the text is the person's
+    GIVEN = "given"  # a given name before a surname here: kept only if the name stands alone elsewhere
+    SUPPORTED = "supported"  # a person's name used as a place here: kept, and its other uses too
+    NEEDS_SUPPORT = "needs_support"  # a person's name: kept only if the text uses it as a place somewhere
+    ACCEPT = "accept"  # a place, with the rule's confidence
+    DISCOUNT = "discount"  # lower the confidence by the rule's amount and go on
+
+
+DECIDING = frozenset(v for v in Verdict if v is not Verdict.DISCOUNT)
+
+
+class Candidate:
+    """One gazetteer match being judged, with what the rules ask of its context (computed
+    once, on first use: most matches are rejected by the first rules, before the lookups)."""
+
+    def __init__(self, rec: _Recognizer, text: str, key: str, start: int, end: int, surface: str, flags: int) -> None:
+        self.rec, self.gz = rec, rec.gz
+        self.text, self.key, self.start, self.end, self.surface, self.flags = text, key, start, end, surface, flags
+        self.multi = " " in key
+        self.strong = bool(flags & _build.KEY_STRONG)
+        self.person_name = bool(flags & _build.KEY_PERSON)
+
+    @cached_property
+    def info(self) -> tuple[str, list[int], int, int]:
+        return self.rec._best_entry_info(self.key)
+
+    @property
+    def marker(self) -> str:
+        return self.info[0]
+
+    @property
+    def ids(self) -> list[int]:
+        return self.info[1]
+
+    @property
+    def pop(self) -> int:
+        return self.info[2]
+
+    @cached_property
+    def prev_word(self) -> tuple[str, int]:
+        return _prev_word(self.text, self.start)
+
+    @property
+    def prev(self) -> str:
+        return self.prev_word[0]
+
+    @property
+    def prev_start(self) -> int:
+        return self.prev_word[1]
+
+    @cached_property
+    def prev_l(self) -> str:
+        return self.prev.lower().rstrip(".")
+
+    @cached_property
+    def cue_l(self) -> str:
+        """The word before as a cue ("in", "northern"): none at a sentence's start, where the word
+        before ends the sentence before ("... wrapped around. Pop that in", "Let's go in. Sam,")."""
+        return "" if self.sentence_initial else self.prev_l
+
+    @cached_property
+    def nxt(self) -> str:
+        """The word right after the match, as written."""
+        return _next_word(self.text, self.end)
+
+    @cached_property
+    def sentence_initial(self) -> bool:
+        return _sentence_initial(self.text, self.start)
+
+    @cached_property
+    def common(self) -> bool:
+        """An English word ("Reading", "Bath"), or its plural at a sentence's start ("Samples ...")."""
+        gz, key = self.gz, self.key
+        return bool(self.flags & _build.KEY_COMMON) or (
+            not self.strong
+            and not self.multi
+            and key.endswith("s")
+            and key[:-1] in gz.common_words
+            and self.sentence_initial  # ("the Urals", "the northern Plains" are places)
+        )
+
+    @cached_property
+    def title_case(self) -> bool:
+        return _title_case(self.text, self.start)
+
+    @cached_property
+    def placed(self) -> bool:
+        """The text places the name: "in Bath", "northern Sumatra", "Nice, France", "the city of
+        Reading", "the Pacific.", "Nyanza Province", "the Fife area" (cased text)."""
+        text, start, end, nxt = self.text, self.start, self.end, self.nxt
+        return (
+            self.cue_l in _LOCATIVE | _COMPASS_ADJECTIVES
+            or _followed_by_region(self.gz, text, end)
+            or _place_of(text, self.prev_start)
+            or (self.prev_l == "the" and _is_feature(self.ids) and _ends_noun_phrase(text, end))
+            or nxt.rstrip(".,;:") in _DIVISION_HEADS
+            or (  # (but not "Many area cities")
+                nxt.rstrip(".,;:") in _AREA_NOUNS and not self.sentence_initial and not _capitalised_before(text, start)
+            )
+        )
+
+    @cached_property
+    def cued(self) -> bool:
+        """Lower-case text: a locative word or "the town of" right before."""
+        return self.prev_l in _LOCATIVE or _place_of(self.text, self.prev_start)
+
+
+# --- rules for every text
+def _stopword(c: Candidate) -> bool:
+    """Function words, months, interjections and titles that are also gazetteer names ("Okay",
+    "May", "Duke"); an abbreviation key ("US") only in capitals."""
+    return c.key in STOPWORDS and not (c.key in ABBREVIATION_KEYS and c.surface.isupper())
+
+
+def _demonym(c: Candidate) -> bool:
+    """A people's name ("Americans", "Ohioans"): LGL and GeoVirus annotate the place, not its people."""
+    return _is_demonym(c.gz, c.key)
+
+
+def _demonym_phrase(c: Candidate) -> bool:
+    """The match and the next word are a people's name ("Saudi Arabian authorities", "New Zealander")."""
+    return not c.multi and name_key(f"{c.surface} {c.nxt}") in c.gz.demonyms
+
+
+def _generic_prefix(c: Candidate) -> bool:
+    """ "The City"; "City of Richmond", "State of Illinois": the place is the inner name."""
+    generic = _GENERIC_PREFIX.match(c.key)
+    return bool(generic) and (not generic.group(2) or c.gz.has_key(generic.group(2)))
+
+
+def _disease_name(c: Candidate) -> bool:
+    """ "Marburg virus", "West Nile fever": a disease's name, not a place (no disease is named
+    after a whole country: "United States flu season")."""
+    return c.nxt.lower().rstrip(".,;:") in _DISEASE_NOUNS and not c.rec._is_country(c.key)
+
+
+def _currency(c: Candidate) -> bool:
+    """ "US$460 million", "NZ$": a currency."""
+    return c.text[c.end : c.end + 1] == "$"
+
+
+def _strain_name(c: Candidate) -> bool:
+    """ "A/California/7/2009": an influenza strain's name."""
+    return c.start > 0 and c.text[c.start - 1] == "/" and c.text[c.end : c.end + 1] == "/"
+
+
+def _the_building(c: Candidate) -> bool:
+    """ "the White House": the building, not White House, Tennessee."""
+    return c.multi and c.key in _NON_PLACE_PHRASES and c.text[max(0, c.start - 4) : c.start].lower() == "the "
+
+
+def _short_name(c: Candidate) -> bool:
+    """Names of up to three letters are words or codes: "Ely", "Rye" only as written (capital,
+    primary name), codes ("NSW", "QLD") only in capitals and only first-level regions."""
+    key, surface = c.key, c.surface
+    if not (len(key) <= THRESHOLDS.short_name_len and key.replace(".", "").isalpha() and key not in ABBREVIATION_KEYS):
+        return False
+    if surface.isupper() and len(key) == THRESHOLDS.short_name_len:
+        return not any(e.feature_code == "ADM1" for e in c.rec.entries(key)[:1])
+    return not (
+        surface[:1].isupper()
+        and surface[1:].islower()
+        and len(key) == THRESHOLDS.short_name_len
+        and c.flags & _build.KEY_PRIMARY
+    )
+
+
+def _abbreviation_lower(c: Candidate) -> bool:
+    """An abbreviation ("us", "uk") written in lower case in a cased text is the word."""
+    return c.key in ABBREVIATION_KEYS and not any(ch.isupper() for ch in c.surface)
+
+
+# --- cased text
+def _uncapitalised_word(c: Candidate) -> bool:
+    """A name written in lower case in a cased text is a word ("the city of commerce"), unless
+    it is a one-word non-English name after a settlement noun (see the next rule)."""
+    return not _capitalised(c.surface) and (c.common or c.multi or not _settlement_of(c.text, c.prev_start))
+
+
+def _uncapitalised_settlement(c: Candidate) -> bool:
+    """A speech model's lower-case spelling after a settlement noun ("the town of cintra")."""
+    return not _capitalised(c.surface)
+
+
+def _dateline(c: Candidate) -> bool:
+    """ "ROANOKE -- Former ...": a news dateline in capitals."""
+    return (
+        c.surface.isupper()
+        and len(c.key) > THRESHOLDS.short_name_len
+        and c.sentence_initial
+        and bool(_DATELINE.match(c.text, c.end))
+    )
+
+
+def _headline_capitals(c: Candidate) -> bool:
+    """Headline capitals: only names that stand on their own ("READING" is a word there)."""
+    return (
+        c.surface.isupper()
+        and len(c.key) > THRESHOLDS.short_name_len
+        and not c.text.isupper()
+        and c.common
+        and not c.strong
+    )
+
+
+def _compound(c: Candidate) -> bool:
+    """The first half of a hyphenated non-place compound: "Wal-Mart", "Holder-Wooloff", "I-95"."""
+    return _compound_word(c.gz, c.text, c.end)
+
+
+def _inside_longer(c: Candidate) -> bool:
+    """The end of a longer capitalised name whose first word is an English word: "Wild Dunes",
+    "Palmetto Health Richland", "United Russia"."""
+    return not c.multi and c.rec._inside_longer_name(c.text, c.key, c.start, c.prev)
+
+
+def _given_name_before_surname(c: Candidate) -> bool:
+    """A country's or region's name that is also a given name, before a surname: "Chad Walker",
+    "Paul Mifsud", "Virginia L. Lane", "KENT MALLETT"."""
+    return c.strong and not c.multi and c.rec._given_before_surname(c.text, c.key, c.end, c.surface)
+
+
+def _not_country(c: Candidate) -> bool:
+    return c.marker not in ("country", "continent")
+
+
+def _title_before(c: Candidate) -> bool:
+    """ "Dr. Evans", "Sen. Casey": a person's title right before (but not a sentence's end,
+    "... Court Judge. Columbus attorney"); countries are never surnames here."""
+    return (
+        _not_country(c)
+        and c.prev_l in _TITLES
+        and not (c.prev.endswith(".") and len(c.prev_l) > THRESHOLDS.title_abbrev_len)
+    )
+
+
+def _saint_name(c: Candidate) -> bool:
+    """ "St. Patrick's Day", "St. Michael": a saint, unless "St. X" is itself a place."""
+    return _not_country(c) and c.prev_l in _SAINTS and not c.gz.has_key(name_key(c.prev + " " + c.surface))
+
+
+def _name_before(c: Candidate) -> bool:
+    """ "George Washington", "Mike Fitzgerald", "Roy A. Nelson": a given name, initial or
+    unknown capitalised word mid-sentence right before (not "Old Alton Edwardsville Road", not
+    inside a Title Case headline)."""
+    if not _not_country(c):
+        return False
+    gz, prev, prev_l = c.gz, c.prev, c.prev_l
+    street = c.nxt.lower().rstrip(".") in _STREET_HEADS
+    return bool(
+        prev
+        and not street
+        and not c.title_case
+        and prev[:1].isupper()
+        and not c.sentence_initial
+        and not gz.has_key(name_key(prev + " " + c.surface))
+        and prev_l not in STOPWORDS | _NAME_QUALIFIERS | _CONNECTORS | _LOCATIVE | _ORG_HEADS
+        and (
+            prev_l in gz.person_names
+            or (len(prev_l) == 1 and prev.endswith("."))
+            or (
+                prev_l not in gz.common_words
+                and not _sentence_initial(c.text, c.prev_start)
+                and not gz.flags.get(name_key(prev), 0) & _build.KEY_STRONG
+            )
+        )
+    )
+
+
+def _age_after(c: Candidate) -> bool:
+    """ "Flores, 26, had just left the Army": a person's age after the name."""
+    return _not_country(c) and bool(_AGE_AFTER.match(c.text[c.end : c.end + 8]))
+
+
+def _speech_verb_after(c: Candidate) -> bool:
+    """ "Duque said": a person speaks (but "officials in Chicago said", "Moscow said" of a strong
+    name that is no person's, "Rockville, Maryland admitted")."""
+    if not _not_country(c) or c.multi:
+        return False
+    metonymy = c.strong and not c.person_name
+    if metonymy or c.nxt.lower().rstrip(".,;:") not in _SPEECH_VERBS or c.prev_l in _LOCATIVE or c.prev_l == "of":
+        return False
+    qualifies = c.marker in ("region", "country") and _AFTER_TOWN_COMMA.search(c.text, max(0, c.start - 40), c.start)
+    return not qualifies
+
+
+def _said_before(c: Candidate) -> bool:
+    """ "..., said Culver.": a speech verb before and the clause's end after."""
+    return (
+        _not_country(c)
+        and c.prev_l in _SPEECH_VERBS
+        and not c.multi
+        and (c.end >= len(c.text) or c.text[c.end] in ".,;")
+    )
+
+
+def _given_name_before_capitalised(c: Candidate) -> bool:
+    """ "George Bush", "Chiquita Raquel Henry", "Paris Hilton": a city's (or weak) name before a
+    capitalised word that is no head word, title or place."""
+    if not _not_country(c):
+        return False
+    gz, nxt = c.gz, c.nxt
+    return (
+        not c.multi
+        and not c.title_case
+        and (c.marker == "city" or not c.strong or nxt.lower() in gz.person_names)
+        and nxt[:1].isupper()
+        and nxt.lower().rstrip(".") not in _ORG_HEADS | _TITLES | _ORDINALS
+        and not gz.has_key(name_key(c.surface + " " + nxt))
+        and (not gz.flags.get(name_key(nxt), 0) & _build.KEY_STRONG or nxt.lower() in gz.person_names)
+    )
+
+
+def _english_word_scope(c: Candidate) -> bool:
+    return c.common and not c.multi and not (c.strong and c.marker in ("country", "region", "continent"))
+
+
+def _english_word_at_start(c: Candidate) -> bool:
+    """ "The Man of the Year", "a Nice day", "Reading is fun": an English word at a sentence's
+    start or after an article, unless the text places it."""
+    return _english_word_scope(c) and not c.placed and (c.sentence_initial or c.prev_l in _ARTICLES)
+
+
+def _english_word_unplaced(c: Candidate) -> bool:
+    """ "Bath time": an English word mid-sentence that is no well-known place and that the text
+    does not place ("in Bath", "Nice, France", "the city of Reading")."""
+    return _english_word_scope(c) and not c.placed and not c.strong
+
+
+def _english_word_kept(c: Candidate) -> bool:
+    """An English word kept as a place (placed, or a big city capitalised mid-sentence: "the
+    Mayor of Boston"): less sure."""
+    return _english_word_scope(c)
+
+
+def _person_scope(c: Candidate) -> bool:
+    return c.person_name and not c.multi and not (c.strong and _big_place(c.marker, c.pop))
+
+
+def _person_name_cued(c: Candidate) -> bool:
+    """ "in Hailey", "Flores, Texas", "Marshall County", "#Ferguson": a person's name (not of a big
+    place) that this text uses as a place; its other uses in the text are kept too."""
+    if not _person_scope(c):
+        return False
+    text, start, end = c.text, c.start, c.end
+    return bool(
+        c.cue_l in _LOCATIVE
+        or _place_of(text, c.prev_start)
+        or _followed_by_region(c.gz, text, end)
+        or (c.nxt.lower().rstrip(".") in _ORG_HEADS)
+        or (start > 0 and text[start - 1] == "#" and not text[end : end + 1].isalnum())
+    )
+
+
+def _person_name(c: Candidate) -> bool:
+    """ "Hailey", "Flores", "Marshall": a person's name unless this text uses it as a place
+    somewhere (in a list with places, or with a cue elsewhere)."""
+    return _person_scope(c)
+
+
+# --- lower-case text: well-known names; others (and English words) need a cue ("in", "the town of")
+def _lower_country_word(c: Candidate) -> bool:
+    """Lower-case text: a country whose name is also an English word ("china", "turkey",
+    "russia" in web2), without a cue: kept only if the text names another place in that
+    country or lists it with places ("fujian china", "russia romania and macedonia")."""
+    return c.common and not c.cued and c.strong and c.marker == "country"
+
+
+def _lower_in_context(c: Candidate) -> bool:
+    """A town's name that is no English word or person's name, without a cue: kept only if it
+    lies in a region the text names for sure ("columbus" beside "ohio", ``_Recognizer._in_context``)."""
+    if c.strong or (c.multi and c.pop >= THRESHOLDS.lower_case_multi) or c.common or c.person_name:
+        return False
+    return not c.cued or c.pop < THRESHOLDS.lower_case_cued
+
+
+def _lower_unknown(c: Candidate) -> bool:
+    """A name that is not well known (strong, or multi-word and big) needs a cue, and even with
+    one no English word, person's name or small town."""
+    if c.strong or (c.multi and c.pop >= THRESHOLDS.lower_case_multi):
+        return False
+    return not c.cued or c.common or c.person_name or c.pop < THRESHOLDS.lower_case_cued
+
+
+def _lower_word_uncued(c: Candidate) -> bool:
+    """An English word without a cue ("nice weather")."""
+    return c.common and not c.cued
+
+
+def _lower_the_alias(c: Candidate) -> bool:
+    """ "to the point" (a town's nickname), "the middle east" (the article): "the X" only when it
+    is a place's main name."""
+    return c.key.startswith("the ") and not any(name_key(e.name) == c.key for e in c.rec.entries(c.key)[:5])
+
+
+def _lower_word_name(c: Candidate) -> bool:
+    """ "mountains", "roles" (alternate names), "lakes" (small): English words, unless a country,
+    continent or a big place's own name ("paris", "nice")."""
+    if c.multi or c.cued:
+        return False
+    gz, key = c.gz, c.key
+    wordlike = key in gz.common_words or (key.endswith("s") and key[:-1] in gz.common_words)
+    if not wordlike or c.marker in ("country", "continent"):
+        return False
+    main = any(name_key(e.name) == key for e in c.rec.entries(key)[:5])
+    return not main or c.pop < THRESHOLDS.word_town
+
+
+def _lower_person_name(c: Candidate) -> bool:
+    """ "michael", "douglas": a given name or surname without a place cue, unless a big place."""
+    return not c.multi and not c.cued and c.person_name and not _big_place(c.marker, c.pop)
+
+
+def _lower_case(c: Candidate) -> bool:
+    """Lower-case text: capitals say nothing, so every name is less sure."""
+    return True
+
+
+# --- every text, last
+def _many_candidates(c: Candidate) -> bool:
+    """A weak name of many places ("Springfield"): less sure."""
+    return c.info[3] > THRESHOLDS.many_candidates and not c.strong
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named rule: when ``applies`` holds for a match, ``verdict`` decides it (see ``Verdict``).
+
+    ``case``: the texts it runs on ("any", "cased", "lower"); ``amount``: the confidence taken
+    off (discount, given name, person's name) or given (accept)."""
+
+    name: str
+    verdict: Verdict
+    applies: Callable[[Candidate], bool]
+    case: str = "any"
+    amount: float = 0.0
+
+    @property
+    def doc(self) -> str:
+        """What the rule rejects or accepts, and why (the docstring of ``applies``)."""
+        return " ".join((self.applies.__doc__ or "").split())
+
+
+_R, _V = Rule, Verdict
+# The rules, in the order they run (an earlier rule shadows a later one).
+RULES: tuple[Rule, ...] = (
+    # every text: names that are never places where they stand
+    _R("stopword", _V.REJECT, _stopword),
+    _R("demonym", _V.REJECT, _demonym),
+    _R("demonym_phrase", _V.REJECT, _demonym_phrase),
+    _R("generic_prefix", _V.REJECT, _generic_prefix),
+    _R("disease_name", _V.REJECT, _disease_name),
+    _R("currency", _V.REJECT, _currency),
+    _R("strain_name", _V.REJECT, _strain_name),
+    _R("the_building", _V.REJECT, _the_building),
+    _R("short_name", _V.REJECT, _short_name),
+    # cased text: capitals, compounds, persons, English words
+    _R("abbreviation_lower", _V.REJECT, _abbreviation_lower, "cased"),
+    _R("uncapitalised_word", _V.REJECT, _uncapitalised_word, "cased"),
+    _R("uncapitalised_settlement", _V.ACCEPT, _uncapitalised_settlement, "cased", THRESHOLDS.conf_lower_settlement),
+    _R("dateline", _V.ACCEPT, _dateline, "cased", THRESHOLDS.conf_dateline),
+    _R("headline_capitals", _V.REJECT, _headline_capitals, "cased"),
+    _R("compound_word", _V.REJECT, _compound, "cased"),
+    _R("inside_longer_name", _V.REJECT, _inside_longer, "cased"),
+    _R("given_name_before_surname", _V.GIVEN, _given_name_before_surname, "cased", THRESHOLDS.discount_given),
+    _R("title_before", _V.SURNAME, _title_before, "cased"),
+    _R("saint_name", _V.REJECT, _saint_name, "cased"),
+    _R("name_before", _V.SURNAME, _name_before, "cased"),
+    _R("age_after", _V.SURNAME, _age_after, "cased"),
+    _R("speech_verb_after", _V.SURNAME, _speech_verb_after, "cased"),
+    _R("said_before", _V.SURNAME, _said_before, "cased"),
+    _R("given_name_before_capitalised", _V.GIVEN, _given_name_before_capitalised, "cased", THRESHOLDS.discount_given),
+    _R("english_word_at_start", _V.REJECT, _english_word_at_start, "cased"),
+    _R("english_word_unplaced", _V.REJECT, _english_word_unplaced, "cased"),
+    _R("english_word_kept", _V.DISCOUNT, _english_word_kept, "cased", THRESHOLDS.discount_english_word),
+    _R("person_name_cued", _V.SUPPORTED, _person_name_cued, "cased", THRESHOLDS.discount_person),
+    _R("person_name", _V.NEEDS_SUPPORT, _person_name, "cased", THRESHOLDS.discount_person),
+    # lower-case text
+    _R("lower_country_word", _V.NEEDS_SUPPORT, _lower_country_word, "lower", THRESHOLDS.discount_context),
+    _R("lower_in_context", _V.NEEDS_SUPPORT, _lower_in_context, "lower", THRESHOLDS.discount_context),
+    _R("lower_unknown", _V.REJECT, _lower_unknown, "lower"),
+    _R("lower_word_uncued", _V.REJECT, _lower_word_uncued, "lower"),
+    _R("lower_the_alias", _V.REJECT, _lower_the_alias, "lower"),
+    _R("lower_word_name", _V.REJECT, _lower_word_name, "lower"),
+    _R("lower_person_name", _V.REJECT, _lower_person_name, "lower"),
+    _R("lower_case", _V.DISCOUNT, _lower_case, "lower", THRESHOLDS.discount_lower),
+    # every text
+    _R("many_candidates", _V.DISCOUNT, _many_candidates, "any", THRESHOLDS.discount_many),
+)
+del _R, _V
+RULE_NAMES = frozenset(r.name for r in RULES)
+# What a trace names a match with that no rule decided (accepted), and the hot loop's stop-word skip.
+DEFAULT_ACCEPT = "default_accept"
+
+
+def rule_by_name(name: str) -> Rule:
+    """The rule of that name (KeyError for a wrong one)."""
+    for r in RULES:
+        if r.name == name:
+            return r
+    raise KeyError(name)
+
+
+@lru_cache(maxsize=16)
+def _active_rules(cased: bool, disabled: frozenset[str]) -> tuple[Rule, ...]:
+    case = "cased" if cased else "lower"
+    return tuple(r for r in RULES if r.case in ("any", case) and r.name not in disabled)
 
 
 def _select(found: list[Mention]) -> list[Mention]:
@@ -982,11 +1528,24 @@ def _recognizer() -> _Recognizer:
     return _RECOGNIZER
 
 
-def recognize(text: str, *, language: str | None = None, cased: bool | None = None) -> list[Mention]:
-    """Toponym mentions in ``text`` (offsets into ``text``, end exclusive)."""
+def recognize(
+    text: str,
+    *,
+    language: str | None = None,
+    cased: bool | None = None,
+    trace: list[RuleDecision] | None = None,
+    disabled: frozenset[str] = frozenset(),
+) -> list[Mention]:
+    """Toponym mentions in ``text`` (offsets into ``text``, end exclusive).
+
+    ``trace``: a list that receives one ``RuleDecision`` per rule that fired on a match (the
+    evaluation's rule report); ``disabled``: names of ``RULES`` to skip (its ablation)."""
     del language  # Latin and Chinese names are both matched; the script decides
+    unknown = disabled - RULE_NAMES
+    if unknown:
+        raise KeyError(f"no such rule: {', '.join(sorted(unknown))}")
     rec = _recognizer()
-    mentions = _place_numbers(text, rec.recognize(text, cased=cased))
+    mentions = _place_numbers(text, rec.recognize(text, cased=cased, trace=trace, disabled=disabled))
     _mark_structure(text, mentions, rec)
     return mentions
 

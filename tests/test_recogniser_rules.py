@@ -1,0 +1,137 @@
+"""The recogniser's rules as data: named, documented, ordered, traceable and switchable."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+
+from pipeline.geo import recogniser as rc
+from pipeline.geo.toponyms.text import word_list
+
+
+def test_rules_are_named_documented_and_unique():
+    names = [r.name for r in rc.RULES]
+    assert len(names) == len(set(names))
+    assert rc.DEFAULT_ACCEPT not in names
+    for r in rc.RULES:
+        assert re.fullmatch(r"[a-z_]+", r.name)
+        assert len(r.doc) > 20, f"{r.name} needs a docstring saying what it decides and why"
+        assert r.case in ("any", "cased", "lower")
+        assert isinstance(r.verdict, rc.Verdict)
+
+
+def test_rule_order_is_the_documented_one():
+    names = [r.name for r in rc.RULES]
+    assert names[0] == "stopword"  # the hot loop skips stop-words with the same test, so it must be first
+    # a cased name in lower case is judged before anything that looks at capitals or persons
+    assert names.index("uncapitalised_word") < names.index("uncapitalised_settlement") < names.index("dateline")
+    assert (
+        names.index("english_word_at_start") < names.index("english_word_unplaced") < names.index("english_word_kept")
+    )
+    assert names.index("person_name_cued") < names.index("person_name")
+    assert names[-1] == "many_candidates"
+    cases = [r.case for r in rc.RULES]
+    # every-text rules, then cased, then lower-case, then the last every-text rule
+    assert cases == sorted(cases[:-1], key=("any", "cased", "lower").index) + ["any"]
+
+
+def test_thresholds_are_one_frozen_table():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        rc.THRESHOLDS.big_person_place = 1  # type: ignore[misc]
+    assert rc.THRESHOLDS.big_person_place > rc.THRESHOLDS.big_person_region
+    src = Path(rc.__file__).read_text(encoding="utf-8")
+    assert "POPULATION[" not in src
+
+
+def test_moved_word_lists_are_read_from_data():
+    assert "Township" in word_list("division_heads")
+    assert rc._NON_PLACE_PHRASES == {"white house"}
+    assert {"town", "city", "village"} <= word_list("settlement_nouns")
+
+
+def test_trace_names_the_deciding_rule():
+    trace: list[rc.RuleDecision] = []
+    text = "Reading is fun. Dr. Evans flew to Boston with Mike Fitzgerald and visited Paris."
+    mentions = rc.recognize(text, trace=trace)
+    assert {m.surface for m in mentions} >= {"Boston", "Paris"}
+    by_surface = {text[d.start : d.end]: d for d in trace}
+    assert by_surface["Evans"].rule == "title_before"
+    assert by_surface["Evans"].verdict is rc.Verdict.SURNAME
+    assert by_surface["Boston"].rule == rc.DEFAULT_ACCEPT
+    assert by_surface["Reading"].verdict is rc.Verdict.REJECT
+
+
+def test_disabling_a_rule_changes_what_it_decided():
+    text = "The report was read by Dr. Evans in his office."
+    assert not any(m.surface == "Evans" for m in rc.recognize(text))
+    trace: list[rc.RuleDecision] = []
+    rc.recognize(text, trace=trace, disabled=frozenset({"title_before"}))
+    assert "title_before" not in {d.rule for d in trace}
+    with pytest.raises(KeyError):
+        rc.recognize(text, disabled=frozenset({"no_such_rule"}))
+
+
+def test_lower_case_rules_only_run_on_lower_case_text():
+    trace: list[rc.RuleDecision] = []
+    rc.recognize("we drove from boston to a small town called springfield", trace=trace)
+    cases = {rc.rule_by_name(d.rule).case for d in trace if d.rule != rc.DEFAULT_ACCEPT}
+    assert "cased" not in cases
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I lived in the U S for years and in L A too", [("U S", "U.S."), ("L A", "L.A.")]),
+        ("we flew to d c and then on to the u s a", [("d c", "D.C."), ("u s a", "U.S.A.")]),
+        ("Plan A B C D is fine", []),  # a run of letters is no abbreviation
+        ("They moved to the U S in May", [("U S", "U.S.")]),
+    ],
+)
+def test_spelled_letters_are_abbreviations(text, expected):
+    got = [(text[m.start : m.end], m.surface) for m in rc.recognize(text) if m.key.count(".") >= 2]
+    assert got == expected
+
+
+def test_spelled_letters_in_lower_case_only_in_lower_case_text():
+    text = "In the Senate today, the u s delegation met leaders from Texas and Ohio."
+    assert not any(m.key == "u.s." for m in rc.recognize(text))
+
+
+def _names(text: str) -> list[str]:
+    return [m.surface for m in rc.recognize(text)]
+
+
+def test_lower_case_town_kept_in_the_region_the_text_names():
+    # "zanesville" has no cue ("in"), but the text names ohio and columbus for sure
+    assert "zanesville" in _names("officials in ohio said zanesville and the city of columbus will vote on tuesday")
+    # the same town without a region of its own in the text stays out
+    assert "zanesville" not in _names("officials said zanesville will vote on tuesday")
+
+
+def test_lower_case_country_that_is_a_word_needs_its_country_in_the_text():
+    assert "china" in _names("a farmer in fujian china fell ill last week")
+    assert "china" not in _names("she put the good china on the table for dinner")
+    assert "turkey" not in _names("we cooked a turkey for dinner with friends")
+
+
+def test_lower_case_abbreviation_in_lower_case_text():
+    assert "uk" in _names("the tests were made at a laboratory run by uk government officials")
+    assert "uk" not in _names("Tests were made by uk officials in London on Tuesday.")  # cased: a word
+
+
+def test_a_cue_belongs_to_its_own_sentence():
+    # "around" / "in" end the sentence before: no cue for the English word or given name after them
+    assert "Pop" not in _names("We have shrimp and pork wrapped around. Pop that in your mouth.")
+    assert "Sam" not in _names("Yes. Let's go in. Sam, you got your favorite flavor?")
+    assert "Bath" in _names("We spent a week in Bath with friends.")
+
+
+def test_romance_landmarks_are_taken_whole():
+    text = "We walked from Plaza Mayor to Puerta del Sol, then to Palacio de la Moneda in Santiago."
+    got = {m.surface: m.marker for m in rc.recognize(text)}
+    assert got == {"Plaza Mayor": "poi", "Puerta del Sol": "poi", "Palacio de la Moneda": "poi", "Santiago": "city"}
+    assert "Mayor" not in got  # a town elsewhere: never the landmark's last word alone
+    assert {m.surface: m.marker for m in rc.recognize("Calle Ocho is busy at night.")} == {"Calle Ocho": "street"}
