@@ -97,7 +97,8 @@ def test_threads_and_celery_give_the_same_places(tmp_path, cluster, redis_server
     bench = coordinator(tmp_path, redis_server.url)
     try:
         job_ids = analyse(bench, sources, offline=True)
-        assert [bench.job(j).status for j in job_ids] == ["done", "done"]
+        assert [bench.job(j).status for j in job_ids] == ["done", "done"], (
+            [bench.job(j).error for j in job_ids], cluster.log("all")[-3000:])
         assert places_of(bench, job_ids) == expected
         assert sum(len(v) for v in expected.values()) >= 8
         # the stages went through the queues: fetch, transcribe (the clip only), extract, geocode
