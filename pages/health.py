@@ -30,6 +30,22 @@ with page("Health") as bench:
         c3.metric("LLM tokens in / out", f"{data.get('tokens_in', 0)} / {data.get('tokens_out', 0)}")
         c4.metric("LLM cost", f"${data.get('cost', 0.0):.4f}")
 
+        executor = data.get("executor") or {}
+        if executor.get("dispatcher") == "celery":
+            st.subheader("Workers (Celery)")
+            if executor.get("broker_problem"):
+                st.error(executor["broker_problem"])
+            d1, d2, d3 = st.columns(3)
+            d1.metric("Dead letters", executor.get("dead_letters", "–"),
+                      help="Stages whose retries ran out: `python -m pipeline dlq list`, then `dlq replay ID`.")
+            d2.metric("Stage tasks in flight", executor.get("in_flight", "–"))
+            d3.metric("Broker", executor.get("broker", "–"))
+            depths = executor.get("queue_depths") or {}
+            if depths:
+                st.dataframe([{"queue": q, "waiting": n} for q, n in depths.items()], hide_index=True)
+        else:
+            st.caption("Stages run in this process (dispatcher: threads).")
+
         st.subheader("Speech recognition")
         workers = data.get("inference") or []
         st.text(f"Configured model: {data.get('asr_model', '–')}")

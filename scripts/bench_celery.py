@@ -69,10 +69,10 @@ def llm_answer(request) -> StubResponse:
 
 def throughput(folder: Path, redis: RedisServer, workers: int, videos: int, latency: float) -> float:
     redis.flush()
-    llm = OpenAIStub(max_requests=videos * 4 + 20)
+    llm = OpenAIStub(max_requests=videos * 6 + 40)
     llm_answer.latency = latency
     llm.responder = llm_answer
-    geo = NominatimStub(max_requests=videos * 6 + 20, default=StubResponse(
+    geo = NominatimStub(max_requests=videos * 8 + 60, default=StubResponse(
         200, [NominatimStub.place(41.15, -8.61, "Porto, Portugal", country_code="pt")], latency))
     run = folder / f"throughput-{workers}"
     run.mkdir()
@@ -87,6 +87,8 @@ def throughput(folder: Path, redis: RedisServer, workers: int, videos: int, late
         options = bench.options(offline=False, extractor="llm", llm_model="openai/stub", llm_api_base=llm.api_base,
                                 geocoder="nominatim", nominatim_user_agent=UA, nominatim_domain=geo.domain,
                                 nominatim_scheme="http")
+        warm = subtitle_files(run, 2 * workers, f"warm{workers}")  # every worker has run a task
+        bench.wait([o.job.job_id for o in bench.submit(warm, options)], timeout=300)
         sources = subtitle_files(run, videos, f"w{workers}")
         started = time.perf_counter()
         outcomes = bench.submit(sources, options)

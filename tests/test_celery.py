@@ -157,6 +157,7 @@ def test_permanent_geocoder_failure_is_a_dead_letter_and_replay_completes_the_jo
             [letter] = bench.dead_letters()
             assert letter["stage"] == "geocode" and letter["job_id"] == job_id
             assert "unavailable" in letter["error"]["message"]
+            assert bench.health()["executor"]["dead_letters"] == 1  # the Health page and /metrics show it
             assert any(p["status"] == "fallback" for p in bench.places([bench.job(job_id).video_id]))
 
             stub.default = StubResponse(200, [NominatimStub.place(41.15, -8.61, "Porto, Portugal", country_code="pt")])
@@ -210,6 +211,7 @@ def test_redis_down_at_submission_is_said_and_work_goes_on_when_it_is_back(tmp_p
         outcomes = bench.submit(sources, bench.options(offline=True))
         assert all(o.job is not None and o.error is None for o in outcomes)
         assert all("Redis" in (o.notice or "") and "queued" in o.notice for o in outcomes)
+        assert "not answering" in bench.health()["executor"]["broker_problem"]
         time.sleep(2)
         views = [bench.job(o.job.job_id) for o in outcomes]
         assert not any(v.finished for v in views)  # waiting, not failed

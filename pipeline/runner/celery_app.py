@@ -29,6 +29,7 @@ import socket
 import threading
 import time
 import uuid
+from importlib import import_module
 from typing import Any
 
 from celery import Celery
@@ -223,6 +224,8 @@ def run_worker(settings: Any, queues: list[str], concurrency: int | None = None,
     name = f"videomap-{'-'.join(queues)}-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
     if {"extract", "geocode"} & set(queues):
         _preload_gazetteer()
+    if "extract" in queues:  # litellm takes seconds to import: once, before the pool forks
+        import_module("pipeline.stages.extract_llm")
     app.worker_main(["worker", "-Q", ",".join(queues), "-c", str(concurrency), "-n", name,
                      "--loglevel", loglevel, "--without-gossip", "--without-mingle"])
 
@@ -261,6 +264,9 @@ def requeue_vanished(app: Celery, client: Any, settings: Any) -> list[str]:
     for task_id, raw in client.hgetall(INFLIGHT).items():
         entry = json.loads(raw)
         state = app.AsyncResult(task_id).state
+        if state in ("SUCCESS", "FAILURE", "REVOKED") and time.time() - float(entry.get("sent_at") or 0) > 3600:
+            client.hdel(INFLIGHT, task_id)  # finished and never collected (its coordinator restarted)
+            continue
         if state not in ("STARTED", "PROGRESS") or client.exists(_beat_key(task_id)):
             continue
         if time.time() - float(entry.get("sent_at") or 0) < grace:
@@ -379,6 +385,8 @@ class CeleryExecutor:
             ctx.event(stage.phase, "task_sent", f"{stage.name} sent to queue {stage.queue}", task_id=task_id,
                       queue=stage.queue, attempt=attempt)
         result = self.app.AsyncResult(task_id)
+        pause = 0.02  # polls back off to 0.5 s while nothing changes: many waiting jobs stay cheap
+        last_info: Any = None
         while True:
             self._check(ctx, task_id)
             try:
@@ -394,12 +402,16 @@ class CeleryExecutor:
                     break
                 if state == "FAILURE":
                     raise WorkerCrashError(f"The {stage.name} task failed on its worker: {result.result!r}")
-                if state == "PROGRESS" and ctx is not None and isinstance(result.info, dict):
-                    ctx.progress(stage.phase, float(result.info.get("progress") or 0.0))
+                info = result.info if state == "PROGRESS" else None
+                if info != last_info:
+                    last_info, pause = info, 0.02
+                    if ctx is not None and isinstance(info, dict):
+                        ctx.progress(stage.phase, float(info.get("progress") or 0.0))
             except broker_errors() as exc:
                 broker_down(exc)
                 continue
-            time.sleep(0.1)
+            time.sleep(pause)
+            pause = min(0.5, pause * 1.5)
         try:
             self.redis.hdel(INFLIGHT, task_id)
             result.forget()
