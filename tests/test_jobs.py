@@ -254,13 +254,34 @@ def test_approximate_geocodes_are_flagged():
     assert exact.tags == ["landmark"] and exact.confidence == 0.9
 
 
+def test_a_nominatim_answer_describes_what_it_placed():
+    """An OSM answer re-describes the place from its class and type; one that says nothing
+    of its kind (an administrative boundary of any rank) leaves the extractor's words."""
+    from pipeline.datatypes import GeocodeOutcome, GeoHit, Place
+    from pipeline.runner.runner import apply_outcome
+
+    place = Place("Paris", description="Capital city in France", marker="city", tags=["city", "food"])
+    town = GeoHit(33.66, -95.56, "osm:node/1", "Paris, Lamar County, Texas, 75460, United States", "US",
+                  feature="place:town")
+    out = apply_outcome(place, GeocodeOutcome("Paris", town, geocoder="nominatim"))
+    assert (out.description, out.marker, out.tags) == ("Town in United States", "city", ["city", "food"])
+    fort = GeoHit(25.05, 121.5, "osm:way/2", "Fort San Domingo, Tamsui, New Taipei, Taiwan", "TW",
+                  feature="historic:fort")
+    out = apply_outcome(Place("Fort San Domingo", marker="city", tags=["city"]),
+                        GeocodeOutcome("Fort San Domingo", fort, geocoder="nominatim"))
+    assert (out.description, out.marker, out.tags) == ("Landmark in Taiwan", "poi", ["landmark"])
+    area = GeoHit(48.85, 2.35, "osm:relation/3", "Paris, Ile-de-France, France", "FR",
+                  feature="boundary:administrative")
+    out = apply_outcome(place, GeocodeOutcome("Paris", area, geocoder="nominatim"))
+    assert (out.description, out.marker) == ("Capital city in France", "city")
+
+
 def _srt(*lines):
     return "\n".join(f"{i + 1}\n00:00:0{i},000 --> 00:00:0{i},900\n{t}\n" for i, t in enumerate(lines))
 
 
-def test_channel_home_tips_an_ambiguous_name(bench, tmp_path, monkeypatch):
-    """A channel's earlier videos are about north-east Texas; its next video's bare "Paris"
-    is Paris, Texas. The same words from an upload without a channel stay Paris, France."""
+def _northeast_texas_channel(bench, tmp_path, monkeypatch):
+    """Options for a channel (files named "texas-*") whose earlier videos are about north-east Texas."""
     from pipeline.runner import graph
 
     real = graph.fetch_source
@@ -282,6 +303,13 @@ def test_channel_home_tips_an_ambiguous_name(bench, tmp_path, monkeypatch):
     for i, text in enumerate(earlier):
         _, [job] = run(bench, [write(tmp_path, f"texas-{i}.srt", text)], opts)
         assert job.status == "done", job.error
+    return opts
+
+
+def test_channel_home_tips_an_ambiguous_name(bench, tmp_path, monkeypatch):
+    """A channel's earlier videos are about north-east Texas; its next video's bare "Paris"
+    is Paris, Texas. The same words from an upload without a channel stay Paris, France."""
+    opts = _northeast_texas_channel(bench, tmp_path, monkeypatch)
     text = _srt("The city council of Paris met tonight.")
     _, [job] = run(bench, [write(tmp_path, "texas-paris.srt", text)], opts)
     [paris] = bench.places([job.video_id])
@@ -291,3 +319,21 @@ def test_channel_home_tips_an_ambiguous_name(bench, tmp_path, monkeypatch):
     _, [job] = run(bench, [write(tmp_path, "upload-paris.srt", text)], opts)
     [paris] = bench.places([job.video_id])
     assert paris["country_code"] == "FR", paris
+
+
+def test_a_place_is_described_by_the_answer_that_placed_it(bench, tmp_path, monkeypatch):
+    """One resolution: the Texas channel's "Paris" is placed in Texas and described as in
+    Texas (not "Capital city in France" from the extractor's own look-up), with a town's
+    marker; the same words uploaded without a channel are placed and described in France."""
+    opts = _northeast_texas_channel(bench, tmp_path, monkeypatch)
+    _, [job] = run(bench, [write(tmp_path, "texas-paris.srt", _srt("The city council of Paris met tonight."))], opts)
+    [paris] = bench.places([job.video_id])
+    assert paris["country_code"] == "US", paris
+    assert paris["description"].endswith("in Texas, United States"), paris
+    assert "France" not in paris["description"], paris
+    assert paris["marker"] == "city" and "city" in paris["tags"], paris
+    _, [job] = run(bench, [write(tmp_path, "upload-paris.srt", _srt("The city council of Paris met last night."))],
+                   opts)
+    [paris] = bench.places([job.video_id])
+    assert paris["country_code"] == "FR", paris
+    assert paris["description"] == "Capital city in France" and paris["marker"] == "city", paris

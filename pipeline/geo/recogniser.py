@@ -16,7 +16,9 @@ with a cue ("in", "the town of"). Chinese text uses the same automaton
 ``OfflineExtractor`` runs ``recognize`` over the whole transcript of one video
 and turns each distinct name into a ``Place`` (first mention keeps its
 timecode and segment text as evidence), described from the gazetteer after
-joint disambiguation of all the video's names.
+joint disambiguation of all the video's names. That description and marker are
+provisional (the marker is the geocoder's hint): the geocoder's answer, which knows
+the channel's home areas, re-describes each place it places (``pipeline.geo.describe``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
 from ..datatypes import ExtractionResult, Place, Window
+from .describe import TAGS as _TAGS
+from .describe import describe_entry, describe_marker
 from .gazetteer import METHOD_VERSION as GEOCODER_METHOD
 from .gazetteer import Entry, Gazetteer, Resolver, _resolve_cached, get_gazetteer
 from .toponyms import build as _build
@@ -1629,17 +1633,6 @@ def group_mentions(mentions: list[Mention]) -> list[tuple[str, Mention, list[Men
 
 
 # ----------------------------------------------------------------- extractor
-_TAGS = {
-    "country": ["country"],
-    "region": ["region"],
-    "city": ["city"],
-    "continent": ["continent"],
-    "poi": ["landmark"],
-    "natural": ["nature"],
-    "street": ["street"],
-}
-
-
 class OfflineExtractor:
     """Gazetteer-driven extractor: no API key, no network."""
 
@@ -1692,15 +1685,14 @@ class OfflineExtractor:
             key = name_key(place.name)
             pick = _resolve_cached(gz, names, (key, m.marker_hint or "other")).get(key) if key in names else None
             if pick is not None:
-                e = pick.entry
-                place.description = gz.describe(e)
-                place.marker = m.marker_hint or e.marker
+                # provisional: the geocoder's answer re-describes the place it places (apply_outcome)
+                place.description, place.marker = describe_entry(gz, pick.entry, m.marker_hint)
                 place.tags = list(_TAGS.get(place.marker, []))
                 last_word = m.surface.split()[-1].lower()
                 if m.kind == "gazetteer" and " " in m.surface and POI_HEADS.get(last_word) == "poi":
                     place.tags.append("landmark")
             elif m.kind == "poi":
-                place.description = "Landmark" if m.marker == "poi" else m.marker.capitalize()
+                place.description = describe_marker(m.marker)
         return ExtractionResult(
             places=[p for p, _ in places.values()],
             extractor=f"offline:{VERSION}",

@@ -30,6 +30,7 @@ from ..datatypes import (
     Window,
 )
 from ..errors import JobCanceledError, JobTimeoutError, PipelineError, TransientError
+from ..geo.describe import describe_hit, is_approximate, retag
 from ..stages.compress import transcript_from_subtitles
 from ..stages.geocode import Geocoder
 from ..storage.db import Storage
@@ -368,6 +369,8 @@ def geocode_shortfall(places: list[Place]) -> str:
 
 
 def apply_outcome(place: Place, outcome: GeocodeOutcome | None) -> Place:
+    """``place`` as the geocoder's answer left it: where it is, and (``describe_hit``) its
+    description and marker from that same answer, so they never contradict the point."""
     result = Place.from_dict(place.to_dict())
     if outcome is None or outcome.hit is None:
         result.status = "failed"
@@ -387,8 +390,14 @@ def apply_outcome(place: Place, outcome: GeocodeOutcome | None) -> Place:
         result.status = PLACE_FALLBACK
         result.failure_reason = (f"temporary: {outcome.outage}; placed by the {outcome.geocoder or 'fallback'} "
                                  "meanwhile")
-    if (hit.feature or "").startswith("approx"):
+    described = describe_hit(hit)
+    if described is not None:  # the answer that placed the name says what it is and where
+        result.description = described.description
+        result.tags = retag(result.tags, result.marker, described.marker)
+        result.marker = described.marker
+    if is_approximate(hit):
         # Not in the gazetteer itself: placed at the town it names or the video's context town.
+        # The extractor's description and marker stay (the town is not the place).
         if "approximate" not in result.tags:
             result.tags = [*result.tags, "approximate"]
         result.confidence = min(result.confidence, 0.5)
