@@ -10,8 +10,10 @@ What the analyst sees:
   keeps its own tooltip, and the page lists them beside the map.
 * **Approximate** places (placed at their town or a context area, or not geocoded exactly) are
   pale with a coloured ring; exact ones are solid.
-* The country outlines are loaded by URL (a static file written once per process; see
-  ``pipeline.geo.basemap.write_static``), so a rerun does not send or re-tessellate them.
+* The country outlines are a picture (PNG, drawn on the server once per view and level and
+  served as a static file; see ``pipeline.geo.basemap.write_png_static``) under the points: one
+  textured quad instead of thousands of polygon and line vertices, loaded by URL, so a rerun
+  neither re-sends nor re-tessellates them. Everything else is two layers (lines, points).
 
 Untrusted text (place names, titles, descriptions) never reaches HTML: the tooltip is a
 ``text`` template, which both Streamlit and deck.gl put into the page with ``innerText``.
@@ -24,12 +26,20 @@ import json
 import logging
 import math
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pydeck as pdk
 from pydeck.bindings.json_tools import default_serialize
 
-from pipeline.geo.basemap import ATTRIBUTION, BasemapUnavailableError, border_segments, country_outlines, level_for_zoom
+from pipeline.geo.basemap import (
+    ATTRIBUTION,
+    WORLD_BOUNDS,
+    BasemapUnavailableError,
+    level_for_zoom,
+    png_data_url,
+    write_png_static,
+)
 
 logger = logging.getLogger("videomap.ui")
 
@@ -260,101 +270,151 @@ def route_rows(places, colours, colour_by, labels):
 
 
 # ----------------------------------------------------------------- layers
-def basemap_layers(zoom: float, *, outlines_url: str | None = None, borders_url: str | None = None,
+MAP_PX = (1100, 560)  # about the map's size on the page (for the basemap picture's extent)
+
+
+def image_bounds(view: dict[str, float], size_px: tuple[int, int] = MAP_PX, pad: float = 1.0,
+                 max_px: int = 2048) -> tuple[tuple[float, float, float, float], int]:
+    """(west, south, east, north) and a pixel width for a basemap picture around the initial view:
+    ``pad`` view sizes more on every side, snapped to the zoom's tile grid (nearby views share a
+    picture), drawn at up to twice the view's resolution, at most ``max_px`` wide."""
+    zoom = float(view["zoom"])
+    z = max(0, math.floor(zoom))
+    scale = TILE * 2 ** z
+    cx, cy = _to_px(float(view["longitude"]), float(view["latitude"]), z)
+    half_w = size_px[0] / 2 / 2 ** (zoom - z) * (1 + 2 * pad)
+    half_h = size_px[1] / 2 / 2 ** (zoom - z) * (1 + 2 * pad)
+    step = TILE / 2
+    left = max(0.0, math.floor((cx - half_w) / step) * step)
+    right = min(scale, math.ceil((cx + half_w) / step) * step)
+    top = max(0.0, math.floor((cy - half_h) / step) * step)
+    bottom = min(scale, math.ceil((cy + half_h) / step) * step)
+    west, north = _from_px(left, top, z)
+    east, south = _from_px(right, bottom, z)
+    width = int(min(max_px, (right - left) * 2 * 2 ** min(1.0, zoom - z)))
+    return (west, max(south, -85.0511), east, min(north, 85.0511)), max(256, width)
+
+
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static" / "basemap"
+
+
+def basemap_images(view: dict[str, float], *, fill: bool = True, static: bool = True,
+                   size_px: tuple[int, int] = MAP_PX) -> list[tuple[str, list[float]]] | None:
+    """The outline pictures under a map, as static files loaded by URL (cached by the browser): the
+    world, and for a closer view a sharper picture around it. None when the server serves no
+    static files (``static=False``) or they cannot be written: the layer then carries a small world
+    picture inline."""
+    if not static:
+        return None
+    try:
+        images = [(write_png_static(STATIC_DIR, "world", WORLD_BOUNDS, 2048, fill=fill), list(WORLD_BOUNDS))]
+        if view["zoom"] >= 2.5:
+            bounds, width = image_bounds(view, size_px)
+            images.append((write_png_static(STATIC_DIR, level_for_zoom(view["zoom"]), bounds, width, fill=fill),
+                           list(bounds)))
+        return images
+    except (BasemapUnavailableError, OSError):
+        logger.warning("the outline pictures could not be written as static files; sending one inline",
+                       exc_info=True)
+        return None
+
+
+def _quoted(url: str) -> str:
+    """pydeck reads a plain string ending in .png as a local file to inline: quotes keep it a URL."""
+    return f"'{url}'"
+
+
+def basemap_layers(zoom: float, *, images: Sequence[tuple[str, Sequence[float]]] | None = None,
                    fill: bool = True) -> list[pdk.Layer]:
     """Sea, land and borders from the packaged Natural Earth data: a map without tiles.
 
-    With the URLs the layers load their data by URL (sent once, cached by the browser, not
-    re-tessellated when only the places change); otherwise it goes inline. ``fill=False`` (over
-    tiles): borders only, visible if the tiles cannot load. Borders are a LineLayer, not the
-    GeoJsonLayer's stroke (a PathLayer): in software WebGL the PathLayer shader takes seconds to
-    compile on every new map.
+    ``images``: pictures of the outlines already drawn (``pipeline.geo.basemap.write_png_static``),
+    as (URL, [west, south, east, north]); each is one BitmapLayer, all sharing one shader. In
+    software WebGL (SwiftShader) every layer a new map draws costs about half a second to a
+    second, and polygon and line layers with thousands of outline vertices much more; a textured
+    quad is the cheapest thing to draw. Without ``images`` (no static file serving): a small world
+    picture inline, as a data URL. ``fill=False`` (over tiles): the borders alone on a
+    transparent picture, visible if the tiles cannot load.
     """
+    if images is None:
+        try:
+            images = [(png_data_url(level_for_zoom(0), WORLD_BOUNDS, 1024, fill=fill), WORLD_BOUNDS)]
+        except BasemapUnavailableError:
+            logger.warning("country outlines unavailable; the map shows the sea only", exc_info=True)
+            images = []
     layers = []
-    level = level_for_zoom(zoom)
-    try:
-        land: Any = outlines_url or (country_outlines(level) if fill else None)
-        borders: Any = borders_url or border_segments(level)
-    except BasemapUnavailableError:
-        logger.warning("country outlines unavailable; the map shows the sea only", exc_info=True)
-        land = borders = None
-    if fill:
+    if fill and not images:
         layers.append(pdk.Layer(
             "SolidPolygonLayer", id="sea",
             data=[{"polygon": [[-180, -85], [180, -85], [180, 85], [-180, 85]]}],
             get_polygon="polygon", get_fill_color=[214, 230, 242], pickable=False,
         ))
-        if land is not None:
-            layers.append(pdk.Layer(
-                "GeoJsonLayer", id="countries", data=land, stroked=False, filled=True,
-                get_fill_color=[245, 243, 236], pickable=False,
-            ))
-    if borders is not None:
+    for i, (url, bounds) in enumerate(images):
         layers.append(pdk.Layer(
-            "LineLayer", id="borders", data=borders, get_source_position="s", get_target_position="t",
-            get_color=[150, 150, 150, 255], get_width=0.7, width_units="'pixels'", pickable=False,
+            "BitmapLayer", id="basemap" if i == 0 else f"basemap_{i}", image=_quoted(url),
+            bounds=[float(b) for b in bounds], pickable=False,
         ))
     return layers
 
 
-def _segments(paths: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"s": a, "t": b, "color": row.get("color", [60, 60, 60, 160])}
+def _segments(paths: list[dict[str, Any]], width: float, default: Sequence[int] = (60, 60, 60, 160)) -> list[dict]:
+    return [{"s": a, "t": b, "color": row.get("color", list(default)), "w": width}
             for row in paths for a, b in zip(row["path"], row["path"][1:], strict=False)]
 
 
-def build_deck(model: dict[str, Any], *, show_labels: bool, tiles: bool, outlines_url: str | None = None,
-               borders_url: str | None = None, height: int = 560) -> CompactDeck:
-    """The Deck: basemap, routes with arrows, areas, stops (numbered), stacks, labels."""
+def line_rows(model: dict[str, Any]) -> list[dict[str, Any]]:
+    """Routes, spider legs and arrowheads as one list of segments (one LineLayer)."""
+    rows = _segments(model["legs"], 1)
+    rows += _segments(model["routes"], 3)
+    rows += [{"s": a, "t": b, "color": row["color"], "w": 3} for row in model["arrows"]
+             for a, b in zip(row["chevron"], row["chevron"][1:], strict=False)]
+    return rows
+
+
+def dot_rows(model: dict[str, Any]) -> list[dict[str, Any]]:
+    """Areas, stops and stack badges as one list (one ScatterplotLayer): ``what`` says which."""
+    areas = [{**p, "what": "area", "fill": [255, 255, 255, 60], "line": p["color"], "line_px": 2, "r": 9}
+             for p in model["points"] if p["area"]]
+    stops = [{**p, "what": "stop", "fill": p["color"], "r": 9} for p in model["points"] if not p["area"]]
+    badges = [{**b, "what": "stack", "fill": [33, 33, 33, 230], "line": [255, 255, 255, 255], "line_px": 1.5,
+               "r": b["size"]} for b in model["badges"]]
+    return areas + stops + badges
+
+
+def build_deck(model: dict[str, Any], *, show_labels: bool, tiles: bool,
+               images: Sequence[tuple[str, Sequence[float]]] | None = None, height: int = 560) -> CompactDeck:
+    """The Deck: basemap picture, routes with arrows (one line layer), areas, stops and stacks (one
+    point layer: ``places``), and with ``show_labels`` the stop numbers, counts and names.
+
+    Few layers on purpose: each layer of a new map costs seconds in software WebGL (see
+    basemap_layers), and Streamlit builds a new map on every visit of the page.
+    """
     view = model["view"]
-    layers: list[pdk.Layer] = basemap_layers(view["zoom"], outlines_url=outlines_url, borders_url=borders_url,
-                                             fill=not tiles)
-    stops = [p for p in model["points"] if not p["area"]]
-    areas = [p for p in model["points"] if p["area"]]
-    # LineLayer, not PathLayer: see basemap_layers (one segment a row; the joints are the stops' dots)
+    layers: list[pdk.Layer] = basemap_layers(view["zoom"], images=images, fill=not tiles)
     layers.append(pdk.Layer(
-        "LineLayer", id="routes", data=_segments(model["routes"]), get_source_position="s",
-        get_target_position="t", get_color="color", get_width=3, width_units="'pixels'", pickable=False,
+        "LineLayer", id="lines", data=line_rows(model), get_source_position="s", get_target_position="t",
+        get_color="color", get_width="w", width_units="'pixels'", pickable=False,
     ))
     layers.append(pdk.Layer(
-        "LineLayer", id="legs", data=_segments(model["legs"]), get_source_position="s", get_target_position="t",
-        get_color=[60, 60, 60, 160], get_width=1, width_units="'pixels'", pickable=False,
-    ))
-    layers.append(pdk.Layer(
-        "LineLayer", id="arrows", data=[{"s": a, "t": b, "color": row["color"]} for row in model["arrows"]
-                                        for a, b in zip(row["chevron"], row["chevron"][1:], strict=False)],
-        get_source_position="s", get_target_position="t", get_color="color", get_width=3,
-        width_units="'pixels'", pickable=False,
-    ))
-    layers.append(pdk.Layer(
-        "ScatterplotLayer", id="areas", data=areas, get_position="position", get_fill_color=[255, 255, 255, 60],
-        get_line_color="color", stroked=True, filled=True, line_width_min_pixels=2, get_radius=1,
-        radius_min_pixels=9, radius_max_pixels=9, pickable=True, auto_highlight=True,
-    ))
-    layers.append(pdk.Layer(
-        "ScatterplotLayer", id="places", data=stops, get_position="position", get_fill_color="color",
-        get_line_color="line", get_line_width="line_px", line_width_units="'pixels'", stroked=True,
-        get_radius=1, radius_min_pixels=9, radius_max_pixels=9, pickable=True, auto_highlight=True,
-    ))
-    layers.append(pdk.Layer(
-        "ScatterplotLayer", id="stacks", data=model["badges"], get_position="position",
-        get_fill_color=[33, 33, 33, 230], get_line_color=[255, 255, 255, 255], stroked=True,
-        line_width_min_pixels=1.5, get_radius="size", radius_units="'pixels'", pickable=True, auto_highlight=True,
+        "ScatterplotLayer", id="places", data=dot_rows(model), get_position="position", get_fill_color="fill",
+        get_line_color="line", get_line_width="line_px", line_width_units="'pixels'", stroked=True, filled=True,
+        get_radius="r", radius_units="'pixels'", pickable=True, auto_highlight=True,
     ))
     if show_labels:
-        # TextLayers only on request: in software WebGL each new map pays seconds for their shader and font
-        # atlas, so by default the order is in the arrows, the tooltips ("stop 3") and the side table.
+        stops = [p for p in model["points"] if not p["area"]]
+        areas = [p for p in model["points"] if p["area"]]
+        # TextLayers only on request: in software WebGL each costs seconds on a new map (shader and font
+        # atlas), so by default the order is in the arrows, the tooltips ("stop 3") and the side table.
         layers.append(pdk.Layer(
-            "TextLayer", id="numbers", data=[p for p in stops if p["number"]], get_position="position",
-            get_text="number", get_size=11, get_color=[255, 255, 255, 255], character_set="'auto'",
+            "TextLayer", id="numbers", get_position="position", get_text="number", get_size=11,
+            data=[{"position": p["position"], "number": p["number"]} for p in stops if p["number"]]
+            + [{"position": b["position"], "number": b["text"]} for b in model["badges"]],
+            get_color=[255, 255, 255, 255], character_set="'auto'",
             get_text_anchor="'middle'", get_alignment_baseline="'center'", pickable=False,
         ))
         layers.append(pdk.Layer(
-            "TextLayer", id="stack_counts", data=model["badges"], get_position="position", get_text="text",
-            get_size=10, get_color=[255, 255, 255, 255], character_set="'auto'",
-            get_text_anchor="'middle'", get_alignment_baseline="'center'", pickable=False,
-        ))
-        layers.append(pdk.Layer(
-            "TextLayer", id="labels", data=stops + areas, get_position="position", get_text="label", get_size=12,
+            "TextLayer", id="labels", data=[{"position": p["position"], "label": p["label"]} for p in stops + areas],
+            get_position="position", get_text="label", get_size=12,
             get_color=[20, 20, 20], get_pixel_offset=[0, -13], character_set="'auto'",
             get_alignment_baseline="'bottom'", font_family="'Helvetica, Arial, sans-serif'", background=True,
             get_background_color=[255, 255, 255, 210], background_padding=[3, 1, 3, 1], pickable=False,
@@ -372,5 +432,6 @@ def build_deck(model: dict[str, Any], *, show_labels: bool, tiles: bool, outline
     )
 
 
-__all__ = ["ATTRIBUTION", "build_deck", "colour_keys", "colour_map", "located", "map_model", "point_rows",
-           "route_rows", "stacks", "spread_positions", "view_state", "is_area"]
+__all__ = ["ATTRIBUTION", "basemap_images", "basemap_layers", "build_deck", "colour_keys", "colour_map", "dot_rows",
+           "image_bounds", "is_area", "line_rows", "located", "map_model", "point_rows", "route_rows",
+           "spread_positions", "stacks", "view_state"]

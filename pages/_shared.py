@@ -169,6 +169,14 @@ def save_upload(media_dir: Path, filename: str, data: bytes) -> Path:
     return store_upload(media_dir, filename, [data], max_bytes=max(len(data), 1))
 
 
+def static_serving() -> bool:
+    """Whether Streamlit serves static/ (the map's outline pictures then go by URL, not inline)."""
+    try:
+        return bool(st.get_option("server.enableStaticServing"))
+    except Exception:  # pragma: no cover  (an unknown option in another Streamlit)
+        return False
+
+
 # --------------------------------------------------------------- network
 @st.cache_data(ttl=300, show_spinner=False)
 def network_available(host: str = "basemaps.cartocdn.com", port: int = 443, timeout: float = 1.5) -> bool:

@@ -7,30 +7,14 @@ The filters live in the URL (``bind="query-params"``): a view can be shared by i
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from pages import _mapview as mv
-from pages._shared import attempt, network_available, page, page_link, plural, video_labels
-from pipeline.geo.basemap import BasemapUnavailableError, level_for_zoom, write_static
+from pages._shared import attempt, network_available, page, page_link, plural, static_serving, video_labels
 
 logger = logging.getLogger("videomap.ui")
-STATIC_DIR = Path(__file__).resolve().parents[1] / "static" / "basemap"
-
-
-def _static_url(zoom: float, kind: str) -> str | None:
-    """The outlines or borders as a static file (loaded by URL, cached by the browser), when
-    Streamlit serves static files; None: send them inline."""
-    if not st.get_option("server.enableStaticServing"):
-        return None
-    try:
-        return write_static(STATIC_DIR, level_for_zoom(zoom), kind=kind)
-    except (BasemapUnavailableError, OSError):
-        logger.warning("country outlines could not be written as a static file; sending them inline",
-                       exc_info=True)
-        return None
 
 
 def _legend(colours: dict[str, list[int]], names: dict[str, str]) -> None:
@@ -106,9 +90,8 @@ with page("Map") as bench:
     keys = mv.colour_keys(on_map, colour_by)
     colours = mv.colour_map(keys)
     model = mv.map_model(on_map, colours, colour_by, labels)
-    zoom = model["view"]["zoom"]
-    deck = mv.build_deck(model, show_labels=show_labels, tiles=tiles, outlines_url=_static_url(zoom, "countries"),
-                         borders_url=_static_url(zoom, "borders"))
+    deck = mv.build_deck(model, show_labels=show_labels, tiles=tiles,
+                         images=mv.basemap_images(model["view"], fill=not tiles, static=static_serving()))
     map_column, side = st.columns([3, 1])
     stops = sum(not p["area"] for p in model["points"])
     stacked = sum(len(b["members"]) for b in model["badges"])
@@ -127,9 +110,9 @@ with page("Map") as bench:
         if not all_places:
             st.info("No places yet. Analyse a video on the Analyze page (or try the demo) and they appear here.")
         objects = (event.selection.get("objects") or {}) if event else {}
-        picked = (objects.get("places") or objects.get("areas") or [None])[0]
-        stack = (objects.get("stacks") or [None])[0]
-        uid = picked.get("uid") if picked else None
+        picked = (objects.get("places") or [None])[0]
+        stack = picked if picked and picked.get("what") == "stack" else None
+        uid = picked.get("uid") if picked and not stack else None
         if stack:
             members = [m for m in stack.get("members", []) if m in by_uid]
             st.text(f"{len(members)} places at this spot:")

@@ -16,7 +16,7 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
-from pages._mapview import CompactDeck, basemap_layers
+from pages._mapview import CompactDeck, basemap_images, basemap_layers
 from pages._review import transcript_html
 from pages._shared import (
     analyst_name,
@@ -28,6 +28,7 @@ from pages._shared import (
     md_escape,
     page,
     plural,
+    static_serving,
     video_labels,
 )
 
@@ -132,7 +133,8 @@ def _candidate_map(candidates: list[dict], place: dict | None, key: str):
     import math
 
     zoom = max(0.5, min(9.0, math.log2(360.0 / span) - 1.0))
-    layers = basemap_layers(zoom)
+    view = {"latitude": (max(lats) + min(lats)) / 2, "longitude": (max(lons) + min(lons)) / 2, "zoom": zoom}
+    layers = basemap_layers(zoom, images=basemap_images(view, static=static_serving(), size_px=(500, 260)))
     layers.append(pdk.Layer("ScatterplotLayer", id="current", data=current, get_position="position",
                             get_fill_color=[0, 0, 0, 0], get_line_color=[214, 39, 40, 255], stroked=True,
                             line_width_min_pixels=3, radius_min_pixels=12, get_radius=1, pickable=False))
@@ -141,8 +143,7 @@ def _candidate_map(candidates: list[dict], place: dict | None, key: str):
                             line_width_min_pixels=1, radius_min_pixels=7, get_radius=1, pickable=True,
                             auto_highlight=True))
     deck = CompactDeck(layers=layers, map_provider=None, height=260,
-                       initial_view_state=pdk.ViewState(latitude=(max(lats) + min(lats)) / 2,
-                                                        longitude=(max(lons) + min(lons)) / 2, zoom=zoom),
+                       initial_view_state=pdk.ViewState(**view),
                        tooltip={"text": "{name}\n{what}"})
     return st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key=key, height=260)
 

@@ -27,7 +27,7 @@ import tests.fakes as fakes  # noqa: E402  (registers "fake" and "fakegeo")
 PAGES = ["analyze", "jobs", "map", "video", "search", "places", "health"]
 TITLES = {"analyze": "Analyze", "jobs": "Jobs", "map": "Map", "video": "Review", "search": "Search",
           "places": "Places", "health": "Health"}
-MAP_LAYERS = ["routes", "legs", "arrows", "areas", "places", "stacks"]
+MAP_LAYERS = ["lines", "places"]  # few layers: each costs a new map seconds in software WebGL
 XSS = "<img src=x onerror=alert(1)>"
 SRT = fakes.TRIP_SRT
 
@@ -275,28 +275,35 @@ def layer(spec: dict, layer_id: str) -> dict:
 def test_map_layers_and_escaped_tooltip(env):
     ids = populate(env, xss=True)
     at = run_page("map")
-    assert [layer["id"] for layer in deck_spec(at)[0]["layers"]] == ["sea", "countries", "borders", *MAP_LAYERS]
+    assert [layer["id"] for layer in deck_spec(at)[0]["layers"]] == ["basemap", *MAP_LAYERS]
     at.toggle(key="map_labels").set_value(True).run()
     spec, tooltip = deck_spec(at)
     layer_ids = [layer["id"] for layer in spec["layers"]]
-    assert layer_ids == ["sea", "countries", "borders", *MAP_LAYERS, "numbers", "stack_counts", "labels"]
+    assert layer_ids == ["basemap", *MAP_LAYERS, "numbers", "labels"]
     assert spec.get("mapProvider") in (None, "")
-    assert len(layer(spec, "countries")["data"]["features"]) > 200  # no static serving here: inline
-    points = layer(spec, "places")["data"]
+    # no static serving here: the outline picture goes inline
+    assert layer(spec, "basemap")["image"].startswith("data:image/png;base64,")
+    dots = layer(spec, "places")["data"]
+    points = [p for p in dots if p["what"] != "stack"]
     assert XSS in {p["name"] for p in points}
     # untrusted text goes into a text tooltip (innerText), never into an html template
     assert "html" not in tooltip and set(re.findall(r"\{(\w+)\}", tooltip["text"])) == {
         "name", "stop", "kind", "timecode", "video", "description"}
-    stops = [p for p in points if p["video_id"] == ids["trip_video"]]
+    stops = [p for p in points if p["video_id"] == ids["trip_video"] and p["what"] == "stop"]
     assert [(p["number"], p["true_position"]) for p in stops][0] == ("1", [-9.1333, 38.7167])  # Lisbon first
     assert [p["number"] for p in stops] == ["1", "2", "3"] and stops[1]["stop"] == "stop 2 of 3"
-    legs = [(r["s"], r["t"]) for r in layer(spec, "routes")["data"]]
+    legs = [(r["s"], r["t"]) for r in layer(spec, "lines")["data"]]
     trip = [p["position"] for p in stops]
     assert (trip[0], trip[1]) in legs and (trip[1], trip[2]) in legs  # the route runs through the shown stops
     # Porto is in both videos: one spot, spread into two dots with a count badge listing both
-    [badge] = [b for b in layer(spec, "stacks")["data"] if "Porto" in b["description"] or XSS in b["description"]]
+    [badge] = [b for b in dots if b["what"] == "stack" and ("Porto" in b["description"] or XSS in b["description"])]
     assert int(badge["text"]) >= 2 and len({tuple(p["position"]) for p in points}) == len(points)
-    assert layer(spec, "arrows")["data"]  # direction on the legs
+    assert len(badge["members"]) == int(badge["text"])  # every stacked place is reachable from its badge
+    widths = {r["w"] for r in layer(spec, "lines")["data"]}
+    assert widths == {1, 3}  # spider legs (1 px), routes and their arrowheads (3 px)
+    at_stops = {tuple(p["position"]) for p in points}
+    arrowheads = [r for r in layer(spec, "lines")["data"] if tuple(r["s"]) not in at_stops and r["w"] == 3]
+    assert arrowheads  # direction on the legs (chevrons, two segments each)
     assert at.selectbox(key="map_colour_by").options == ["video", "marker"]
 
 
@@ -305,7 +312,7 @@ def test_map_filters(env):
     at = run_page("map")
     at.multiselect(key="videos").set_value([ids["trip_video"]]).run()
     spec, _ = deck_spec(at)
-    assert len(layer(spec, "places")["data"]) == 3
+    assert len([p for p in layer(spec, "places")["data"] if p["what"] != "stack"]) == 3
     at.text_input(key="q").set_value("porto").run()  # the search filters the map too
     spec, _ = deck_spec(at)
     assert [p["name"] for p in layer(spec, "places")["data"]] == ["Porto"]
@@ -323,7 +330,7 @@ def test_map_uses_tiles_when_asked(env):
     spec, _ = deck_spec(at)
     # offline (VIDEOMAP_OFFLINE): the tiles cannot load; the page says so and draws the outlines
     assert any("cannot be loaded" in w.value for w in at.warning)
-    assert spec.get("mapProvider") in (None, "") and layer(spec, "countries")
+    assert spec.get("mapProvider") in (None, "") and layer(spec, "basemap")["image"]
 
 
 def test_map_uses_tiles_when_online(env, monkeypatch):
@@ -336,7 +343,7 @@ def test_map_uses_tiles_when_online(env, monkeypatch):
     at.selectbox(key="basemap").set_value("tiles").run()
     spec, _ = deck_spec(at)
     assert spec["mapProvider"] == "carto" and not at.warning
-    assert [item["id"] for item in spec["layers"]] == ["borders", *MAP_LAYERS]  # borders over the tiles
+    assert [item["id"] for item in spec["layers"]] == ["basemap", *MAP_LAYERS]  # borders over the tiles
 
 
 # ------------------------------------------------------------------- places
@@ -589,21 +596,36 @@ def test_kml_folders_are_named_by_title():
     assert "<name>my trip.srt</name>" in kml and "file:0123" not in kml
 
 
-def test_border_segments_are_point_pairs_and_never_cross_the_map():
-    from pipeline.geo.basemap import border_segments
+def test_outline_pictures_line_up_with_mercator_and_are_written_once(tmp_path):
+    import io
 
-    for level in ("world", "region"):
-        segments = border_segments(level)
-        assert len(segments) > 5000
-        assert all(len(s["s"]) == 2 and len(s["t"]) == 2 and abs(s["s"][0] - s["t"][0]) < 180 for s in segments)
-    assert border_segments("world") != border_segments("region")
+    from PIL import Image
+
+    from pipeline.geo.basemap import LAND_RGBA, SEA_RGBA, WORLD_BOUNDS, render_png, write_png_static
+
+    world = Image.open(io.BytesIO(render_png("world", WORLD_BOUNDS, 1024))).convert("RGBA")
+    assert world.size == (1024, 1024)  # Web Mercator's square world
+
+    def pixel(lon, lat):
+        from pages._mapview import _to_px
+
+        x, y = _to_px(lon, lat, 1)  # deck.gl's world is 512 px at zoom 0: 1024 px at zoom 1
+        return world.getpixel((int(x), int(y)))
+
+    assert pixel(2.35, 46.5) == LAND_RGBA and pixel(-30.0, 40.0) == SEA_RGBA  # France, the Atlantic
+    assert pixel(-63.0, -10.0) == LAND_RGBA and pixel(-150.0, 0.0) == SEA_RGBA  # Brazil, the Pacific
+    lines = Image.open(io.BytesIO(render_png("world", WORLD_BOUNDS, 512, fill=False))).convert("RGBA")
+    assert lines.getpixel((10, 256))[3] == 0  # borders alone: transparent elsewhere (over tiles)
+    url = write_png_static(tmp_path / "basemap", "region", (-10.0, 35.0, 5.0, 45.0), 600)
+    assert url.startswith("/app/static/basemap/land-region-") and url.endswith(".png")
+    assert write_png_static(tmp_path / "basemap", "region", (-10.0, 35.0, 5.0, 45.0), 600) == url
+    assert (tmp_path / "basemap" / url.rsplit("/", 1)[1]).read_bytes()[:4] == b"\x89PNG"
 
 
-def test_outlines_are_written_once_as_content_addressed_files(tmp_path):
-    from pipeline.geo.basemap import write_static
+def test_image_bounds_cover_the_view_and_snap():
+    from pages._mapview import image_bounds
 
-    url = write_static(tmp_path / "basemap", "world")
-    assert url.startswith("/app/static/basemap/countries-world-") and url.endswith(".json")
-    assert write_static(tmp_path / "basemap", "world") == url
-    assert json.loads((tmp_path / "basemap" / url.rsplit("/", 1)[1]).read_text())["type"] == "FeatureCollection"
-    assert write_static(tmp_path / "basemap", "world", kind="borders").startswith("/app/static/basemap/borders-")
+    view = {"latitude": 40.0, "longitude": -5.0, "zoom": 4.3}
+    (west, south, east, north), width = image_bounds(view)
+    assert west < -5.0 < east and south < 40.0 < north and 256 <= width <= 2048
+    assert image_bounds({**view, "longitude": -4.99})[0] == (west, south, east, north)  # nearby views share one

@@ -7,10 +7,11 @@ per process with pyshp, tiny islands are dropped and the outlines simplified.
 
 Two levels of detail (``LEVELS``): ``world`` (about 0.3 degree, for views of continents
 and the world) and ``region`` (about 0.1 degree, for a country or a city). The map page
-does not send the outlines with every render: ``write_static`` writes each level once per
-process as a content-addressed JSON file that Streamlit serves (``server.enableStaticServing``)
-and the deck.gl layer loads by URL, so the browser fetches and tessellates them once per
-map, not on every filter change.
+draws them as pictures (``render_png``: sea, land and borders in Web Mercator, with Pillow)
+and ``write_png_static`` writes each picture once per process as a content-addressed PNG that
+Streamlit serves (``server.enableStaticServing``); deck.gl shows it with one BitmapLayer,
+loaded by URL, so a rerun re-sends nothing and the browser draws one textured quad instead of
+tessellating thousands of outline vertices (seconds per map in software WebGL).
 
 Pure data: no streamlit, no network.
 """
@@ -18,8 +19,9 @@ Pure data: no streamlit, no network.
 from __future__ import annotations
 
 import hashlib
-import json
+import io
 import logging
+import math
 import os
 import threading
 import time
@@ -91,36 +93,73 @@ def level_for_zoom(zoom: float) -> str:
 _STATIC: dict[tuple[str, str, str], str] = {}
 
 
-def border_segments(level: str | None = None) -> list[dict[str, list[float]]]:
-    """Every edge of every country outline as ``{"s": [lon, lat], "t": [lon, lat]}``: the borders
-    drawn with deck.gl's LineLayer, whose shader (unlike PathLayer's) compiles fast in software WebGL."""
-    segments = []
+MAX_LAT = 85.0511287798  # Web Mercator's edge
+SEA_RGBA = (214, 230, 242, 255)
+LAND_RGBA = (245, 243, 236, 255)
+BORDER_RGBA = (150, 150, 150, 255)
+WORLD_BOUNDS = (-180.0, -MAX_LAT, 180.0, MAX_LAT)
+
+
+def _mercator_y(lat: float) -> float:
+    """Latitude -> Web Mercator y in [0, 1] (0 at the top)."""
+    lat = max(-MAX_LAT, min(MAX_LAT, lat))
+    return (1 - math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)) / math.pi) / 2
+
+
+def render_png(level: str, bounds: tuple[float, float, float, float] = WORLD_BOUNDS, width: int = 2048,
+               height: int | None = None, *, fill: bool = True) -> bytes:
+    """The outlines of ``level`` drawn into a PNG in Web Mercator: sea, land and borders
+    (``fill=False``: the borders alone on a transparent background, to lie over map tiles).
+
+    ``bounds`` is (west, south, east, north) in degrees; ``height`` None keeps Mercator's aspect.
+    deck.gl's BitmapLayer stretches the image linearly over the same bounds in Mercator space,
+    so the picture lines up with the points drawn over it. One textured quad is far cheaper in
+    software WebGL than polygon and line layers (no tessellation, one small shader).
+    """
+    from PIL import Image, ImageDraw
+
+    west, south, east, north = bounds
+    x0, x1 = (west + 180.0) / 360.0, (east + 180.0) / 360.0
+    y0, y1 = _mercator_y(north), _mercator_y(south)
+    if height is None:
+        height = max(1, round(width * (y1 - y0) / max(x1 - x0, 1e-9)))
+    sx, sy = width / max(x1 - x0, 1e-12), height / max(y1 - y0, 1e-12)
+    image = Image.new("RGBA", (width, height), SEA_RGBA if fill else (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    rings = []
     for feature in _load_outlines(level)["features"]:
         geometry = feature["geometry"]
         polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
         for polygon in polygons:
-            for ring in polygon:
-                for a, b in zip(ring, ring[1:], strict=False):
-                    if abs(a[0] - b[0]) < 180:  # an edge along the antimeridian would cross the whole map
-                        segments.append({"s": a, "t": b})
-    return segments
+            ring = polygon[0]
+            lons = [p[0] for p in ring]
+            lats = [p[1] for p in ring]
+            if max(lons) < west or min(lons) > east or max(lats) < south or min(lats) > north:
+                continue
+            rings.append([(((lon + 180.0) / 360.0 - x0) * sx, (_mercator_y(lat) - y0) * sy) for lon, lat in ring])
+    if fill:
+        for ring in rings:
+            if len(ring) >= 3:
+                draw.polygon(ring, fill=LAND_RGBA)
+    for ring in rings:
+        draw.line(ring, fill=BORDER_RGBA, width=1)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=False, compress_level=6)
+    return out.getvalue()
 
 
-def write_static(folder: str | Path, level: str, url_prefix: str = "/app/static", kind: str = "countries") -> str:
-    """Write the outlines (``kind="countries"``, GeoJSON) or the borders (``"borders"``, segments)
-    of ``level`` under ``folder`` (once per process) and return their URL.
-
-    The file name carries a hash of the content, so a browser may cache it for good.
-    Raises BasemapUnavailableError (no data) or OSError (folder not writable).
-    """
+def write_png_static(folder: str | Path, level: str, bounds: tuple[float, float, float, float] = WORLD_BOUNDS,
+                     width: int = 2048, *, fill: bool = True, url_prefix: str = "/app/static") -> str:
+    """``render_png`` written once as a content-addressed file under ``folder``; returns its URL.
+    The same arguments in the same process reuse the file without drawing it again."""
     folder = Path(folder)
-    cache_key = (str(folder), level, kind)
+    bounds = tuple(round(float(b), 4) for b in bounds)
+    cache_key = (str(folder), level, f"png:{bounds}:{width}:{fill}")
     with _LOAD_LOCK:
         name = _STATIC.get(cache_key)
         if name is None or not (folder / name).is_file():
-            content = border_segments(level) if kind == "borders" else _load_outlines(level)
-            data = json.dumps(content, separators=(",", ":")).encode("utf-8")
-            name = f"{kind}-{level}-{hashlib.sha256(data).hexdigest()[:12]}.json"
+            data = render_png(level, bounds, width, fill=fill)
+            name = f"{'land' if fill else 'lines'}-{level}-{hashlib.sha256(data).hexdigest()[:12]}.png"
             folder.mkdir(parents=True, exist_ok=True)
             target = folder / name
             if not target.is_file():
@@ -129,6 +168,15 @@ def write_static(folder: str | Path, level: str, url_prefix: str = "/app/static"
                 tmp.replace(target)
             _STATIC[cache_key] = name
     return f"{url_prefix.rstrip('/')}/{folder.name}/{name}"
+
+
+@lru_cache(maxsize=8)
+def png_data_url(level: str, bounds: tuple[float, float, float, float] = WORLD_BOUNDS, width: int = 1024, *,
+                 fill: bool = True) -> str:
+    """``render_png`` as a ``data:`` URL (for a page that cannot serve static files)."""
+    import base64
+
+    return "data:image/png;base64," + base64.b64encode(render_png(level, bounds, width, fill=fill)).decode("ascii")
 
 
 @lru_cache(maxsize=4)
@@ -187,5 +235,5 @@ def package_info() -> dict[str, Any]:
     return {"package": PACKAGE, "version": ver, "bytes": size}
 
 
-__all__ = ["country_outlines", "border_segments", "level_for_zoom", "write_static", "package_info",
-           "BasemapUnavailableError", "ATTRIBUTION", "LEVELS"]
+__all__ = ["country_outlines", "level_for_zoom", "render_png", "write_png_static", "png_data_url", "package_info",
+           "BasemapUnavailableError", "ATTRIBUTION", "LEVELS", "WORLD_BOUNDS"]
