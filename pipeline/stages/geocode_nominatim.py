@@ -95,6 +95,9 @@ def _call(func: Any, *args: Any, **kwargs: Any) -> Any:
         raise
 
 
+#: added to Nominatim's spacing across workers (scheduling delay between slot and request)
+SHARED_SLOT_MARGIN_S = 0.2
+
 _LIMITERS: dict[tuple[Any, ...], RateLimiter] = {}
 _LIMITERS_LOCK = threading.Lock()
 # Servers currently failing (scheme, domain) -> reason: an outage is logged once, when
@@ -220,8 +223,9 @@ class NominatimGeocoder:
             retries = 0 if self._server in _OUTAGES else self.max_retries
         for attempt in range(retries + 1):
             try:
-                if ratelimit.is_shared():  # Celery workers: one spacing for all of them together
-                    ratelimit.acquire(f"nominatim:{self.domain}", self.min_delay_s)
+                if ratelimit.is_shared():  # Celery workers: one spacing for all of them together,
+                    # plus a margin: a worker may send its request a little after its slot
+                    ratelimit.acquire(f"nominatim:{self.domain}", self.min_delay_s + SHARED_SLOT_MARGIN_S)
                     return _call(self._nominatim.geocode, query, **kwargs)
                 return self._limiter(self._nominatim.geocode, query, **kwargs)
             except _Retryable as exc:
