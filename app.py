@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages import _mapslot as mapslot
 from pages._shared import workbench
 
 st.set_page_config(page_title="Video map workbench", page_icon="🗺️", layout="wide")
@@ -24,4 +25,8 @@ navigation = st.navigation([
     st.Page("pages/health.py", title="Health", icon=":material/monitor_heart:"),
 ])
 workbench()  # start the job manager (and resume interrupted jobs) whichever page opens first
-navigation.run()
+mapslot.begin()  # the Map's chart lives here, outside the pages, so it is not rebuilt on every visit
+try:
+    navigation.run()
+finally:
+    mapslot.finish()

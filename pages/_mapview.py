@@ -362,22 +362,36 @@ def _segments(paths: list[dict[str, Any]], width: float, default: Sequence[int] 
             for row in paths for a, b in zip(row["path"], row["path"][1:], strict=False)]
 
 
+def _round(position: Sequence[float]) -> list[float]:
+    """About a metre: shorter JSON (the deck is sent on every rerun)."""
+    return [round(float(position[0]), 5), round(float(position[1]), 5)]
+
+
 def line_rows(model: dict[str, Any]) -> list[dict[str, Any]]:
     """Routes, spider legs and arrowheads as one list of segments (one LineLayer)."""
     rows = _segments(model["legs"], 1)
     rows += _segments(model["routes"], 3)
     rows += [{"s": a, "t": b, "color": row["color"], "w": 3} for row in model["arrows"]
              for a, b in zip(row["chevron"], row["chevron"][1:], strict=False)]
-    return rows
+    return [{**r, "s": _round(r["s"]), "t": _round(r["t"])} for r in rows]
+
+
+DOT_FIELDS = ("uid", "what", "position", "fill", "line", "line_px", "r", "name", "stop", "kind", "timecode", "video",
+              "description", "number", "video_id", "text", "members")
 
 
 def dot_rows(model: dict[str, Any]) -> list[dict[str, Any]]:
     """Areas, stops and stack badges as one list (one ScatterplotLayer): ``what`` says which."""
-    areas = [{**p, "what": "area", "fill": [255, 255, 255, 60], "line": p["color"], "line_px": 2, "r": 9}
+    def slim(row: dict[str, Any]) -> dict[str, Any]:  # what the tooltip and the page read; no more (sent often)
+        out = {k: row[k] for k in DOT_FIELDS if k in row}
+        out["position"] = _round(out["position"])
+        return out
+
+    areas = [slim({**p, "what": "area", "fill": [255, 255, 255, 60], "line": p["color"], "line_px": 2, "r": 9})
              for p in model["points"] if p["area"]]
-    stops = [{**p, "what": "stop", "fill": p["color"], "r": 9} for p in model["points"] if not p["area"]]
-    badges = [{**b, "what": "stack", "fill": [33, 33, 33, 230], "line": [255, 255, 255, 255], "line_px": 1.5,
-               "r": b["size"]} for b in model["badges"]]
+    stops = [slim({**p, "what": "stop", "fill": p["color"], "r": 9}) for p in model["points"] if not p["area"]]
+    badges = [slim({**b, "what": "stack", "fill": [33, 33, 33, 230], "line": [255, 255, 255, 255], "line_px": 1.5,
+                    "r": b["size"]}) for b in model["badges"]]
     return areas + stops + badges
 
 

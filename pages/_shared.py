@@ -117,7 +117,10 @@ def _warm_basemap() -> None:
     try:
         for level in ("world", "region"):
             country_outlines(level)
-    except BasemapUnavailableError:
+        from pages._mapview import basemap_images
+
+        basemap_images({"latitude": 0.0, "longitude": 0.0, "zoom": 0.8})  # the world picture, drawn once
+    except (BasemapUnavailableError, OSError):
         logger.warning("no packaged country outlines", exc_info=True)
 
 

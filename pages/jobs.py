@@ -128,9 +128,13 @@ with page("Jobs") as bench:
     f1, f2, f3 = st.columns([3, 3, 2])
     statuses = f1.multiselect("Status", STATUSES, key="status", placeholder="Any status", bind="query-params")
     text = f2.text_input("Title or source contains", key="job_q", bind="query-params")
-    show_finished = f3.select_slider("Finished jobs shown", options=[10, 20, 50, 100, 200], value=20,
+    show_finished = f3.select_slider("Finished jobs shown", options=[10, 20, 50, 100, 200], value=10,
                                      key="finished_shown")
-    @st.fragment(run_every="1s")
+    # Live each second while a job is queued or running; otherwise every 10 s (a job submitted
+    # elsewhere still appears). Re-rendering 20 job cards each second kept the browser busy.
+    busy = any(j.status in ACTIVE for j in bench.visible_jobs(limit=50))
+
+    @st.fragment(run_every="1s" if busy else "10s")
     def live_jobs() -> None:
         flash = st.session_state.get("jobs_flash")
         if flash and time.time() - flash[2] < FLASH_S:  # stays a while, through the live refreshes
@@ -148,6 +152,8 @@ with page("Jobs") as bench:
         m4.metric("Finished (listed)", len(finished_all))
         st.text(f"Live: {running} running · {queued} queued · {len(finished_all)} finished · "
                 f"updated {time.strftime('%H:%M:%S')}")
+        if bool(running + queued) != busy:
+            st.rerun()  # the last job finished, or one started: a full rerun sets the refresh rate again
         if not jobs:
             st.info("No jobs in the list. Submit sources on the Analyze page, or try the demo there.")
             return

@@ -11,10 +11,15 @@ import logging
 import pandas as pd
 import streamlit as st
 
+from pages import _mapslot as mapslot
 from pages import _mapview as mv
 from pages._shared import attempt, network_available, page, page_link, plural, static_serving, video_labels
 
 logger = logging.getLogger("videomap.ui")
+# The chart is app.py's (pages/_mapslot.py: it survives page switches) and comes first in the page;
+# shown in order: the page's title and filters, the chart, then what is below it.
+ORDER = ("<style>div:has(> .st-key-map_slot),.st-key-map_slot{order:1}"
+         "div:has(> .st-key-map_below),.st-key-map_below{order:2}</style>")
 
 
 def _legend(colours: dict[str, list[int]], names: dict[str, str]) -> None:
@@ -92,12 +97,12 @@ with page("Map") as bench:
     model = mv.map_model(on_map, colours, colour_by, labels)
     deck = mv.build_deck(model, show_labels=show_labels, tiles=tiles,
                          images=mv.basemap_images(model["view"], fill=not tiles, static=static_serving()))
-    map_column, side = st.columns([3, 1])
     stops = sum(not p["area"] for p in model["points"])
     stacked = sum(len(b["members"]) for b in model["badges"])
-    with map_column:
-        event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key="map", height=560,
-                                alt="Map of the places mentioned in the analysed videos")
+    st.html(ORDER)  # under app.py the chart sits in app.py's slot (pages/_mapslot.py): shown after the filters
+    below = st.container(key="map_below")
+    with below:
+        event = mapslot.show(deck, height=560, alt="Map of the places mentioned in the analysed videos")
         note = ("Map tiles © CARTO, © OpenStreetMap contributors (country outlines drawn over them in case the "
                 "tiles cannot load)") if tiles else mv.ATTRIBUTION
         st.caption(f"{plural(stops, 'stop')} and {plural(len(on_map) - stops, 'area')} on the map · "
@@ -105,11 +110,13 @@ with page("Map") as bench:
                    f"{plural(stacked, 'stacked place')} spread · arrows = direction, stop numbers in the tooltip "
                    "(on the dots with Labels) · "
                    f"solid = exact, pale with a ring = approximate, grey ring = area (context) · {note}")
+        side, legend = st.columns([3, 1])
     by_uid = {row["uid"]: (row, place) for row, place in zip(model["points"], model["places"], strict=True)}
-    with side:
+    with below, side:
         if not all_places:
             st.info("No places yet. Analyse a video on the Analyze page (or try the demo) and they appear here.")
-        objects = (event.selection.get("objects") or {}) if event else {}
+        selection = (event.get("selection") if isinstance(event, dict) else getattr(event, "selection", None)) or {}
+        objects = selection.get("objects") or {}
         picked = (objects.get("places") or [None])[0]
         stack = picked if picked and picked.get("what") == "stack" else None
         uid = picked.get("uid") if picked and not stack else None
@@ -126,10 +133,11 @@ with page("Map") as bench:
                 st.caption("Also at this spot: " + ", ".join(r["name"] for r in mates))
         elif all_places:
             st.caption("Select a place (or a stack's count) on the map to see what was said and open it for review.")
+    with below, legend:
         _legend(colours, labels if colour_by == "video" else {})
 
     if on_map:
-        with st.expander(f"Every place on the map ({len(on_map)})"):
+        with below, st.expander(f"Every place on the map ({len(on_map)})"):
             table = pd.DataFrame([{
                 "stop": row["number"], "place": row["name"], "video": row["video"], "at": row["timecode"],
                 "kind": row["kind"],

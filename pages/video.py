@@ -3,9 +3,10 @@
 Clicking a place or a transcript line plays that moment (``st.video``/``st.audio`` with
 ``start_time`` for files on this machine, the platform's player for YouTube addresses, a timed
 link elsewhere). A place is corrected by choosing one of the gazetteer's candidates for its
-name (in a table or on the small map), rejected, or put back; a place the analysis missed is
-added from the words of a transcript line. Every change keeps an audit line. The video and the
-moment are in the URL (``?video=…&t=…``), so a review view can be shared.
+name (in a table or on the small map), put where the analyst clicks on that map (a grid of
+invisible, clickable spots covers it; "Zoom in here" for a closer pick), rejected, or put back;
+a place the analysis missed is added from the words of a transcript line. Every change keeps an
+audit line. The video and the moment are in the URL (``?video=…&t=…``), so a review view can be shared.
 """
 
 from __future__ import annotations
@@ -47,9 +48,9 @@ def _play(seconds: float, key: str | None = None) -> None:
         st.session_state["review_place"] = key
 
 
-def _choose(bench, video_id: str, place: dict, candidate: dict) -> None:
+def _choose(bench, video_id: str, place: dict, candidate: dict, action: str = "choose candidate") -> None:
     try:
-        bench.review_correct(video_id, place["original_name"], who=analyst_name(), action="choose candidate",
+        bench.review_correct(video_id, place["original_name"], who=analyst_name(), action=action,
                              candidate=candidate)
         _flash("success", f"{place['location']} is now {candidate['name']} ({candidate['description']}). "
                           "Kept through re-analysis; the change is in the audit trail below.")
@@ -119,33 +120,68 @@ def _candidate_table(candidates: list[dict], key: str):
                         column_config={"population": st.column_config.NumberColumn("population", format="localized")})
 
 
-def _candidate_map(candidates: list[dict], place: dict | None, key: str):
-    """The candidates on a small map; clicking one picks it."""
+SPOT_PX = 16  # the grid of clickable spots on the candidate map: one every this many pixels
+
+
+def _spot_grid(view: dict, size_px: tuple[int, int] = (520, 260), step_px: float = SPOT_PX) -> list[dict]:
+    """Invisible, clickable points every ``step_px`` over the map's initial view (and a margin):
+    clicking anywhere on the map selects the nearest one, so the place can be put there."""
+    from pages._mapview import _from_px, _to_px
+
+    zoom = float(view["zoom"])
+    cx, cy = _to_px(float(view["longitude"]), float(view["latitude"]), zoom)
+    cols, rows = int(size_px[0] * 1.4 / step_px), int(size_px[1] * 1.4 / step_px)
+    spots = []
+    for i in range(cols + 1):
+        for j in range(rows + 1):
+            lon, lat = _from_px(cx + (i - cols / 2) * step_px, cy + (j - rows / 2) * step_px, zoom)
+            if -180 <= lon <= 180 and -85 <= lat <= 85:
+                spots.append({"position": [round(lon, 5), round(lat, 5)], "latitude": round(lat, 5),
+                              "longitude": round(lon, 5), "name": "Put the place here",
+                              "what": f"{lat:.4f}, {lon:.4f} · click, then confirm below"})
+    return spots
+
+
+def _candidate_map(candidates: list[dict], place: dict | None, key: str, spot: dict | None = None,
+                   view: dict | None = None):
+    """The candidates on a small map: clicking one picks it; clicking anywhere else picks that spot."""
+    import math
+
     rows = [{"i": i, "position": [c["longitude"], c["latitude"]], "name": c["name"],
              "what": f"{c['description']} · population {c['population']:,}"} for i, c in enumerate(candidates)]
     current = []
     if place and place.get("latitude") is not None:
         current = [{"position": [place["longitude"], place["latitude"]], "name": f"now: {place['location']}",
                     "what": "the current position"}]
-    lons = [r["position"][0] for r in rows + current]
-    lats = [r["position"][1] for r in rows + current]
-    span = max(max(lons) - min(lons), max(lats) - min(lats), 0.5)
-    import math
-
-    zoom = max(0.5, min(9.0, math.log2(360.0 / span) - 1.0))
-    view = {"latitude": (max(lats) + min(lats)) / 2, "longitude": (max(lons) + min(lons)) / 2, "zoom": zoom}
-    layers = basemap_layers(zoom, images=basemap_images(view, static=static_serving(), size_px=(500, 260)))
-    layers.append(pdk.Layer("ScatterplotLayer", id="current", data=current, get_position="position",
-                            get_fill_color=[0, 0, 0, 0], get_line_color=[214, 39, 40, 255], stroked=True,
-                            line_width_min_pixels=3, radius_min_pixels=12, get_radius=1, pickable=False))
-    layers.append(pdk.Layer("ScatterplotLayer", id="candidates", data=rows, get_position="position",
-                            get_fill_color=[31, 119, 180, 220], get_line_color=[255, 255, 255], stroked=True,
-                            line_width_min_pixels=1, radius_min_pixels=7, get_radius=1, pickable=True,
-                            auto_highlight=True))
-    deck = CompactDeck(layers=layers, map_provider=None, height=260,
-                       initial_view_state=pdk.ViewState(**view),
+    if view is None:
+        lons = [r["position"][0] for r in rows + current] or [0.0]
+        lats = [r["position"][1] for r in rows + current] or [20.0]
+        span = max(max(lons) - min(lons), max(lats) - min(lats), 0.5)
+        zoom = max(0.5, min(9.0, math.log2(360.0 / span) - 1.0))
+        view = {"latitude": (max(lats) + min(lats)) / 2, "longitude": (max(lons) + min(lons)) / 2, "zoom": zoom}
+    layers = basemap_layers(view["zoom"], images=basemap_images(view, static=static_serving(), size_px=(520, 260)))
+    marks = current + ([{"position": spot["position"], "name": "new spot", "what": spot["what"]}] if spot else [])
+    # one point layer for everything (few layers: each costs a new map a lot in software WebGL); the
+    # clickable spots are drawn almost transparent, the candidates over them
+    dots = ([{**s, "kind": "spot", "fill": [0, 0, 0, 1], "line": [0, 0, 0, 0], "r": SPOT_PX * 0.75}
+             for s in _spot_grid(view)]
+            + [{**m, "kind": "mark", "fill": [0, 0, 0, 0], "line": [214, 39, 40, 255], "r": 12} for m in marks]
+            + [{**r, "kind": "candidate", "fill": [31, 119, 180, 220], "line": [255, 255, 255, 255], "r": 7}
+               for r in rows])
+    layers.append(pdk.Layer("ScatterplotLayer", id="candidates", data=dots, get_position="position",
+                            get_fill_color="fill", get_line_color="line", stroked=True, line_width_min_pixels=2,
+                            get_radius="r", radius_units="'pixels'", pickable=True))
+    deck = CompactDeck(layers=layers, map_provider=None, height=260, initial_view_state=pdk.ViewState(**view),
                        tooltip={"text": "{name}\n{what}"})
-    return st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key=key, height=260)
+    return st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key=key, height=260), view
+
+
+def _picked(state, layer: str = "candidates") -> list[dict]:
+    """The objects selected on a chart's layer, from its return value or its widget state."""
+    if not state:
+        return []
+    selection = state.get("selection") if isinstance(state, dict) else getattr(state, "selection", None)
+    return list(((selection or {}).get("objects") or {}).get(layer) or [])
 
 
 def _body(bench) -> None:
@@ -228,15 +264,46 @@ def _body(bench) -> None:
                 left, right = st.columns([3, 2])
                 with left:
                     table = _candidate_table(candidates, key=f"cands_{chosen['place_key']}")
+                map_key = f"candmap_{chosen['place_key']}"
+                objs = _picked(st.session_state.get(map_key))
+                spot = objs[0] if objs and objs[0].get("kind") == "spot" else None
                 with right:
-                    picked_map = _candidate_map(candidates, chosen, key=f"candmap_{chosen['place_key']}")
+                    picked_map, view = _candidate_map(candidates, chosen, key=map_key, spot=spot,
+                                                      view=st.session_state.get(f"candview_{chosen['place_key']}"))
                 rows = table.selection.rows if table else []
-                objs = ((picked_map.selection.get("objects") or {}).get("candidates") or []) if picked_map else []
-                pick = candidates[rows[0]] if rows else (candidates[objs[0]["i"]] if objs else None)
+                objs = _picked(picked_map)
+                hit = objs[0] if objs else None
+                # the newer of the two choices wins: a row ticked in the table, or a click on the map
+                seen_key = f"review_seen_{chosen['place_key']}"
+                now = {"rows": list(rows), "hit": hit.get("position") if hit else None}
+                seen = st.session_state.get(seen_key) or {"rows": [], "hit": None, "last": "table"}
+                last = ("map" if now["hit"] is not None and now["hit"] != seen["hit"] else
+                        "table" if now["rows"] and now["rows"] != seen["rows"] else seen["last"])
+                st.session_state[seen_key] = {**now, "last": last}
+                if last == "map" and hit is None:
+                    last = "table"
+                if last == "table" and not rows:
+                    last = "map"
+                pick = candidates[rows[0]] if last == "table" and rows else (
+                    candidates[hit["i"]] if hit and hit.get("kind") == "candidate" else None)
                 if pick is not None:
                     st.button(f"Use {pick['name']} — {pick['description']}", type="primary",
                               key="use_candidate", icon=":material/check:",
                               on_click=_choose, args=(bench, video_id, chosen, pick))
+                elif last == "map" and hit and hit.get("kind") == "spot":
+                    here = {"name": chosen["location"], "latitude": hit["latitude"], "longitude": hit["longitude"],
+                            "description": f"the spot picked on the map, {hit['latitude']:.4f}, "
+                                           f"{hit['longitude']:.4f}"}
+                    b1, b2, _ = st.columns([2, 1, 1])
+                    b1.button(f"Put {chosen['location']} here ({hit['latitude']:.4f}, {hit['longitude']:.4f})",
+                              type="primary", key="use_spot", icon=":material/pin_drop:",
+                              on_click=_choose, args=(bench, video_id, chosen, here, "place on the map"))
+                    b2.button("Zoom in here", key="zoom_spot", icon=":material/zoom_in:",
+                              help="Centre the map on this spot, closer, to place it more exactly.",
+                              on_click=st.session_state.__setitem__,
+                              args=(f"candview_{chosen['place_key']}", {
+                                  "latitude": hit["latitude"], "longitude": hit["longitude"],
+                                  "zoom": min(14.0, float(view["zoom"]) + 3.0)}))
 
     st.subheader("Transcript")
     if not segments:

@@ -437,8 +437,9 @@ def grid_click_row(page, grid, row: int) -> None:
 
 def test_analyst_workbench_journey(app):
     """Demo → upload (and a cached re-upload) → jobs cleared → Review: the player at a place's moment,
-    a gazetteer candidate chosen, a missed place added from the transcript → Search → Map with the
-    route's direction and stacked points spread. Screenshots: tests/artifacts/workbench-*.png."""
+    a gazetteer candidate chosen, the place put where the small map is clicked, a missed place added
+    from the transcript → Search → Map with the route's direction and stacked points spread.
+    Screenshots: tests/artifacts/workbench-*.png."""
     from playwright.sync_api import expect, sync_playwright
 
     upload = app["tmp"] / "day-trip.srt"
@@ -516,6 +517,26 @@ def test_analyst_workbench_journey(app):
             page.get_by_text(re.compile(r"^Madrid is now Madrid")).wait_for(timeout=30_000)
             page.get_by_text(re.compile(r"Audit trail \(1 change\)")).wait_for(timeout=15_000)
             shot(page, "workbench-review")
+            # ... or put it where the analyst clicks on the small map (away from the candidates' dots)
+            small_map = page.locator(".st-key-review_panel [data-testid='stDeckGlJsonChart'] canvas").first
+            small_map.wait_for(timeout=30_000)
+            page.wait_for_timeout(1500)
+            put_here = page.get_by_role("button", name=re.compile(r"^Put Madrid.* here \(-?\d+\.\d{4}, -?\d+\.\d{4}\)"))
+            for fx, fy in ((0.15, 0.85), (0.85, 0.15), (0.15, 0.15), (0.85, 0.85)):
+                small_map.scroll_into_view_if_needed()
+                frame = small_map.bounding_box()
+                page.mouse.click(frame["x"] + frame["width"] * fx, frame["y"] + frame["height"] * fy)
+                try:
+                    put_here.wait_for(timeout=20_000)
+                    break
+                except Exception:  # a candidate's dot was hit: try another corner
+                    continue
+            spot = put_here.inner_text()
+            put_here.click()
+            page.get_by_text(re.compile(r"^Madrid.* is now Madrid.*\(the spot picked on the map")).wait_for(
+                timeout=30_000)
+            page.get_by_text(re.compile(r"Audit trail \(2 changes\)")).wait_for(timeout=15_000)
+            shot(page, "workbench-review-map-click")
 
             # --- the uploaded file: add the missed place "sintra" from its transcript line
             box.click()
@@ -571,7 +592,7 @@ def test_analyst_workbench_journey(app):
             canvas = page.locator('[data-testid="stDeckGlJsonChart"] canvas').first
             assert _distinct_colours(canvas.screenshot()) > 20
             shot(page, "workbench-map")
-            assert chosen  # (kept for the report: which candidate was chosen)
+            assert chosen and spot  # (kept for the report: which candidate and spot were chosen)
         except Exception:
             shot(page, "workbench-failure")
             raise

@@ -290,7 +290,7 @@ def test_map_layers_and_escaped_tooltip(env):
     assert "html" not in tooltip and set(re.findall(r"\{(\w+)\}", tooltip["text"])) == {
         "name", "stop", "kind", "timecode", "video", "description"}
     stops = [p for p in points if p["video_id"] == ids["trip_video"] and p["what"] == "stop"]
-    assert [(p["number"], p["true_position"]) for p in stops][0] == ("1", [-9.1333, 38.7167])  # Lisbon first
+    assert [(p["number"], p["name"]) for p in stops][0] == ("1", "Lisbon")  # Lisbon first
     assert [p["number"] for p in stops] == ["1", "2", "3"] and stops[1]["stop"] == "stop 2 of 3"
     legs = [(r["s"], r["t"]) for r in layer(spec, "lines")["data"]]
     trip = [p["position"] for p in stops]
@@ -449,6 +449,31 @@ def fake_candidates(monkeypatch):
                 for c in CANDIDATES if name.strip()][:limit]
 
     monkeypatch.setattr(Workbench, "place_candidates", candidates)
+
+
+def test_review_page_puts_a_place_where_the_map_is_clicked(env, fake_candidates):
+    ids = populate(env)
+    at = run_page("video")
+    at.selectbox(key="video").set_value(ids["trip_video"]).run()
+    at.button(key="play_porto").click().run()
+    [chart] = [e for e in at.get("deck_gl_json_chart")]
+    spec = json.loads(chart.proto.json)
+    assert [la["id"] for la in spec["layers"]] == ["basemap", "candidates"]
+    spots = [d for d in layer(spec, "candidates")["data"] if d["kind"] == "spot"]
+    assert len(spots) > 200  # clicking anywhere on the small map hits one of them
+    spot = min(spots, key=lambda d: abs(d["latitude"] - 41.3) + abs(d["longitude"] + 8.4))
+    # what the browser sends when the analyst clicks there (the chart's selection state)
+    at.session_state["candmap_porto"] = {"selection": {"indices": {"candidates": [0]},
+                                                       "objects": {"candidates": [spot]}}}
+    at.run()
+    assert at.button(key="use_spot").label.startswith(f"Put Porto here ({spot['latitude']:.4f}")
+    at.button(key="use_spot").click().run()
+    assert not at.exception
+    bench = page_bench()
+    porto = next(p for p in bench.review_places([ids["trip_video"]]) if p["original_name"] == "Porto")
+    assert (porto["latitude"], porto["longitude"]) == (spot["latitude"], spot["longitude"])
+    [entry] = bench.review_history(ids["trip_video"])
+    assert entry["action"] == "place on the map" and entry["before"]["latitude"] == 41.1496
 
 
 def test_review_page_plays_a_place_and_corrects_it_with_a_candidate(env, fake_candidates):
