@@ -74,6 +74,16 @@ def task_ids(bench: Workbench, job_id: str, stage: str) -> list[str]:
             if e["event"] == "task_sent" and (e.get("data") or {}).get("task_id", "").startswith(f"vm.{stage}.")]
 
 
+def transcribing(bench: Workbench, clip: Path):
+    """Submit ``clip`` and return (job id, task id, its AsyncResult) once a worker reports progress."""
+    [outcome] = bench.submit([str(clip)], bench.options(offline=True))
+    job_id = outcome.job.job_id
+    [task_id] = wait_until(lambda: task_ids(bench, job_id, "transcribe"), 60, "the transcription task")
+    result = bench.jobs.executor.app.AsyncResult(task_id)
+    wait_until(lambda: result.state == "PROGRESS", 90, "transcription progress on a worker")
+    return job_id, task_id, result
+
+
 def wait_until(predicate, timeout: float, what: str):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -119,11 +129,7 @@ def test_killed_asr_worker_task_is_redelivered_and_nothing_is_duplicated(tmp_pat
     clip = repeated_speech(tmp_path, 8)
     bench = coordinator(tmp_path, redis_server.url)
     try:
-        [outcome] = bench.submit([str(clip)], bench.options(offline=True))
-        job_id = outcome.job.job_id
-        [task_id] = wait_until(lambda: task_ids(bench, job_id, "transcribe"), 60, "the transcription task")
-        result = bench.jobs.executor.app.AsyncResult(task_id)
-        wait_until(lambda: result.state == "PROGRESS", 90, "transcription progress on a worker")
+        job_id, task_id, result = transcribing(bench, clip)
         running_on = result.info["worker"]
         victim = next(label for label in ("asr-1", "asr-2") if running_on.split("@")[0] in cluster.log(label))
         cluster.kill(victim)
@@ -259,11 +265,7 @@ def test_cancel_reaches_a_task_running_on_a_worker(tmp_path, cluster, redis_serv
     clip = repeated_speech(tmp_path, 24)
     bench = coordinator(tmp_path, redis_server.url)
     try:
-        [outcome] = bench.submit([str(clip)], bench.options(offline=True))
-        job_id = outcome.job.job_id
-        [task_id] = wait_until(lambda: task_ids(bench, job_id, "transcribe"), 60, "the transcription task")
-        result = bench.jobs.executor.app.AsyncResult(task_id)
-        wait_until(lambda: result.state == "PROGRESS", 90, "transcription progress on the worker")
+        job_id, task_id, result = transcribing(bench, clip)
         canceled_at = time.monotonic()
         bench.cancel(job_id)
         [view] = bench.wait([job_id], timeout=30)
