@@ -186,7 +186,9 @@ def test_windows_run_concurrently_and_merge_in_order(stub: OpenAIStub) -> None:
     first_reply = StubResponse(200, OpenAIStub.completion(PLACES, prompt_tokens=10, completion_tokens=1), delay=0.4)
     second_reply = StubResponse(200, OpenAIStub.completion(second, prompt_tokens=20, completion_tokens=2), delay=0.4)
     stub.responder = lambda req: second_reply if "Douro" in req.body.decode() else first_reply
-    result = make(stub, max_workers=2).extract([WINDOW, w2])
+    progress: list[float] = []
+    result = make(stub, max_workers=2).extract([WINDOW, w2], on_progress=progress.append)
+    assert progress == [0.5, 1.0]  # the summary phase moves as windows are answered
     assert stub.max_in_flight == 2
     assert stub.calls == 2 and (result.tokens_in, result.tokens_out) == (30, 3)
     assert set(p.name for p in result.places) == {"Lisbon", "Pena Palace", "Porto"}
@@ -310,6 +312,7 @@ def test_one_retry_layer_set_by_llm_max_retries_and_answered_windows_not_resent(
 
     from pipeline.runner.options import AnalysisOptions, make_extractor
     from pipeline.runner.runner import JobContext, with_retries
+    from pipeline.stages.extract import ExtractOptions
     from pipeline.storage import Storage
 
     ok = StubResponse(200, OpenAIStub.completion(PLACES))
@@ -318,7 +321,8 @@ def test_one_retry_layer_set_by_llm_max_retries_and_answered_windows_not_resent(
         stub.responder = lambda req: OpenAIStub.error(503) if down[0] and "Douro" in req.body.decode() else ok
         online = settings.model_copy(update={"offline": False, "llm_max_retries": 2, "io_workers": 1,
                                              "llm_api_key": SecretStr(API_KEY)})
-        options = AnalysisOptions(extractor="llm", llm_model="openai/stub", llm_api_base=stub.api_base)
+        options = AnalysisOptions(extract=ExtractOptions(extractor="llm", llm_model="openai/stub",
+                                                     llm_api_base=stub.api_base))
         extractor = make_extractor(options, online)
         extractor.retry_wait = 0.01
         storage = Storage(tmp_path / "wb.duckdb")

@@ -337,3 +337,40 @@ def test_a_place_is_described_by_the_answer_that_placed_it(bench, tmp_path, monk
     [paris] = bench.places([job.video_id])
     assert paris["country_code"] == "FR", paris
     assert paris["description"] == "Capital city in France" and paris["marker"] == "city", paris
+
+
+def test_progress_moves_inside_the_summary_phase(bench, tmp_path):
+    """The extract stage reports how far it is (the LLM: windows answered), and the job's
+    progress moves between the start and the end of the summary phase."""
+    import threading
+
+    from pipeline.stages.extract import register_extractor
+
+    step, seen = threading.Event(), threading.Event()
+
+    class SteppingExtractor(fakes.FakeExtractor):
+        name = "stepping"
+
+        def extract(self, windows, *, title="", language=None, on_progress=None):
+            for fraction in (0.5, 1.0):
+                time.sleep(0.3)  # past the progress writes' 0.25 s throttle
+                on_progress(fraction)
+                seen.set()
+                assert step.wait(10)
+                step.clear()
+            return super().extract(windows, title=title, language=language)
+
+    register_extractor("stepping", SteppingExtractor)
+    src = write(tmp_path, "trip.srt", SRT)
+    [outcome] = bench.submit([src], bench.options(extractor="stepping", geocoder="fakegeo", offline=True))
+    values = []
+    for _ in range(2):
+        assert seen.wait(10)
+        seen.clear()
+        job = bench.job(outcome.job.job_id)
+        assert job.phase == "summary"
+        values.append(job.progress)
+        step.set()
+    bench.wait([outcome.job.job_id], timeout=30)
+    assert bench.job(outcome.job.job_id).status == "done"
+    assert values[0] < values[1] and values[1] - values[0] > 0.1, values

@@ -123,10 +123,50 @@ def test_llm_max_retries_reaches_the_extractor(settings) -> None:
     """Behaviour (requests sent per try setting) is in test_extract_llm; here: it is wired and checked."""
     from pipeline.errors import ConfigurationError
     from pipeline.runner.options import AnalysisOptions, make_extractor
+    from pipeline.stages.extract import ExtractOptions
 
-    options = AnalysisOptions(extractor="llm", llm_model="openai/stub", llm_api_base="http://127.0.0.1:9/v1")
+    options = AnalysisOptions(extract=ExtractOptions(extractor="llm", llm_model="openai/stub",
+                                                 llm_api_base="http://127.0.0.1:9/v1"))
     for tries in (1, 5):
         online = settings.model_copy(update={"offline": False, "llm_max_retries": tries})
         assert make_extractor(options, online).max_retries == tries
     with pytest.raises(ConfigurationError, match="VIDEOMAP_LLM_MAX_RETRIES"):
         make_extractor(options, settings.model_copy(update={"offline": False, "llm_max_retries": 0}))
+
+
+# ------------------------------------------------------------------ options composed from the stages' records
+def test_options_are_the_stages_own_records_and_old_flat_rows_still_read(settings) -> None:
+    from pipeline.runner.options import AnalysisOptions, build_strategy
+    from pipeline.stages.compress import CompressOptions
+    from pipeline.stages.fetch import FetchOptions
+    from pipeline.stages.transcribe import TranscribeOptions
+
+    options = AnalysisOptions.from_settings(settings, asr_model="small", window_tokens=77, geocoder="nominatim",
+                                            subtitle_langs=["de"], offline=True)
+    assert isinstance(options.fetch, FetchOptions) and options.fetch.subtitle_langs == ["de"]
+    assert isinstance(options.transcribe, TranscribeOptions) and options.transcribe.model == "small"
+    assert isinstance(options.compress, CompressOptions) and options.compress.window_tokens == 77
+    assert options.geocode.geocoder == "nominatim" and options.geocoder_name() == "gazetteer"  # offline
+    # the batch's offline switch reaches the stages that depend on it
+    assert options.fetch_options().offline and options.transcribe_options().local_files_only
+    stored = options.to_dict()
+    assert set(stored) == {"fetch", "transcribe", "compress", "extract", "geocode", "offline", "force"}
+    assert AnalysisOptions.from_dict(stored) == options
+    # a job row stored with the flat fields of before reads into the same records and strategy
+    legacy = dict(options.flat(), media_dir=options.fetch.media_dir)
+    assert "asr_model" in legacy and "transcribe" not in legacy
+    again = AnalysisOptions.from_dict(legacy)
+    assert again == options
+    assert build_strategy(again, settings).version == build_strategy(options, settings).version
+    # a stage option's copy is the stage's to change
+    copy = options.transcribe_options()
+    copy.cpu_threads = 3
+    assert options.transcribe.cpu_threads == 0
+
+
+def test_an_unknown_option_name_is_a_clear_error(settings) -> None:
+    from pipeline.errors import ConfigurationError
+    from pipeline.runner.options import AnalysisOptions
+
+    with pytest.raises(ConfigurationError, match="asr_modle"):
+        AnalysisOptions.from_settings(settings, asr_modle="small")

@@ -1644,8 +1644,12 @@ class OfflineExtractor:
     def config(self) -> dict[str, Any]:
         return {"name": self.name, "version": VERSION, "data_version": _build.data_version()}
 
-    def extract(self, windows: list[Window], *, title: str = "", language: str | None = None) -> ExtractionResult:
-        gz = get_gazetteer()
+    def extract(self, windows: list[Window], *, title: str = "", language: str | None = None,
+                on_progress: Callable[[float], None] | None = None) -> ExtractionResult:
+        report = on_progress or (lambda fraction: None)
+        report(0.0)
+        gz = get_gazetteer()  # the first use in a process loads the index (seconds)
+        report(0.3)
         segments = []
         seen_segments: set[tuple[float, str]] = set()
         for w in windows:
@@ -1680,6 +1684,7 @@ class OfflineExtractor:
                 ),
                 m,
             )
+        report(0.8)
         names = tuple(sorted({name_key(p.name) for p, m in places.values() if m.kind == "gazetteer"}))
         for place, m in places.values():
             key = name_key(place.name)

@@ -11,13 +11,14 @@ executor (``pipeline.runner.executors``, ``pipeline.runner.celery_app``) runs on
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..datatypes import ExtractionResult, FetchedVideo, GeocodeOutcome, GeocodeRequest, Transcript, Window
+from ..datatypes import ExtractionResult, FetchedVideo, GeocodeOutcome, GeocodeRequest, Place, Transcript, Window
 from ..stages.compress import compress
 from ..stages.fetch import fetch_source
 from ..storage.artefacts import ArtefactStore
@@ -93,8 +94,9 @@ _components_lock = threading.Lock()
 
 
 def _component(kind: str, options: AnalysisOptions, settings: Any, make: Callable[..., Any]) -> Any:
-    """One extractor / geocoder per configuration and process (the gazetteer loads once)."""
-    key = (kind, repr(sorted(options.to_dict().items())))
+    """One extractor / geocoder per configuration (its stage's option record and the batch's
+    ``offline``) and process: the gazetteer loads once, the LLM client is reused."""
+    key = (kind, options.offline, repr(getattr(options, kind).to_dict()))
     with _components_lock:
         if key not in _components:
             _components[key] = make(options, settings)
@@ -104,18 +106,38 @@ def _component(kind: str, options: AnalysisOptions, settings: Any, make: Callabl
 def run_extract(payload: dict[str, Any], env: StageEnv) -> dict[str, Any]:
     """{windows, title, language, options} -> the extraction result (places, topics, summary)."""
     options = AnalysisOptions.from_dict(payload["options"])
-    extractor = _component("extractor", options, env.settings, make_extractor)
+    extractor = _component("extract", options, env.settings, make_extractor)
     windows = [Window.from_dict(w) for w in payload["windows"]]
     env.check()
+    progress = {"on_progress": env.progress} if _takes(extractor.extract, "on_progress") else {}
     result: ExtractionResult = extractor.extract(windows, title=payload.get("title") or "",
-                                                 language=payload.get("language"))
+                                                 language=payload.get("language"), **progress)
     return result.to_dict()
+
+
+def _takes(function: Callable[..., Any], keyword: str) -> bool:
+    """Whether ``function`` accepts ``keyword`` (extractors registered by others may not report progress)."""
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+    return keyword in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+
+
+def geocode_requests(places: list[Place], *, language: str | None = None, context_names: list[str] | None = None,
+                     home: list[str] | None = None) -> list[GeocodeRequest]:
+    """The geocode stage's input for one video's places: each name with the video's other
+    names as context (``context_names``, default the places' own) and the channel's home areas."""
+    names = context_names if context_names is not None else [p.name for p in places]
+    return [GeocodeRequest(query=p.name, marker=p.marker, context=[n for n in names if n != p.name],
+                           language=language, home=list(home or []))
+            for p in places]
 
 
 def run_geocode(payload: dict[str, Any], env: StageEnv) -> dict[str, Any]:
     """{requests, options} -> {outcomes}: one outcome per request, in order."""
     options = AnalysisOptions.from_dict(payload["options"])
-    geocoder = _component("geocoder", options, env.settings, make_geocoder)
+    geocoder = _component("geocode", options, env.settings, make_geocoder)
     requests = [GeocodeRequest.from_dict(r) for r in payload["requests"]]
     env.check()
     outcomes: list[GeocodeOutcome] = geocoder.geocode(requests)

@@ -24,7 +24,6 @@ from ..datatypes import (
     ExtractionResult,
     FetchedVideo,
     GeocodeOutcome,
-    GeocodeRequest,
     Place,
     Transcript,
     Window,
@@ -35,7 +34,7 @@ from ..stages.compress import transcript_from_subtitles
 from ..stages.geocode import Geocoder
 from ..storage.db import Storage
 from .cache import StageCache, stable_hash
-from .graph import PHASE_WEIGHTS, STAGES, Stage
+from .graph import PHASE_WEIGHTS, STAGES, Stage, geocode_requests
 from .options import AnalysisOptions, Strategy
 
 logger = logging.getLogger(__name__)
@@ -230,7 +229,7 @@ class Runner:
             payload = {"windows": out["windows"], "title": video.title, "language": transcript.language,
                        "options": options.to_dict()}
             data, cached = self.cache.extraction(
-                video.video_id, transcript_hash, strategy.extractor.config(), options.window_tokens,
+                video.video_id, transcript_hash, strategy.extractor.config(), options.compress.window_tokens,
                 lambda: self.call(ctx, "extract", payload))
             extraction = ExtractionResult.from_dict(data)
             ctx.metrics.update(tokens_in=extraction.tokens_in, tokens_out=extraction.tokens_out,
@@ -290,12 +289,7 @@ class Runner:
         """
         if not places:
             return []
-        names = context_names if context_names is not None else [p.name for p in places]
-        requests = [
-            GeocodeRequest(query=p.name, marker=p.marker, context=[n for n in names if n != p.name],
-                           language=language, home=list(home or []))
-            for p in places
-        ]
+        requests = geocode_requests(places, language=language, context_names=context_names, home=home)
         outcomes: list[GeocodeOutcome | None] = [None] * len(requests)
         todo: list[int] = []
         for i, request in enumerate(requests):

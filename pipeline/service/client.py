@@ -119,7 +119,7 @@ class RemoteWorkbench:
     @staticmethod
     def _wire_options(options: dict[str, Any] | AnalysisOptions | None, priority: int) -> dict[str, Any]:
         if isinstance(options, AnalysisOptions):
-            options = {k: v for k, v in options.to_dict().items() if k in REMOTE_OPTIONS}
+            options = {k: v for k, v in options.flat().items() if k in REMOTE_OPTIONS}
         wire = dict(options or {})
         if "subtitle_langs" in wire:
             wire["languages"] = wire.pop("subtitle_langs")

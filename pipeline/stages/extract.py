@@ -10,10 +10,21 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from ..datatypes import ExtractionResult, Window
+from ..datatypes import ExtractionResult, Record, Window
 from ..errors import ConfigurationError
+
+
+@dataclass
+class ExtractOptions(Record):
+    """Which extractor reads the windows, and the LLM's connection when it is ``llm``."""
+
+    extractor: str = "auto"  # "auto" = llm when llm_model is set and online, else offline
+    llm_model: str | None = None  # a litellm model name, e.g. "openai/gpt-4o-mini"
+    llm_api_base: str | None = None
+    llm_timeout_s: float = 60.0
 
 
 @runtime_checkable
@@ -24,9 +35,11 @@ class Extractor(Protocol):
         """Everything that changes this extractor's results (goes into strategy_version)."""
 
     def extract(
-        self, windows: list[Window], *, title: str = "", language: str | None = None
+        self, windows: list[Window], *, title: str = "", language: str | None = None,
+        on_progress: Callable[[float], None] | None = None,
     ) -> ExtractionResult:
-        """Places (grounded in the windows' text) and topics of one video."""
+        """Places (grounded in the windows' text) and topics of one video; ``on_progress``
+        gets the share of the work done (0..1) as it goes."""
 
 
 ExtractorFactory = Callable[..., Extractor]

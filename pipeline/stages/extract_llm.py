@@ -27,7 +27,8 @@ import os
 import re
 import threading
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -298,13 +299,18 @@ class LLMExtractor:
         }
 
     # -- public ------------------------------------------------------------------
-    def extract(self, windows: list[Window], *, title: str = "", language: str | None = None) -> ExtractionResult:
+    def extract(self, windows: list[Window], *, title: str = "", language: str | None = None,
+                on_progress: Callable[[float], None] | None = None) -> ExtractionResult:
         results: list[_WindowResult] = []
         if windows:
             workers = min(self.max_workers, len(windows))
             pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm-extract")
             try:
                 futures = [pool.submit(self._extract_window, w, title, language) for w in windows]
+                for done, future in enumerate(as_completed(futures), start=1):  # progress as windows are answered
+                    future.result()  # the first failure stops the rest
+                    if on_progress is not None:
+                        on_progress(done / len(futures))
                 results = [f.result() for f in futures]
             except BaseException:
                 pool.shutdown(wait=True, cancel_futures=True)

@@ -10,10 +10,21 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from ..datatypes import GeocodeOutcome, GeocodeRequest
+from ..datatypes import GeocodeOutcome, GeocodeRequest, Record
 from ..errors import ConfigurationError
+
+
+@dataclass
+class GeocodeOptions(Record):
+    """Which geocoder places the names, and Nominatim's endpoint when it is used."""
+
+    geocoder: str = "gazetteer"  # "gazetteer" | "nominatim" (online, falls back to the gazetteer) | "auto"
+    nominatim_user_agent: str | None = None
+    nominatim_domain: str = "nominatim.openstreetmap.org"
+    nominatim_scheme: str = "https"
 
 
 @runtime_checkable
