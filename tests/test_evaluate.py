@@ -186,3 +186,42 @@ def test_rule_report_tallies_decisions_against_gold(capsys):
     assert evaluate_main([str(LGL), "--rule-report", "--no-lower"]) == 0
     out = capsys.readouterr().out
     assert "| default_accept |" in out and "lower-case" not in out
+
+
+def test_the_llm_extractor_is_measured_through_the_same_harness(capsys, monkeypatch):
+    """``--extractor llm``: the extract stage with the LLM (a loopback OpenAI-compatible stub),
+    its places matched to their occurrences, the names grounding dropped counted."""
+    import os
+
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    from stubs import OpenAIStub, StubResponse
+
+    from pipeline.config import get_settings
+
+    def place(name: str) -> dict:
+        return {"name": name, "description": "", "tags": [], "marker": "city", "evidence": name, "confidence": 0.9}
+
+    reply = {"places": [place("Kenya"), place("Nairobi"), place("Uganda"), place("Atlantis")],
+             "topics": ["health"], "summary": "Cases in Kenya."}
+    monkeypatch.setenv("VIDEOMAP_LLM_API_KEY", "sk-test-0123456789")
+    get_settings.cache_clear()
+    try:
+        with OpenAIStub(max_requests=4) as stub:
+            stub.responder = lambda request: StubResponse(200, OpenAIStub.completion(reply))
+            code = evaluate_main([str(GEOVIRUS), "--limit", "1", "--no-lower", "--no-areas",
+                                  "--extractor", "llm", "--llm-model", "openai/stub", "--llm-api-base", stub.api_base])
+            assert stub.calls == 1
+    finally:
+        get_settings.cache_clear()
+    assert code == 0
+    printed = capsys.readouterr().out
+    row = next(line for line in printed.splitlines() if line.startswith("| geovirus-sample | llm:openai/stub |"))
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    assert cells[3:8] == ["3", "3", "1.000", "1.000", "1.000"]  # gold, predicted, P, R, F1
+    assert "geovirus-sample (llm:openai/stub): 1 name(s) the extractor gave were not in the text" in printed
+
+
+def test_an_llm_run_without_a_model_is_refused_with_a_message(capsys):
+    with pytest.raises(SystemExit):
+        evaluate_main([str(GEOVIRUS), "--extractor", "llm"])
+    assert "No LLM model configured" in capsys.readouterr().err

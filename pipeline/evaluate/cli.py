@@ -34,8 +34,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--ablation", action="store_true", help="with --rule-report: also the span F1 change with each rule disabled"
     )
+    ap.add_argument("--extractor", choices=("offline", "llm"), default="offline",
+                    help="the extract stage to measure (llm: needs --llm-model and the network; the key comes "
+                         "from VIDEOMAP_LLM_API_KEY)")
+    ap.add_argument("--llm-model", default=None, help="litellm model name for --extractor llm")
+    ap.add_argument("--llm-api-base", default=None, help="an OpenAI-compatible endpoint for --extractor llm")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    options = None
+    if args.extractor == "llm":
+        from ..errors import ConfigurationError
+        from ..runner.options import AnalysisOptions
+
+        options = AnalysisOptions(offline=False).set(extractor="llm", llm_model=args.llm_model,
+                                                     llm_api_base=args.llm_api_base, geocoder="gazetteer")
+        try:
+            options.extractor_name()
+        except ConfigurationError as exc:
+            ap.error(exc.message)
     t0 = time.perf_counter()
     if args.rule_report:
         from .rules import report_markdown, rule_report
@@ -51,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         split=args.split,
         lower=not args.no_lower,
         areas=not args.no_areas,
+        options=options,
     )
     print(markdown_table(rows))
     for n in notes:

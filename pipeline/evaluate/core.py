@@ -1,15 +1,18 @@
-"""Geoparsing evaluation harness for the offline extractor + gazetteer geocoder.
+"""Geoparsing evaluation harness: the pipeline's extract and geocode stages against gold.
 
     python -m pipeline.evaluate CORPUS_PATH [CORPUS_PATH...] [--baseline] [--limit N] [--json FILE]
-        [--split even|odd] [--no-lower] [--no-areas]
+        [--split even|odd] [--no-lower] [--no-areas] [--extractor offline|llm --llm-model M]
 
 Formats are detected from the file: LGL XML (0-based spans + GeoNames gold),
 GeoVirus XML (1-based spans + lat/lon), Weibo NER CoNLL (GPE.NAM/LOC.NAM spans,
 no coordinates) and the speech-en folder (reference transcripts; place names only
-listed). Each document's text is run exactly as the pipeline runs one video: one
-segment in one window through ``OfflineExtractor``; every extracted place becomes
-a ``GeocodeRequest`` with the other places' names as context for
-``GazetteerGeocoder``; mentions come from ``recognize`` with the same settings.
+listed). Each document's text is run exactly as the pipeline runs one video, through
+the stage graph's own functions (``pipeline.runner.graph``): one segment in one window
+through the extract stage; every extracted place becomes a ``GeocodeRequest`` (the
+runner's ``geocode_requests``: the other places' names as context) for the geocode
+stage. The offline extractor's mentions come from ``recognize`` with the same settings;
+an LLM's places are matched to every whole-word occurrence of their names, and the
+names grounding dropped are counted.
 
 Metrics: toponym precision/recall/F1 over spans (exact offsets, and EUPEG-style:
 lower-cased strings equal and span midpoints within 10 characters) and over the
@@ -217,21 +220,31 @@ def load_variants(
 
 
 # ------------------------------------------------------------------ systems
-class OfflineSystem:
-    """The pipeline's own offline path: OfflineExtractor -> GazetteerGeocoder."""
+class PipelineSystem:
+    """The pipeline's own extract and geocode stages, called as a job calls them: the stage
+    graph's functions (``pipeline.runner.graph``) with an ``AnalysisOptions`` record, one
+    segment in one window per document, the geocode requests built by the runner's
+    ``geocode_requests``. The default options are the offline path (offline extractor,
+    gazetteer); ``options`` with ``extractor="llm"`` measure an LLM the same way."""
 
-    name = "offline"
+    def __init__(self, use_sources: bool = True, options: Any = None, settings: Any = None) -> None:
+        from ..config import get_settings
+        from ..runner.graph import StageEnv
+        from ..storage.artefacts import ArtefactStore
 
-    def __init__(self, use_sources: bool = True) -> None:
-        from ..geo.gazetteer import GazetteerGeocoder, get_gazetteer
-        from ..geo.recogniser import OfflineExtractor
-
-        get_gazetteer()
-        self.extractor = OfflineExtractor()
-        self.geocoder = GazetteerGeocoder()
+        self.options = options or default_options()
+        self.settings = settings or get_settings()
+        self.extractor = self.options.extractor_name()
+        self.env = StageEnv(settings=self.settings, store=ArtefactStore())  # extract/geocode read no media
         self.use_sources = use_sources
-        if not use_sources:
-            self.name = "offline:each-doc-alone"
+        self.name = system_name(self.options) + ("" if use_sources else ":each-doc-alone")
+        self.dropped_ungrounded = 0  # names the LLM gave that are not in the text (grounding drops)
+        self._call("geocode", {"requests": []})  # loads the gazetteer: start-up, not per document
+
+    def _call(self, stage: str, payload: dict[str, Any]) -> dict[str, Any]:
+        from ..runner.graph import STAGES
+
+        return STAGES[stage].run({**payload, "options": self.options.to_dict()}, self.env)
 
     def process_corpus(self, docs: list[Document]) -> list[list[Prediction]]:
         """Every document, then again those whose source has a home (``gazetteer.home_areas``).
@@ -239,7 +252,7 @@ class OfflineSystem:
         As in the workbench, where a channel's other videos tell where the channel is, a
         document's home comes from the *other* documents of its source (leave one out).
         """
-        from ..geo.gazetteer import home_areas
+        from ..geo.gazetteer import get_gazetteer, home_areas
 
         extracted = [self._extract(doc) for doc in docs]
         first = [self._geocode(doc, ex) for doc, ex in zip(docs, extracted, strict=True)]
@@ -252,59 +265,74 @@ class OfflineSystem:
         out = [preds for preds, _ in first]
         for members in by_source.values():
             for i in members:
-                home = home_areas(self.geocoder.gazetteer, (first[j][1] for j in members if j != i))
+                home = home_areas(get_gazetteer(), (first[j][1] for j in members if j != i))
                 if home:
                     out[i] = self._geocode(docs[i], extracted[i], home)[0]  # only geocoding depends on it
         return out
 
     def process(self, doc: Document) -> list[Prediction]:
-        return self._process(doc)[0]
+        return self._geocode(doc, self._extract(doc))[0]
 
-    def _process(self, doc: Document, home: list[str] | None = None) -> tuple[list[Prediction], list[str]]:
-        """Predictions, and the gazetteer ids of the places found."""
-        return self._geocode(doc, self._extract(doc), home)
-
-    def _extract(self, doc: Document) -> tuple[Any, list[Any]]:
-        """The extractor's places and, per place, its mentions (geocoding-independent)."""
-        from ..datatypes import Segment, Window
-        from ..geo.recogniser import group_mentions, recognize
+    def _extract(self, doc: Document) -> tuple[Any, list[list[tuple[int, int, str]]]]:
+        """The extract stage's places and, per place, its mentions (start, end, surface)."""
+        from ..datatypes import ExtractionResult, Segment, Window
 
         window = Window(index=0, start=0.0, end=0.0, segments=[Segment(start=0.0, end=0.0, text=doc.text)])
-        result = self.extractor.extract([window], title="", language=doc.language)
-        # the extractor's places are the mention groups, in order: map every mention to its place
-        groups = group_mentions(recognize(doc.text, language=doc.language, cased=result.options.get("cased")))
-        if len(groups) != len(result.places):
-            raise RuntimeError(f"{doc.doc_id}: extractor and recognize() disagree ({len(groups)} groups)")
-        return result, groups
+        result = ExtractionResult.from_dict(
+            self._call("extract", {"windows": [window.to_dict()], "title": "", "language": doc.language}))
+        self.dropped_ungrounded += result.dropped_ungrounded
+        if self.extractor == "offline":
+            from ..geo.recogniser import group_mentions, recognize
+
+            # the offline extractor's places are its mention groups, in order: map every mention to its place
+            groups = group_mentions(recognize(doc.text, language=doc.language, cased=result.options.get("cased")))
+            if len(groups) != len(result.places):
+                raise RuntimeError(f"{doc.doc_id}: extractor and recognize() disagree ({len(groups)} groups)")
+            return result, [[(m.start, m.end, m.surface) for m in members] for _, _, members in groups]
+        return result, [_occurrences(doc.text, p.name) for p in result.places]
 
     def _geocode(
-        self, doc: Document, extracted: tuple[Any, list[Any]], home: list[str] | None = None
+        self, doc: Document, extracted: tuple[Any, list[list[tuple[int, int, str]]]], home: list[str] | None = None
     ) -> tuple[list[Prediction], list[str]]:
-        from ..datatypes import GeocodeRequest
+        from ..datatypes import GeocodeOutcome
+        from ..runner.graph import geocode_requests
 
-        result, groups = extracted
-        names = [p.name for p in result.places]
-        requests = [
-            GeocodeRequest(
-                query=p.name,
-                marker=p.marker,
-                context=[n for n in names if n != p.name],
-                language=doc.language,
-                home=list(home or []),
-            )
-            for p in result.places
-        ]
-        outcomes = self.geocoder.geocode(requests)
+        result, mentions = extracted
+        requests = geocode_requests(result.places, language=doc.language, home=home)
+        out = self._call("geocode", {"requests": [r.to_dict() for r in requests]})
+        outcomes = [GeocodeOutcome.from_dict(o) for o in out["outcomes"]]
         coords = [
             (o.hit.latitude, o.hit.longitude, o.hit.gazetteer_id or "") if o.hit is not None else (None, None, "")
             for o in outcomes
         ]
         ids = [o.hit.gazetteer_id for o in outcomes if o.hit is not None and o.hit.gazetteer_id]
         preds = []
-        for (lat, lon, gid), (_, _, members) in zip(coords, groups, strict=True):
-            preds += [Prediction(m.start, m.end, m.surface, lat, lon, gid) for m in members]
+        for (lat, lon, gid), members in zip(coords, mentions, strict=True):
+            preds += [Prediction(start, end, surface, lat, lon, gid) for start, end, surface in members]
         preds.sort(key=lambda p: p.start)
         return preds, ids
+
+
+def default_options() -> Any:
+    """The offline path: offline extractor, gazetteer geocoder."""
+    from ..runner.options import AnalysisOptions
+
+    return AnalysisOptions(offline=True).set(extractor="offline", geocoder="gazetteer")
+
+
+def system_name(options: Any) -> str:
+    """``offline``, or ``llm:<model>`` for the LLM extractor."""
+    extractor = options.extractor_name()
+    return "offline" if extractor == "offline" else f"{extractor}:{options.extract.llm_model}"
+
+
+def _occurrences(text: str, name: str) -> list[tuple[int, int, str]]:
+    """Every whole-word occurrence of ``name`` in ``text`` (any case): the mentions of a place
+    an extractor named without offsets (the LLM's)."""
+    if not name.strip():
+        return []
+    pattern = re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, name.split())) + r"(?!\w)", re.IGNORECASE)
+    return [(m.start(), m.end(), m.group(0)) for m in pattern.finditer(text)]
 
 
 class SpacyBaseline:
@@ -583,14 +611,18 @@ def evaluate_paths(
     split: str | None = None,
     lower: bool = True,
     areas: bool = True,
+    options: Any = None,
 ) -> tuple[list[Scores], list[str]]:
     """Score every corpus, as written and (``lower``) lower-cased without punctuation; returns
-    the score rows and extra report lines (speech-en listing)."""
+    the score rows and extra report lines (speech-en listing, the LLM's grounding drops).
+    ``options`` (``AnalysisOptions``) choose the extractor and geocoder; default: offline."""
     rows: list[Scores] = []
     notes: list[str] = []
+    options = options or default_options()
+    own, alone = system_name(options), f"{system_name(options)}:each-doc-alone"
     systems: list[tuple[str, Callable[[], Any]]] = [
-        ("offline", OfflineSystem),
-        ("offline:each-doc-alone", lambda: OfflineSystem(use_sources=False)),
+        (own, lambda: PipelineSystem(options=options)),
+        (alone, lambda: PipelineSystem(use_sources=False, options=options)),
     ]
     if baseline:
         systems.append((SpacyBaseline.name, SpacyBaseline))
@@ -609,17 +641,21 @@ def evaluate_paths(
 
                 judge = AreaJudge()
             for name, factory in systems:
-                if corpus.kind == "weibo" and name != "offline":
+                if corpus.kind == "weibo" and name not in (own, alone):
                     continue  # the baseline is English-only
-                if name == "offline:each-doc-alone" and not _has_sources(corpus):
-                    continue  # identical to "offline"
+                if name == alone and not _has_sources(corpus):
+                    continue  # identical to the system with sources
                 startup = 0.0
                 if name not in instances:  # one system object per run (the start-up is timed once)
                     t0 = time.perf_counter()
                     instances[name] = factory()
                     startup = time.perf_counter() - t0
                 system = instances[name]
+                dropped = getattr(system, "dropped_ungrounded", 0)
                 results, elapsed, _ = run_system(corpus, lambda system=system: system, name)
+                if own != "offline" and isinstance(system, PipelineSystem):
+                    notes.append(f"{corpus.name} ({name}): {system.dropped_ungrounded - dropped} name(s) the "
+                                 "extractor gave were not in the text and were dropped by grounding")
                 if corpus.kind == "speech-en":
                     found = [(d.doc_id, [p.surface for p in preds]) for d, preds in results]
                     with_places = [f"{doc}: {', '.join(names)}" for doc, names in found if names]
