@@ -260,3 +260,44 @@ class NominatimStub(StubServer):
 
     def reply(self, *places: dict[str, Any], delay: float = 0.0) -> StubServer:
         return self.enqueue(StubResponse(200, list(places), delay))
+
+
+# --------------------------------------------------------------------------- S3
+class S3Stub:
+    """An S3-compatible endpoint on 127.0.0.1 (moto's S3 backend, in memory), for the
+    artefact store's ``s3://`` URLs through s3fs. ``env`` is what a process needs to reach
+    it (botocore reads ``AWS_ENDPOINT_URL``). At most ``max_requests`` requests; ``close()`` stops it."""
+
+    def __init__(self, max_requests: int = 500) -> None:
+        from moto.server import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import make_server
+
+        self._httpd = make_server("127.0.0.1", 0, DomainDispatcherApplication(create_backend_app), threaded=True)
+        self._httpd.timeout = 0.2
+        self.port = self._httpd.server_address[1]
+        self.max_requests = max_requests
+        self.handled = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="s3-stub", daemon=True)
+        self._thread.start()
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.port}", "AWS_ACCESS_KEY_ID": "stub",
+                "AWS_SECRET_ACCESS_KEY": "stub-secret", "AWS_DEFAULT_REGION": "us-east-1"}
+
+    def _serve(self) -> None:
+        while not self._stop.is_set() and self.handled < self.max_requests:
+            self._httpd.handle_request()
+            self.handled += 1
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._httpd.server_close()
+
+    def __enter__(self) -> S3Stub:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
