@@ -18,3 +18,14 @@ def repeated_speech(folder: Path, repeats: int) -> Path:
         for _ in range(repeats):
             dst.writeframes(frames)
     return out
+
+
+def seed_gazetteer(cache_dir: Path) -> Path:
+    """Give a test's own cache folder this checkout's built gazetteer index (a link), so that a
+    subprocess using it does not build the index again (tens of seconds; scripts/setup.sh built it)."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    for built in (Path(__file__).resolve().parent.parent / "data" / "cache").glob("gazetteer-*.pkl"):
+        target = cache_dir / built.name
+        if not target.exists():
+            target.symlink_to(built)
+    return cache_dir

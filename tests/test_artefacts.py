@@ -78,10 +78,10 @@ def test_a_recording_is_transcribed_through_the_s3_store(tmp_path, s3):
     """A job whose audio goes through ``VIDEOMAP_ARTEFACT_STORE=s3://…``: the fetch stage
     uploads it, the transcribe stage reads it back from the bucket."""
     import fsspec
-    from media import SPEECH
 
     from pipeline.api import Workbench
     from pipeline.config import Settings
+    from tests.media import SPEECH
 
     media = tmp_path / "media"
     bench = Workbench(Settings(db_path=tmp_path / "wb.duckdb", cache_dir=tmp_path / "cache", media_dir=media,

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.media import seed_gazetteer
+
 ROOT = Path(__file__).resolve().parent.parent
 CLIP = ROOT / "tests" / "data" / "librispeech-2300-131720-0000.wav"  # "the paris plant ... crystal palace"
 DEMO_SRT = ROOT / "pipeline" / "demo" / "city-walk.srt"
@@ -31,7 +33,7 @@ def cli(*args, tmp_path, timeout=600):
     return subprocess.run([sys.executable, "-m", "pipeline", *args[:1], *env_db, *args[1:]], cwd=ROOT,
                           capture_output=True, text=True, timeout=timeout,
                           env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "VIDEOMAP_CACHE_DIR":
-                               str(tmp_path / "cache"), "VIDEOMAP_MEDIA_DIR": str(tmp_path / "media")})
+                               str(seed_gazetteer(tmp_path / "cache")), "VIDEOMAP_MEDIA_DIR": str(tmp_path / "media")})
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import pytest
 import tests.fakes as fakes
 from pipeline.api import Workbench
 from pipeline.errors import WaitTimeoutError
-from tests.media import repeated_speech
+from tests.media import repeated_speech, seed_gazetteer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -126,7 +126,8 @@ def _cli(db: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "pipeline", "analyze", "--offline", "--db", str(db), *args], cwd=ROOT,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "VIDEOMAP_CACHE_DIR": str(db.parent / "cache"), "VIDEOMAP_MEDIA_DIR": str(db.parent / "m")})
+        env={**os.environ, "VIDEOMAP_CACHE_DIR": str(seed_gazetteer(db.parent / "cache")),
+             "VIDEOMAP_MEDIA_DIR": str(db.parent / "m")})
 
 
 @pytest.mark.slow

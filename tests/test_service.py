@@ -445,9 +445,11 @@ def test_app_and_api_in_one_process_and_a_cli_in_a_third(tmp_path):
             return s.getsockname()[1]
 
     api_port, app_port = free_port(), free_port()
-    env = {**os.environ, "VIDEOMAP_DB_PATH": str(tmp_path / "wb.duckdb"), "VIDEOMAP_CACHE_DIR": str(tmp_path / "c"),
-           "VIDEOMAP_MEDIA_DIR": str(tmp_path / "media"), "VIDEOMAP_OFFLINE": "true",
-           "VIDEOMAP_API_PORT": str(api_port)}
+    from tests.media import seed_gazetteer
+
+    env = {**os.environ, "VIDEOMAP_DB_PATH": str(tmp_path / "wb.duckdb"),
+           "VIDEOMAP_CACHE_DIR": str(seed_gazetteer(tmp_path / "c")), "VIDEOMAP_MEDIA_DIR": str(tmp_path / "media"),
+           "VIDEOMAP_OFFLINE": "true", "VIDEOMAP_API_PORT": str(api_port)}
     proc = subprocess.Popen([sys.executable, "scripts/workbench.py", "--port", str(app_port)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
