@@ -230,6 +230,29 @@ def test_redis_down_at_submission_is_said_and_work_goes_on_when_it_is_back(tmp_p
         bench.shutdown()
 
 
+def test_redis_restarted_with_work_queued_loses_nothing(tmp_path, cluster, redis_server):
+    """Redis keeps no data here (as by default in tests and in scripts/cluster.sh): a restart
+    loses the queued messages. The coordinator notices (an error, or a new server run id) and
+    sends them again, so the jobs finish once a worker is up."""
+    bench = coordinator(tmp_path, redis_server.url)
+    try:
+        sources = [srt(tmp_path, "a.srt", "A walk through Porto."), srt(tmp_path, "b.srt", "Lunch in Coimbra.")]
+        job_ids = [o.job.job_id for o in bench.submit(sources, bench.options(offline=True))]
+        wait_until(lambda: all(task_ids(bench, j, "fetch") for j in job_ids), 30, "the fetch tasks sent")
+        redis_server.stop()
+        redis_server.start()
+        import redis
+
+        assert redis.Redis.from_url(redis_server.url).llen("fetch") == 0  # the queued messages are gone
+        cluster.worker("all", ALL_QUEUES, concurrency=2)
+        views = bench.wait(job_ids, timeout=120)
+        assert [v.status for v in views] == ["done", "done"], [v.error for v in views]
+        assert all(bench.places([v.video_id]) for v in views)
+        assert all(any(e["event"] == "broker_back" for e in bench.job_events(j)) for j in job_ids)
+    finally:
+        bench.shutdown()
+
+
 @pytest.mark.slow
 def test_two_geocode_workers_keep_nominatim_to_one_request_a_second(tmp_path, cluster, redis_server):
     stub = NominatimStub(max_requests=100, default=StubResponse(

@@ -53,6 +53,8 @@ logger = logging.getLogger(__name__)
 STAGE_TASK = "videomap.stage"
 MAINTENANCE_TASK = "videomap.maintenance"
 PREFIX = "videomap:"
+#: how often a waiting stage checks whether Redis restarted (and lost its message) meanwhile
+BROKER_RESTART_CHECK_S = 2.0
 INFLIGHT = PREFIX + "inflight"  # task id -> what the coordinator sent (for re-sending it)
 DEAD_LETTERS = PREFIX + "dlq"  # id -> a stage whose retries are exhausted
 QUEUE_DEPTHS = PREFIX + "queue_depths"
@@ -387,11 +389,20 @@ class CeleryExecutor:
         result = self.app.AsyncResult(task_id)
         pause = 0.02  # polls back off to 0.5 s while nothing changes: many waiting jobs stay cheap
         last_info: Any = None
+        broker_run = self._broker_run_id()
+        next_run_check = time.monotonic() + BROKER_RESTART_CHECK_S
         while True:
             self._check(ctx, task_id)
             try:
                 state = result.state
-                if outage:  # the broker is back: a message it lost (no persistence) is sent again
+                restarted = False
+                if state == "PENDING" and time.monotonic() >= next_run_check:
+                    # A Redis restarted between two polls (no error seen) has lost the queued
+                    # message, or the result, when it keeps no data: its run id tells.
+                    next_run_check = time.monotonic() + BROKER_RESTART_CHECK_S
+                    run = self._broker_run_id()
+                    restarted, broker_run = bool(run and broker_run and run != broker_run), run or broker_run
+                if outage or restarted:  # the broker is back: a message it lost (no persistence) is sent again
                     outage = False
                     if state == "PENDING":
                         self._send(stage, payload, task_id)
@@ -420,6 +431,13 @@ class CeleryExecutor:
         if "error" in value:
             raise error_from_dict(value["error"])
         return value["result"]
+
+    def _broker_run_id(self) -> str | None:
+        """Redis's run id (new at each start of the server); None when it does not answer."""
+        try:
+            return str(self.redis.info("server").get("run_id") or "") or None
+        except broker_errors():
+            return None
 
     def _check(self, ctx: Any, task_id: str) -> None:
         if ctx is None or not (ctx.canceled or ctx.timed_out):
