@@ -60,7 +60,7 @@ def nearby_names(first_mentions: list[tuple[str, float]]) -> dict[str, list[str]
     for k, name in enumerate(names):
         before = [n for n in reversed(names[max(0, k - NEARBY_BEFORE) : k]) if n != name]
         after = [n for n in names[k + 1 : k + 1 + NEARBY_AFTER] if n != name]
-        out.setdefault(name, before + after)
+        out.setdefault(name, list(dict.fromkeys(before + after)))
     return out
 
 

@@ -473,6 +473,11 @@ def _add_cn_divisions(t: _Table) -> int:
 
 
 _AIRPORT_WORDS = ("Airport", "Airfield", "Aerodrome", "Field")
+# words that say what kind of airport it is, not which one: a name of these alone names none
+_AIRPORT_GENERIC = frozenset(
+    "International Intl Municipal Regional Airport Airfield Aerodrome Field County State National Domestic Air "
+    "Base Industrial Memorial Executive Metropolitan City Airpark Airstrip Heliport".split()
+)
 
 
 def _airport_names(name: str, city: str) -> list[str]:
@@ -484,8 +489,9 @@ def _airport_names(name: str, city: str) -> list[str]:
     if short != name:
         out.append(short)
     for n in (name, short):
-        if city and n.startswith(city + " ") and len(n.split()) > len(city.split()) + 1:
-            out.append(n[len(city) + 1 :])
+        rest = n[len(city) + 1 :] if city and n.startswith(city + " ") else ""
+        if rest and set(rest.split()) - _AIRPORT_GENERIC:  # "Heathrow Airport", never "Municipal Airport"
+            out.append(rest)
     return out
 
 
