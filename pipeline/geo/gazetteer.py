@@ -1011,9 +1011,16 @@ class GazetteerGeocoder:
         towns = [e for e in ctx if e.feature_class == "P" and at_home(e)]
         for name in req.nearby:
             p = picks.get(name_key(name))
-            if p is None or name_key(name) not in context or p.entry.feature_class != "P" or not at_home(p.entry):
+            if p is None or name_key(name) not in context or not at_home(p.entry):
                 continue
             e = p.entry
+            if e.feature_code == "ADM1":  # "... in Catalonia": the video's biggest town there
+                inside = [t for t in towns if (t.country_code, t.admin1) == (e.country_code, e.admin1)]
+                if inside:
+                    return max(inside, key=lambda t: t.population), "nearby-region-city"
+                continue
+            if e.feature_class != "P":
+                continue
             if e.population >= POI_TOWN_MIN_POP or any(
                 t.index != e.index and distance_km(e.lat, e.lon, t.lat, t.lon) <= POI_NEAR_KM for t in towns
             ):

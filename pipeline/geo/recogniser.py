@@ -149,6 +149,12 @@ _POI_PREFIX = re.compile(
     r"(?<![\w'])((?:Mount|Mt\.|Lake|Cape|Isle of|Gulf of|Bay of|Sea of|River)\s+"
     r"[A-Z][\w'\u2019\-]*(?:\s+[A-Z][\w'\u2019\-]*)?)(?![\w'])"
 )
+# Head first, English: "Temple of Debod", "Church of the Society of Jesus", "Magic Fountain of Montjuïc"
+_POI_OF_HEADS = sorted((h.capitalize() for h, kind in POI_HEADS.items() if kind == "poi"), key=len, reverse=True)
+_POI_OF = re.compile(
+    r"(?<![\w'\u2019\-])((?:[A-Z][\w\-]*\s+){0,2}(" + "|".join(_POI_OF_HEADS) + r")\s+of\s+(?:the\s+)?"
+    r"([A-Z][\w\-]*(?:\s+[A-Z][\w\-]*){0,3}))(?![\w'])"
+)
 _ROMANCE_POI_HEADS = word_list("romance_poi_heads")
 _ROMANCE_STREET_HEADS = word_list("romance_street_heads")
 _ROMANCE_CONNECTORS = word_list("romance_connectors")
@@ -845,7 +851,31 @@ class _Recognizer:
                     s = d.start()  # "North Main Street", "E. Broad St.", "Old Lexington Highway"
                     phrase, key = text[s:e], name_key(text[s:e])
                 out.append(Mention(s, e, phrase, key, marker, [], "poi", 0.5))
-        # "<city> <number>" landmarks such as "Taipei 101"
+        out += self._pois_of(text)
+        return out
+
+    def _pois_of(self, text: str) -> list[Mention]:
+        """ "Temple of Debod", "Museum of Catalan History": a landmark named head first, English
+        style; the whole name is the place, so "Catalan" (a bay in Gibraltar) is not taken alone.
+        Not when what follows "of" is itself a strong place ("Church of England", "Tower of
+        London", "National Art Museum of Catalonia"): that place is what the text names."""
+        out = []
+        for m in _POI_OF.finditer(text):
+            s, e = m.span(1)
+            words = text[s:e].split()
+            while words and words[0].lower() in _CONNECTORS | STOPWORDS | _TITLES and words[0] not in _NAME_ARTICLES:
+                s += len(words[0]) + 1
+                words = words[1:]
+            if len(words) < 3:
+                continue
+            tail = name_key(m.group(3))
+            if self.gz.flags.get(tail, 0) & _build.KEY_STRONG:
+                continue
+            phrase = text[s:e]
+            key = name_key(phrase)
+            if self.gz.has_key(key):
+                continue  # the gazetteer match covers it
+            out.append(Mention(s, e, phrase, key, "poi", [], "poi", 0.5))
         return out
 
     def _romance_pois(self, text: str) -> list[Mention]:

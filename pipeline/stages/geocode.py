@@ -42,7 +42,7 @@ class Geocoder(Protocol):
 
 
 #: how many names ``nearby_names`` keeps before and after a name
-NEARBY_BEFORE = 3
+NEARBY_BEFORE = 10  # a guide lists many sights after naming their town once
 NEARBY_AFTER = 1
 
 
