@@ -37,9 +37,11 @@ def km(hit: GeoHit, point: tuple[float, float]) -> float:
 def test_nearby_names_are_the_names_said_just_before_then_after():
     near = nearby_names([("Spain", 0), ("Madrid", 10), ("Royal Palace", 20), ("Barcelona", 30),
                          ("Sagrada Familia", 40), ("Madrid", 50)])
-    assert near["Sagrada Familia"] == ["Barcelona", "Royal Palace", "Madrid"]
+    assert near["Sagrada Familia"] == ["Barcelona", "Royal Palace", "Madrid", "Spain"]
     assert near["Royal Palace"] == ["Madrid", "Spain", "Barcelona"]
     assert near["Spain"] == ["Madrid"]
+    many = nearby_names([(f"Sight {i}", i) for i in range(20)])
+    assert many["Sight 15"][:2] == ["Sight 14", "Sight 13"] and len(many["Sight 15"]) == 11  # 10 back, 1 on
 
 
 def test_an_airport_is_at_its_own_point(geocoder):
@@ -162,3 +164,40 @@ def test_the_api_route_schema_keeps_the_mark():
     parsed = MapVisualization.model_validate(video).model_dump()
     assert [r["approximate"] for r in parsed["routes"]] == [r["approximate"] for r in video["routes"]]
     assert any(r["approximate"] for r in parsed["routes"])
+
+
+# ------------------------------------------------------------------ recognition and evaluation
+def test_head_first_landmarks_are_one_name():
+    from pipeline.geo.recogniser import recognize
+
+    text = ("In Madrid we saw the Temple of Debod. In Barcelona the Museum of Catalan History, "
+            "and in England the Church of England and the Tower of London.")
+    surfaces = [m.surface for m in recognize(text)]
+    assert "Temple of Debod" in surfaces and "Museum of Catalan History" in surfaces
+    assert "Catalan" not in surfaces
+    # what follows "of" is a strong place: that place is what the text names
+    assert "Church of England" not in surfaces and "Tower of London" not in surfaces
+    assert "London" in surfaces
+
+
+def test_poi_evaluation_scores_a_small_gold(tmp_path):
+    import gzip
+
+    from pipeline.evaluate.poi import evaluate_pois, markdown_table
+
+    text = ("Welcome to Spain. Today we are in Madrid and this is the Temple of Debod. "
+            "Later we flew into Madrid Barajas International Airport. Then the Royal Palace.")
+    vlogs = tmp_path / "vlogs.jsonl.gz"
+    with gzip.open(vlogs, "wt", encoding="utf-8") as fh:
+        fh.write(json.dumps({"id": "v1", "text": text}) + "\n")
+    gold = tmp_path / "mine-pois.tsv"
+    gold.write_text("# half\tvideo_id\tname\tlat\tlon\tcity\tkind\n"
+                    "dev\tv1\tTemple of Debod\t40.4240\t-3.7177\tMadrid\ttemple\n"
+                    "dev\tv1\tMadrid Barajas International Airport\t40.4936\t-3.5668\tMadrid\tairport\n"
+                    "held-out\tv1\tRoyal Palace\t59.3268\t18.0717\tStockholm\tpalace\n"  # deliberately wrong
+                    "held-out\tv1\tHoly Spirit Rock\tuncertain\tuncertain\tMeteora\trock\n", encoding="utf-8")
+    dev, held, both = evaluate_pois(gold, vlogs)
+    assert (dev.half, dev.gold, dev.found, dev.within, dev.own_point) == ("dev", 2, 2, 2, 1)
+    assert (held.gold, held.found, held.within) == (1, 1, 0) and held.misses[0].startswith("Royal Palace")
+    assert both.gold == 3 and both.uncertain_skipped == 1
+    assert "| dev | 1 | 2 | 2 (1.000) | 2 (1.000) |" in markdown_table([dev, held, both])

@@ -150,7 +150,12 @@ _POI_PREFIX = re.compile(
     r"[A-Z][\w'\u2019\-]*(?:\s+[A-Z][\w'\u2019\-]*)?)(?![\w'])"
 )
 # Head first, English: "Temple of Debod", "Church of the Society of Jesus", "Magic Fountain of Montjuïc"
-_POI_OF_HEADS = sorted((h.capitalize() for h, kind in POI_HEADS.items() if kind == "poi"), key=len, reverse=True)
+# ("Church of Christ", "Church of Scientology": in English a church "of" is mostly a denomination)
+_POI_OF_HEADS = sorted(
+    (h.capitalize() for h, kind in POI_HEADS.items() if kind == "poi" and h not in ("church", "port")),
+    key=len,
+    reverse=True,
+)
 _POI_OF = re.compile(
     r"(?<![\w'\u2019\-])((?:[A-Z][\w\-]*\s+){0,2}(" + "|".join(_POI_OF_HEADS) + r")\s+of\s+(?:the\s+)?"
     r"([A-Z][\w\-]*(?:\s+[A-Z][\w\-]*){0,3}))(?![\w'])"
