@@ -837,7 +837,7 @@ class _Recognizer:
                     continue
                 phrase = text[s:e]
                 key = name_key(phrase)
-                if self.gz.has_key(key):
+                if self._gazetteer_covers(key):
                     continue  # the gazetteer match covers it
                 if rx is _POI_PREFIX and len(words) == 3 and self.gz.has_key(name_key(" ".join(words[:2]))):
                     continue  # "Mount Pleasant City Council": the town, which the gazetteer matches
@@ -859,6 +859,14 @@ class _Recognizer:
         out += self._pois_of(text)
         return out
 
+    def _gazetteer_covers(self, key: str) -> bool:
+        """The gazetteer's own match stands for this landmark phrase: it names a town, region or
+        feature. A name only points of interest carry ("Dulles Airport") stays a landmark
+        mention too (the gazetteer's rules for towns would weigh it as a town of no inhabitants);
+        either way the geocoder finds the POI's own point by its name."""
+        postings = self.gz.postings(key)
+        return bool(postings) and any(self.gz.entry(p >> 1).feature_class != "S" for p in postings)
+
     def _pois_of(self, text: str) -> list[Mention]:
         """ "Temple of Debod", "Museum of Catalan History": a landmark named head first, English
         style; the whole name is the place, so "Catalan" (a bay in Gibraltar) is not taken alone.
@@ -878,7 +886,7 @@ class _Recognizer:
                 continue
             phrase = text[s:e]
             key = name_key(phrase)
-            if self.gz.has_key(key):
+            if self._gazetteer_covers(key):
                 continue  # the gazetteer match covers it
             out.append(Mention(s, e, phrase, key, "poi", [], "poi", 0.5))
         return out
