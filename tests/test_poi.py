@@ -201,3 +201,15 @@ def test_poi_evaluation_scores_a_small_gold(tmp_path):
     assert (held.gold, held.found, held.within) == (1, 1, 0) and held.misses[0].startswith("Royal Palace")
     assert both.gold == 3 and both.uncertain_skipped == 1
     assert "| dev | 1 | 2 | 2 (1.000) | 2 (1.000) |" in markdown_table([dev, held, both])
+
+
+def test_an_airport_said_in_a_video_is_one_landmark_at_its_point():
+    from pipeline.datatypes import Segment, Window
+    from pipeline.geo.recogniser import OfflineExtractor
+
+    text = "We flew from Madrid to Barcelona and landed at Barcelona International Airport."
+    window = Window(index=0, start=0.0, end=5.0, segments=[Segment(start=0.0, end=5.0, text=text)])
+    places = {p.name: p for p in OfflineExtractor().extract([window], title="").places}
+    airport = places["Barcelona International Airport"]
+    assert airport.marker == "poi" and airport.tags == ["landmark"]
+    assert airport.description.startswith("Airport in")

@@ -1737,7 +1737,12 @@ class OfflineExtractor:
                 place.description, place.marker = describe_entry(gz, pick.entry, m.marker_hint)
                 place.tags = list(_TAGS.get(place.marker, []))
                 last_word = m.surface.split()[-1].lower()
-                if m.kind == "gazetteer" and " " in m.surface and POI_HEADS.get(last_word) == "poi":
+                if (
+                    m.kind == "gazetteer"
+                    and " " in m.surface
+                    and POI_HEADS.get(last_word) == "poi"
+                    and "landmark" not in place.tags  # (a POI entry's marker gives it already)
+                ):
                     place.tags.append("landmark")
             elif m.kind == "poi":
                 place.description = describe_marker(m.marker)
