@@ -155,7 +155,6 @@ class RoutePoint(BaseModel):
     timecode: str
     tags: list[str] = Field(default_factory=list)
     marker: str | None = None
-    approximate: bool = Field(False, description="placed at its town (or the video's), not at the place itself")
 
 
 class MapVisualization(BaseModel):

@@ -43,6 +43,14 @@ def format_timecode(seconds: float | None) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d},{ms:03d}"
 
 
+APPROXIMATE_TAG = "approximate"  # the tag the runner gives a place placed near, not at, itself
+
+
+def is_approximate_row(tags: list[str]) -> bool:
+    """A place shown at its town's point (or the video's) because its own point is unknown."""
+    return APPROXIMATE_TAG in tags
+
+
 def effective_places(rows: Iterable[Mapping[str, Any]], *, sources: Mapping[str, str] | None = None,
                      include_rejected: bool = False) -> list[dict[str, Any]]:
     """Rows with the analyst's corrections applied, in video + timecode order."""
@@ -59,6 +67,8 @@ def effective_places(rows: Iterable[Mapping[str, Any]], *, sources: Mapping[str,
             status = "corrected"
         source = (sources or {}).get(row["video_id"]) or row.get("source") or ""
         tags = list(row.get("tags") or [])
+        if row.get("c_latitude") is not None:  # the analyst put it where it is: no longer approximate
+            tags = [t for t in tags if t != APPROXIMATE_TAG]
         out.append({
             "source": source,
             "video_id": row["video_id"],
@@ -87,18 +97,10 @@ def effective_places(rows: Iterable[Mapping[str, Any]], *, sources: Mapping[str,
             "country_code": row.get("country_code") or "",
             "video_title": row.get("video_title") or "",
             # placed near the place, not at it (a landmark at its town): until the analyst moves it
-            "approximate": is_approximate_row(tags, row.get("c_latitude") is not None),
+            "approximate": is_approximate_row(tags),
         })
     out.sort(key=lambda p: (p["video_id"], p["start_seconds"]))
     return out
-
-
-APPROXIMATE_TAG = "approximate"  # the tag the runner gives a place placed near, not at, itself
-
-
-def is_approximate_row(tags: list[str], corrected: bool = False) -> bool:
-    """A place shown at its town's point (or the video's) because its own point is unknown."""
-    return APPROXIMATE_TAG in tags and not corrected
 
 
 def places_frame(places: list[dict[str, Any]]) -> pd.DataFrame:
@@ -210,8 +212,7 @@ def map_visualizations(places: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "description": p["description"],
                     "timecode": p["timecode"],
                     "tags": p["tags"],
-                    "marker": p["marker"],
-                    "approximate": bool(p.get("approximate")),
+                    "marker": p["marker"],  # (an approximate place: the "approximate" tag)
                 }
                 for p in route
             ],
