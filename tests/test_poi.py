@@ -170,10 +170,11 @@ def test_the_api_route_schema_keeps_the_mark():
 def test_head_first_landmarks_are_one_name():
     from pipeline.geo.recogniser import recognize
 
-    text = ("In Madrid we saw the Temple of Debod. In Barcelona the Museum of Catalan History, "
+    text = ("In Madrid we saw the Temple of Debod. In Barcelona the Museum of Catalan History and Park Güell, "
             "and in England the Church of England and the Tower of London.")
     surfaces = [m.surface for m in recognize(text)]
     assert "Temple of Debod" in surfaces and "Museum of Catalan History" in surfaces
+    assert "Park Güell" in surfaces
     assert "Catalan" not in surfaces
     # what follows "of" is a strong place: that place is what the text names
     assert "Church of England" not in surfaces and "Tower of London" not in surfaces

@@ -146,7 +146,7 @@ _POI = re.compile(
     r"[A-Z](?:[\w\-]|['\u2019](?!s\b))*\s+(?:" + _POI_HEAD_WORDS + r"))(?![\w'])"
 )
 _POI_PREFIX = re.compile(
-    r"(?<![\w'])((?:Mount|Mt\.|Lake|Cape|Isle of|Gulf of|Bay of|Sea of|River)\s+"
+    r"(?<![\w'])((?:Mount|Mt\.|Lake|Cape|Isle of|Gulf of|Bay of|Sea of|River|Park)\s+"
     r"[A-Z][\w'\u2019\-]*(?:\s+[A-Z][\w'\u2019\-]*)?)(?![\w'])"
 )
 # Head first, English: "Temple of Debod", "Church of the Society of Jesus", "Magic Fountain of Montjuïc"
