@@ -183,7 +183,7 @@ class Workbench:
         for p in places:
             p["video_title"] = self.readable_title(p.get("video_title"), p["video_id"])
             p["added"] = "added" in p["tags"]
-            p["approximate"] = "approximate" in p["tags"] or p["status"] not in ("ok", "corrected")
+            p["approximate"] = bool(p.get("approximate")) or p["status"] not in ("ok", "corrected")
         words = self.search_words(query)
         if words:
             places = [p for p in places if all(

@@ -167,6 +167,9 @@ class GeocodeRequest(Record):
     # home areas of the source (a channel's, a newspaper's) found in its other items:
     # ISO country codes ("US") or first-level regions ("US.KY"); see gazetteer.home_areas
     home: list[str] = field(default_factory=list)
+    # the other names said closest before (then after) this one, nearest first: where a landmark
+    # that no geocoder knows is placed, and the area a POI is searched in (see stages.geocode)
+    nearby: list[str] = field(default_factory=list)
 
 
 @dataclass

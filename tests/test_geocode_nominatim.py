@@ -407,3 +407,76 @@ def test_geocode_retry_over_the_http_api_reaches_nominatim_again(stub: Nominatim
         assert client.get(f"/api/jobs/{job_id}").json()["status"] == "done"
         rows = client.get("/api/places", params={"video_id": job["video_id"]}).json()
         assert {r["geocoder"] for r in rows} == {"nominatim"}
+
+
+# --------------------------------------------------------------- points of interest
+DEBOD = NominatimStub.place(40.42403, -3.71780, "Templo de Debod, Madrid, España", osm_type="way", osm_id=26096006,
+                            cls="historic", type_="archaeological_site", country_code="es")
+DEBOD_EGYPT = NominatimStub.place(23.8, 32.9, "Debod, Aswan, Egypt", osm_type="node", osm_id=7, cls="place",
+                                  type_="village", country_code="eg")
+MADRID = (40.4165, -3.70256)
+
+
+def _box(request) -> tuple[float, float, float, float]:
+    """The stub's view of geopy's ``viewbox`` parameter: lon1, lat1, lon2, lat2."""
+    lon1, lat1, lon2, lat2 = (float(v) for v in request.query["viewbox"][0].split(","))
+    return lon1, lat1, lon2, lat2
+
+
+def test_poi_is_asked_within_its_towns_box(stub: NominatimStub) -> None:
+    stub.reply(DEBOD)
+    asked: list[GeocodeRequest] = []
+    geocoder = make(stub, poi_area=lambda r: asked.append(r) or MADRID)
+    poi = req("Temple of Debod", marker="poi", context=["Madrid", "Spain"], nearby=["Madrid"])
+    [out] = geocoder.geocode([poi])
+    [sent] = stub.requests
+    assert sent.query["q"] == ["Temple of Debod"] and sent.query["bounded"] == ["1"]
+    lon1, lat1, lon2, lat2 = _box(sent)
+    assert min(lat1, lat2) < MADRID[0] < max(lat1, lat2) and min(lon1, lon2) < MADRID[1] < max(lon1, lon2)
+    assert 0.2 < abs(lat2 - lat1) < 0.35  # 2 x 15 km of latitude
+    assert asked == [poi]
+    assert out.hit is not None and (out.hit.latitude, out.hit.longitude) == (40.42403, -3.7178)
+    assert out.hit.gazetteer_id == "osm:way/26096006"
+
+
+def test_poi_not_in_its_box_falls_back_to_the_plain_query_at_the_same_rate(stub: NominatimStub) -> None:
+    stub.reply().reply(DEBOD_EGYPT)  # nothing in Madrid's box -> asked again without it
+    geocoder = make(stub, poi_area=lambda r: MADRID, min_delay_s=0.3)
+    [out] = geocoder.geocode([req("Debod", marker="poi", context=["Madrid"])])
+    first, second = stub.requests
+    assert "viewbox" in first.query and "viewbox" not in second.query and "bounded" not in second.query
+    assert second.at - first.at >= 0.25  # both requests through the one rate limiter
+    assert out.hit is not None and out.hit.country_code == "EG"
+
+
+def test_only_pois_are_boxed_and_a_failing_area_is_no_failure(stub: NominatimStub) -> None:
+    stub.reply(LISBON).reply(PENA)
+
+    def broken(request: GeocodeRequest) -> tuple[float, float] | None:
+        raise RuntimeError("no gazetteer")
+
+    geocoder = make(stub, poi_area=broken)
+    outs = geocoder.geocode([req("Lisbon", context=["Sintra"]), req("Pena Palace", marker="poi", context=["Sintra"])])
+    assert all("viewbox" not in r.query for r in stub.requests)
+    assert [o.hit is not None for o in outs] == [True, True]
+
+
+def test_poi_cache_key_depends_on_the_names_around_it() -> None:
+    geocoder = NominatimGeocoder(UA, domain="127.0.0.1:9", scheme="http", poi_area=None)
+    in_madrid = req("Royal Palace", marker="poi", context=["Madrid"], nearby=["Madrid"])
+    in_stockholm = req("Royal Palace", marker="poi", context=["Stockholm"], nearby=["Stockholm"])
+    assert geocoder.cache_key(in_madrid) != geocoder.cache_key(in_stockholm)
+    plain = geocoder.cache_key(req("Lisbon", context=["Porto"]))
+    assert plain == geocoder.cache_key(req("Lisbon")) == "nominatim:lisbon"
+
+
+@pytest.mark.slow
+def test_poi_box_comes_from_the_gazetteer_town(stub: NominatimStub) -> None:
+    """The default area: the town the offline gazetteer would place the landmark at (real index)."""
+    stub.reply(DEBOD)
+    geocoder = make(stub)
+    [out] = geocoder.geocode([req("Temple of Debod", marker="poi", context=["Madrid", "Spain", "Barcelona"],
+                                  nearby=["Madrid", "Barcelona"])])
+    lon1, lat1, lon2, lat2 = _box(stub.requests[0])
+    assert min(lat1, lat2) < 40.4165 < max(lat1, lat2) and min(lon1, lon2) < -3.70 < max(lon1, lon2)
+    assert out.hit is not None and out.hit.latitude == 40.42403

@@ -16,7 +16,16 @@ from .core import evaluate_paths, load_variants, markdown_table
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m pipeline.evaluate", description=(EVALUATE_DOC or "").split("\n\n")[0])
     ap.add_argument(
-        "paths", nargs="+", help="corpus files/folders (LGL, GeoVirus, Weibo CoNLL, speech-en, SwNE, GeoCorpora)"
+        "paths",
+        nargs="+",
+        help="corpus files/folders (LGL, GeoVirus, Weibo CoNLL, speech-en, SwNE, GeoCorpora) and POI gold files "
+        "(*-pois.tsv: pipeline/evaluate/data/travel-vlog-pois.tsv)",
+    )
+    ap.add_argument(
+        "--vlogs",
+        type=Path,
+        default=None,
+        help="the travel-vlog transcripts a POI gold file refers to (default: ../shared/eval/travel-vlogs-en/)",
     )
     ap.add_argument("--baseline", action="store_true", help="also run spaCy small NER + population baseline")
     ap.add_argument("--limit", type=int, default=None, help="only the first N documents of each corpus")
@@ -53,6 +62,22 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigurationError as exc:
             ap.error(exc.message)
     t0 = time.perf_counter()
+    from .poi import DEFAULT_VLOGS, evaluate_pois, is_poi_gold
+    from .poi import markdown_table as poi_table
+
+    poi_golds = [p for p in args.paths if is_poi_gold(p)]
+    args.paths = [p for p in args.paths if not is_poi_gold(p)]
+    for gold in poi_golds:
+        poi_rows = evaluate_pois(gold, args.vlogs or DEFAULT_VLOGS)
+        print(f"Points of interest ({gold}):\n")
+        print(poi_table(poi_rows))
+        for r in poi_rows:
+            if r.half != "all" and r.misses:
+                print(f"\n{r.half}: not within 5 km: " + "; ".join(r.misses))
+        print()
+    if not args.paths:
+        print(f"(total {time.perf_counter() - t0:.1f} s)")
+        return 0
     if args.rule_report:
         from .rules import report_markdown, rule_report
 

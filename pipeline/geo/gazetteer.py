@@ -39,7 +39,7 @@ from .toponyms.text import fold, name_key
 
 log = logging.getLogger(__name__)
 
-METHOD_VERSION = "gz-4"
+METHOD_VERSION = "gz-5"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +67,8 @@ class Entry:
             return f"{source}:{ident:06d}"
         if source == "uspostal":  # a USPS place name: its first ZIP code
             return f"{source}:{ident:05d}"
+        if source == "iata":  # an airport: its IATA code
+            return f"{source}:{_build.iata_code(ident)}"
         return f"{source}:{ident}"  # geonames:ID, features:ROW (toponyms/features.tsv)
 
     @property
@@ -76,6 +78,9 @@ class Entry:
 
 # Curated seas, rivers, mountains, islands and regions (toponyms/features.tsv).
 FEATURE_CODES = frozenset(_build.FEATURE_CLASSES)
+# Points of interest (GeoNames class S): airports (airportsdata).
+POI_CODES = frozenset(_build.POI_CLASSES)
+_POI_KINDS = {"AIRP": "Airport"}
 # Areas whose point says little about what lies near it: no proximity support from or to them.
 _BROAD = frozenset({"CONT", "RGN"}) | FEATURE_CODES
 
@@ -89,6 +94,7 @@ _MARKERS = {
     "PPL": "city",
     "PPLC": "city",
     **{code: "natural" for code in FEATURE_CODES},
+    **{code: "poi" for code in POI_CODES},
     "PEN": "region",
     "RGNH": "region",
 }
@@ -204,8 +210,8 @@ class Gazetteer:
             return "Continent"
         if e.feature_code == "RGN":
             return "World region"
-        if e.feature_code in FEATURE_CODES:
-            kind = _FEATURE_KINDS[e.feature_code]
+        if e.feature_code in FEATURE_CODES or e.feature_code in POI_CODES:
+            kind = _FEATURE_KINDS.get(e.feature_code) or _POI_KINDS[e.feature_code]
             where = self.country_names.get(e.country_code, "")
             return f"{kind} in {where}" if where else kind
         kind = {"ADM1": "Region", "ADM2": "District", "ADM3": "District"}.get(e.feature_code)
@@ -429,6 +435,13 @@ _MARKER_FIT = {
     "city": {"PPL": 0.4, "PPLC": 0.4},
 }
 MAX_CANDIDATES = 60
+# Points of interest: a POI candidate counts as the one meant when it lies in a country the
+# video names or within this distance of a place it names; a POI name with several candidates
+# and none there is placed approximately instead (at the town said nearest before it).
+POI_NEAR_KM = 50.0
+# ... a town a landmark is placed at needs this many inhabitants, or another of the video's
+# towns within POI_NEAR_KM, or to be named in the video on its own (for a contained name)
+POI_TOWN_MIN_POP = 100_000
 FOREIGN_MAX_POP = 1_000_000  # towns below this need support when the document names other countries
 RESTARTS = 3  # alternatives per name from which the joint assignment is re-optimised
 RESTART_MARGIN = 2.5  # ... whose prior is at most this far below the name's pick
@@ -880,7 +893,8 @@ class GazetteerGeocoder:
         q = name_key(request.query)
         ctx = sorted({name_key(c) for c in request.context} - {q, ""})
         home = [",".join(sorted(set(request.home)))] if request.home else []
-        raw = "\x1f".join([_build.data_version(), METHOD_VERSION, request.marker or "", *home, q, *ctx])
+        near = ["near:" + ",".join(name_key(n) for n in request.nearby)] if request.nearby else []
+        raw = "\x1f".join([_build.data_version(), METHOD_VERSION, request.marker or "", *home, *near, q, *ctx])
         return f"gazetteer:{hashlib.sha256(raw.encode()).hexdigest()[:40]}"
 
     def geocode(self, requests: list[GeocodeRequest]) -> list[GeocodeOutcome]:
@@ -903,6 +917,8 @@ class GazetteerGeocoder:
         context = tuple(sorted({name_key(c) for c in req.context} - {q, ""}))
         picks = _resolve_cached(gz, context + (q,), (q, req.marker or "other"), tuple(req.home))
         pick = picks.get(q)
+        if pick is not None and (pick.entry.feature_code in POI_CODES or req.marker == "poi"):
+            pick = self._poi_pick(q, pick, picks, context)
         approx = None
         if pick is None:
             approx = self._fallback(req, picks, context)
@@ -935,33 +951,116 @@ class GazetteerGeocoder:
         )
         return GeocodeOutcome(query=req.query, hit=hit, geocoder=self.name)
 
+    def _poi_pick(self, q: str, pick: _Cand, picks: dict[str, _Cand], context: tuple[str, ...]) -> _Cand | None:
+        """The point of interest a POI name means in this video, or None (placed approximately).
+
+        Of the name's POI candidates, the one in a country the video names or within
+        ``POI_NEAR_KM`` of a place it names (the nearest such); a name only one POI carries is
+        that POI wherever it is ("Incheon International Airport"). Not a POI pick: kept as is.
+        """
+        res = Resolver(self.gazetteer)
+        pois = [c for c in res._candidates(q, "poi") if c.entry.feature_code in POI_CODES]
+        if not pois:
+            return pick
+        others = [p.entry for k, p in picks.items() if k in context and k != q]
+        countries = {e.country_code for e in others if e.feature_code == "PCLI"}
+        points = [e for e in others if e.feature_code not in _BROAD and e.feature_code != "PCLI"]
+        best: tuple[float, _Cand] | None = None
+        for c in pois:
+            d = _nearest(c.entry, points)
+            if (d is not None and d <= POI_NEAR_KM) or c.entry.country_code in countries:
+                rank = d if d is not None else POI_NEAR_KM
+                if best is None or rank < best[0]:
+                    best = (rank, c)
+        if best is not None:
+            return best[1]
+        return pois[0] if len(pois) == 1 else None
+
+    def area_for(self, req: GeocodeRequest) -> Entry | None:
+        """The town (or region) a POI of this request lies in, by the same rules that place it
+        approximately: a place named in it, else the town said nearest before it, else the
+        video's main town. What an online geocoder searches within."""
+        gz = self.gazetteer
+        q = name_key(req.query)
+        context = tuple(sorted({name_key(c) for c in req.context} - {q, ""}))
+        picks = _resolve_cached(gz, context + (q,), (q, req.marker or "other"), tuple(req.home))
+        found = self._fallback(req, picks, context)
+        return found[0] if found else None
+
     def _fallback(
         self, req: GeocodeRequest, picks: dict[str, _Cand], context: tuple[str, ...]
     ) -> tuple[Entry, str] | None:
-        """A POI/landmark not in the gazetteer: its contained place name, else a context town."""
+        """Where to show a POI/landmark that has no point of its own (``approximate``).
+
+        In order: a place its name contains that the video is about ("Barcelona Cathedral",
+        "Palacio Real de Madrid": a big town, or one the video also names on its own); the town
+        said nearest before it (``GeocodeRequest.nearby``: a city walk names its town, then its
+        sights); the video's most populous town. Only towns in the video's countries (those it
+        names, and the one most of its places lie in): "Jardines de Sabatini" is not at
+        "Jardines de la Silla", Mexico, nor "Royal Palace" at a namesake abroad.
+        """
+        ctx = [p.entry for k, p in picks.items() if k in context]
+        countries = _video_countries(ctx)
+
+        def at_home(e: Entry) -> bool:
+            return not countries or e.country_code in countries
+
+        inner = self._contained(req, context, at_home)
+        if inner is not None:
+            return inner, "contained-name"
+        towns = [e for e in ctx if e.feature_class == "P" and at_home(e)]
+        for name in req.nearby:
+            p = picks.get(name_key(name))
+            if p is None or name_key(name) not in context or not at_home(p.entry):
+                continue
+            e = p.entry
+            if e.feature_code == "ADM1":  # "... in Catalonia": the video's biggest town there
+                inside = [t for t in towns if (t.country_code, t.admin1) == (e.country_code, e.admin1)]
+                if inside:
+                    return max(inside, key=lambda t: t.population), "nearby-region-city"
+                continue
+            if e.feature_class != "P":
+                continue
+            if e.population >= POI_TOWN_MIN_POP or any(
+                t.index != e.index and distance_km(e.lat, e.lon, t.lat, t.lon) <= POI_NEAR_KM for t in towns
+            ):
+                return e, "nearby-city"
+        if towns:
+            return max(towns, key=lambda e: e.population), "context-city"
+        return None
+
+    def _contained(self, req: GeocodeRequest, context: tuple[str, ...], at_home: Any) -> Entry | None:
+        """The town/region a landmark's name contains, when the video is there: "Taipei 101",
+        "Barcelona Cathedral" (not "Longshan Temple" in a Taipei video -> Longshan, Jilin; not
+        "Santiago Bernabéu Stadium" -> Santiago de Compostela, a town the video never names)."""
         gz = self.gazetteer
         q = fold(req.query)
-        best: tuple[int, str] | None = None
+        own = name_key(req.query)
+        found: list[tuple[int, Entry]] = []
         for end, kid in gz.automaton.iter(q):
             key = gz.keys[kid]
             start = end - len(key) + 1
-            if (start > 0 and q[start - 1].isalnum()) or (end + 1 < len(q) and q[end + 1].isalnum()):
+            if key == own or (start > 0 and q[start - 1].isalnum()) or (end + 1 < len(q) and q[end + 1].isalnum()):
                 continue
-            if gz.flags.get(key, 0) & (_build.KEY_COMMON | _build.KEY_ABBREV):
+            flags = gz.flags.get(key, 0)
+            if flags & _build.KEY_ABBREV or (flags & _build.KEY_COMMON and not flags & _build.KEY_STRONG):
+                continue  # "Barcelona Cathedral": a big city's name even where it is also a word
+            inner = _resolve_cached(gz, context + (key,), (key, "other"), tuple(req.home)).get(key)
+            if inner is None or not at_home(inner.entry):
                 continue
-            if best is None or len(key) > len(best[1]):
-                best = (start, key)
-        if best is not None and best[1] != name_key(req.query):
-            inner = _resolve_cached(gz, context + (best[1],), (best[1], "other"), tuple(req.home)).get(best[1])
-            ctx_cc = {p.entry.country_code for k, p in picks.items() if k in context}
-            # "Taipei 101" -> Taipei; but "Longshan Temple" in a Taipei video is not Longshan, Jilin
-            if inner is not None and (not ctx_cc or inner.entry.country_code in ctx_cc):
-                return inner.entry, "contained-name"
-        towns = [p.entry for k, p in picks.items() if k in context and p.entry.feature_class == "P"]
-        if towns:
-            towns.sort(key=lambda e: -e.population)
-            return towns[0], "context-city"
-        return None
+            e = inner.entry
+            if key in context or e.population >= POI_TOWN_MIN_POP or e.feature_code in ("PCLI", "ADM1"):
+                found.append((len(key), e))
+        return max(found, key=lambda t: t[0])[1] if found else None
+
+
+def _video_countries(entries: list[Entry]) -> set[str]:
+    """The countries a video is in: those it names, and the one most of its places lie in."""
+    named = {e.country_code for e in entries if e.feature_code == "PCLI"}
+    counts = Counter(e.country_code for e in entries if e.country_code and e.feature_code not in _BROAD)
+    if counts:
+        named.add(counts.most_common(1)[0][0])
+    return named
 
 
 def _confidence(score: float) -> float:

@@ -146,8 +146,19 @@ _POI = re.compile(
     r"[A-Z](?:[\w\-]|['\u2019](?!s\b))*\s+(?:" + _POI_HEAD_WORDS + r"))(?![\w'])"
 )
 _POI_PREFIX = re.compile(
-    r"(?<![\w'])((?:Mount|Mt\.|Lake|Cape|Isle of|Gulf of|Bay of|Sea of|River)\s+"
+    r"(?<![\w'])((?:Mount|Mt\.|Lake|Cape|Isle of|Gulf of|Bay of|Sea of|River|Park)\s+"
     r"[A-Z][\w'\u2019\-]*(?:\s+[A-Z][\w'\u2019\-]*)?)(?![\w'])"
+)
+# Head first, English: "Temple of Debod", "Church of the Society of Jesus", "Magic Fountain of Montjuïc"
+# ("Church of Christ", "Church of Scientology": in English a church "of" is mostly a denomination)
+_POI_OF_HEADS = sorted(
+    (h.capitalize() for h, kind in POI_HEADS.items() if kind == "poi" and h not in ("church", "port")),
+    key=len,
+    reverse=True,
+)
+_POI_OF = re.compile(
+    r"(?<![\w'\u2019\-])((?:[A-Z][\w\-]*\s+){0,2}(" + "|".join(_POI_OF_HEADS) + r")\s+of\s+(?:the\s+)?"
+    r"([A-Z][\w\-]*(?:\s+[A-Z][\w\-]*){0,3}))(?![\w'])"
 )
 _ROMANCE_POI_HEADS = word_list("romance_poi_heads")
 _ROMANCE_STREET_HEADS = word_list("romance_street_heads")
@@ -826,7 +837,7 @@ class _Recognizer:
                     continue
                 phrase = text[s:e]
                 key = name_key(phrase)
-                if self.gz.has_key(key):
+                if self._gazetteer_covers(key):
                     continue  # the gazetteer match covers it
                 if rx is _POI_PREFIX and len(words) == 3 and self.gz.has_key(name_key(" ".join(words[:2]))):
                     continue  # "Mount Pleasant City Council": the town, which the gazetteer matches
@@ -845,7 +856,39 @@ class _Recognizer:
                     s = d.start()  # "North Main Street", "E. Broad St.", "Old Lexington Highway"
                     phrase, key = text[s:e], name_key(text[s:e])
                 out.append(Mention(s, e, phrase, key, marker, [], "poi", 0.5))
-        # "<city> <number>" landmarks such as "Taipei 101"
+        out += self._pois_of(text)
+        return out
+
+    def _gazetteer_covers(self, key: str) -> bool:
+        """The gazetteer's own match stands for this landmark phrase: it names a town, region or
+        feature. A name only points of interest carry ("Dulles Airport") stays a landmark
+        mention too (the gazetteer's rules for towns would weigh it as a town of no inhabitants);
+        either way the geocoder finds the POI's own point by its name."""
+        postings = self.gz.postings(key)
+        return bool(postings) and any(self.gz.entry(p >> 1).feature_class != "S" for p in postings)
+
+    def _pois_of(self, text: str) -> list[Mention]:
+        """ "Temple of Debod", "Museum of Catalan History": a landmark named head first, English
+        style; the whole name is the place, so "Catalan" (a bay in Gibraltar) is not taken alone.
+        Not when what follows "of" is itself a strong place ("Church of England", "Tower of
+        London", "National Art Museum of Catalonia"): that place is what the text names."""
+        out = []
+        for m in _POI_OF.finditer(text):
+            s, e = m.span(1)
+            words = text[s:e].split()
+            while words and words[0].lower() in _CONNECTORS | STOPWORDS | _TITLES and words[0] not in _NAME_ARTICLES:
+                s += len(words[0]) + 1
+                words = words[1:]
+            if len(words) < 3:
+                continue
+            tail = name_key(m.group(3))
+            if self.gz.flags.get(tail, 0) & _build.KEY_STRONG:
+                continue
+            phrase = text[s:e]
+            key = name_key(phrase)
+            if self._gazetteer_covers(key):
+                continue  # the gazetteer match covers it
+            out.append(Mention(s, e, phrase, key, "poi", [], "poi", 0.5))
         return out
 
     def _romance_pois(self, text: str) -> list[Mention]:
@@ -1694,7 +1737,12 @@ class OfflineExtractor:
                 place.description, place.marker = describe_entry(gz, pick.entry, m.marker_hint)
                 place.tags = list(_TAGS.get(place.marker, []))
                 last_word = m.surface.split()[-1].lower()
-                if m.kind == "gazetteer" and " " in m.surface and POI_HEADS.get(last_word) == "poi":
+                if (
+                    m.kind == "gazetteer"
+                    and " " in m.surface
+                    and POI_HEADS.get(last_word) == "poi"
+                    and "landmark" not in place.tags  # (a POI entry's marker gives it already)
+                ):
                     place.tags.append("landmark")
             elif m.kind == "poi":
                 place.description = describe_marker(m.marker)

@@ -21,6 +21,7 @@ from typing import Any
 from ..datatypes import ExtractionResult, FetchedVideo, GeocodeOutcome, GeocodeRequest, Place, Transcript, Window
 from ..stages.compress import compress
 from ..stages.fetch import fetch_source
+from ..stages.geocode import nearby_names
 from ..storage.artefacts import ArtefactStore
 from .options import AnalysisOptions, make_extractor, make_geocoder
 
@@ -129,8 +130,11 @@ def geocode_requests(places: list[Place], *, language: str | None = None, contex
     """The geocode stage's input for one video's places: each name with the video's other
     names as context (``context_names``, default the places' own) and the channel's home areas."""
     names = context_names if context_names is not None else [p.name for p in places]
+    # the names said around each one (by timecode, then in order of first mention): where a
+    # landmark without a point of its own is placed, and the town a POI is searched in
+    near = nearby_names([(p.name, p.start_seconds) for p in places])
     return [GeocodeRequest(query=p.name, marker=p.marker, context=[n for n in names if n != p.name],
-                           language=language, home=list(home or []))
+                           language=language, home=list(home or []), nearby=near.get(p.name, []))
             for p in places]
 
 

@@ -41,6 +41,29 @@ class Geocoder(Protocol):
         """One outcome per request, in order. Never raises for a single failed name."""
 
 
+#: how many names ``nearby_names`` keeps before and after a name
+NEARBY_BEFORE = 10  # a guide lists many sights after naming their town once
+NEARBY_AFTER = 1
+
+
+def nearby_names(first_mentions: list[tuple[str, float]]) -> dict[str, list[str]]:
+    """``GeocodeRequest.nearby`` for every name from where each is first said (seconds or
+    characters): the names said last before it, nearest first, then the next one after it.
+
+    A city walk names its town, then the sights in it: "Barcelona ... Sagrada Familia". The
+    town said just before a landmark is where the landmark most likely is, not the video's
+    biggest town (a Spain guide names Madrid most, but its Barcelona sights are not there).
+    """
+    order = sorted(((pos, i, name) for i, (name, pos) in enumerate(first_mentions)), key=lambda t: (t[0], t[1]))
+    names = [name for _, _, name in order]
+    out: dict[str, list[str]] = {}
+    for k, name in enumerate(names):
+        before = [n for n in reversed(names[max(0, k - NEARBY_BEFORE) : k]) if n != name]
+        after = [n for n in names[k + 1 : k + 1 + NEARBY_AFTER] if n != name]
+        out.setdefault(name, list(dict.fromkeys(before + after)))
+    return out
+
+
 GeocoderFactory = Callable[..., Geocoder]
 _REGISTRY: dict[str, GeocoderFactory] = {}
 

@@ -8,13 +8,21 @@ server with the same settings share one thread-safe geopy ``RateLimiter``, so
 creating a geocoder per job does not multiply the request rate. Failures the
 server may get over (429, 5xx, timeouts, unreachable) come back as
 ``transient`` outcomes, which callers must not cache as "not found".
+
+A point of interest (marker ``poi``: "Temple of Debod", "Wat Pho") is asked for within its
+town's area first: ``viewbox`` of ``POI_RADIUS_KM`` around the town the offline gazetteer
+places it near (``GazetteerGeocoder.area_for``) with ``bounded=1``; when nothing lies there,
+the plain query as for any name. Both requests go through the same rate limiter.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from geopy.adapters import AdapterHTTPError, RequestsAdapter, URLLibAdapter
@@ -47,6 +55,36 @@ _REFUSED_USER_AGENTS = {
     "specify_your_app_name_here",
 }
 NOT_FOUND = "not found"
+#: half the side of the box a point of interest is searched in, around its town's point
+POI_RADIUS_KM = 15.0
+
+#: where a POI request's town is: (latitude, longitude), or None when nothing says
+AreaFinder = Callable[[GeocodeRequest], "tuple[float, float] | None"]
+
+
+def gazetteer_area(request: GeocodeRequest) -> tuple[float, float] | None:
+    """The point of the town the offline gazetteer places a POI near (its contained place
+    name, the town said before it, the video's main town)."""
+    from ..geo.gazetteer import GazetteerGeocoder
+
+    entry = GazetteerGeocoder().area_for(request)
+    return None if entry is None else (entry.lat, entry.lon)
+
+
+def viewbox(lat: float, lon: float, radius_km: float) -> list[tuple[float, float]]:
+    """Two corners of a box ``radius_km`` around a point (geopy's ``viewbox`` form)."""
+    dlat = radius_km / 111.32
+    dlon = radius_km / (111.32 * max(0.05, math.cos(math.radians(lat))))
+    return [(max(-90.0, lat - dlat), max(-180.0, lon - dlon)), (min(90.0, lat + dlat), min(180.0, lon + dlon))]
+
+
+def poi_key_suffix(request: GeocodeRequest) -> str:
+    """What a POI's answer depends on besides its name (the names around it): a cache-key part."""
+    if request.marker != "poi" or not (request.context or request.nearby):
+        return ""
+    raw = "\x1f".join([*(normalise_query(n) for n in request.nearby), "|",
+                        *sorted({normalise_query(n) for n in request.context})])
+    return "|poi:" + hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
 def is_acceptable_user_agent(user_agent: str | None) -> bool:
@@ -176,6 +214,8 @@ class NominatimGeocoder:
         min_delay_s: float = 1.0,
         max_retries: int = 2,
         error_wait_s: float = 5.0,
+        poi_area: AreaFinder | None = gazetteer_area,
+        poi_radius_km: float = POI_RADIUS_KM,
     ) -> None:
         agent = (user_agent or "").strip()
         if not is_acceptable_user_agent(agent):
@@ -203,15 +243,38 @@ class NominatimGeocoder:
         self._server = (scheme, self.domain)
         self.min_delay_s = float(min_delay_s)
         self._limiter = _shared_limiter((scheme, self.domain, self.min_delay_s), self.min_delay_s)
+        self.poi_area = poi_area
+        self.poi_radius_km = float(poi_radius_km)
 
     def config(self) -> dict[str, Any]:
         return {"name": self.name, "domain": self.domain}
 
     def cache_key(self, request: GeocodeRequest) -> str:
-        return f"{self.name}:{normalise_query(request.query)}"
+        return f"{self.name}:{normalise_query(request.query)}{poi_key_suffix(request)}"
 
     def geocode(self, requests: list[GeocodeRequest]) -> list[GeocodeOutcome]:
         return [self._one(req) for req in requests]
+
+    def _area(self, request: GeocodeRequest) -> tuple[float, float] | None:
+        if request.marker != "poi" or self.poi_area is None:
+            return None
+        try:
+            return self.poi_area(request)
+        except Exception:  # the area only narrows the search: without it, the plain query
+            log.exception("no search area for %r", request.query)
+            return None
+
+    def _search(self, request: GeocodeRequest, query: str, kwargs: dict[str, Any]) -> Any:
+        """The POI within its town's box first (when it has one), then the plain query."""
+        area = self._area(request)
+        if area is not None:
+            bounded = {**kwargs, "viewbox": viewbox(*area, self.poi_radius_km), "bounded": True}
+            location = self._ask(query, bounded)
+            if location is not None:
+                return location
+            log.debug("Nominatim: %r not within %.0f km of %s; asking without the box", query,
+                      self.poi_radius_km, area)
+        return self._ask(query, kwargs)
 
     def _ask(self, query: str, kwargs: dict[str, Any]) -> Any:
         """One rate-limited request, retried ``max_retries`` times on transient failures.
@@ -244,7 +307,7 @@ class NominatimGeocoder:
         if request.language:
             kwargs["language"] = request.language
         try:
-            location = self._ask(query, kwargs)
+            location = self._search(request, query, kwargs)
         except _Retryable as exc:
             _note_outage(self._server, _reason(exc.original))
             return GeocodeOutcome(query=request.query, error=_reason(exc.original), transient=True, geocoder=self.name)
@@ -292,14 +355,22 @@ class NominatimThenGazetteer:
     name = "nominatim+gazetteer"
 
     def __init__(self, *, gazetteer_options: dict[str, Any] | None = None, **nominatim_options: Any) -> None:
-        self.primary = NominatimGeocoder(**nominatim_options)
         self.fallback: Geocoder = get_geocoder("gazetteer", **(gazetteer_options or {}))
+        area_for = getattr(self.fallback, "area_for", None)
+        if area_for is not None and "poi_area" not in nominatim_options:
+            # the POI's town from the fallback gazetteer the chain already holds
+            def fallback_area(request: GeocodeRequest) -> tuple[float, float] | None:
+                entry = area_for(request)
+                return None if entry is None else (entry.lat, entry.lon)
+
+            nominatim_options["poi_area"] = fallback_area
+        self.primary = NominatimGeocoder(**nominatim_options)
 
     def config(self) -> dict[str, Any]:
         return {"name": self.name, "primary": self.primary.config(), "fallback": self.fallback.config()}
 
     def cache_key(self, request: GeocodeRequest) -> str:
-        return f"{self.name}:{normalise_query(request.query)}"
+        return f"{self.name}:{normalise_query(request.query)}{poi_key_suffix(request)}"
 
     def geocode(self, requests: list[GeocodeRequest]) -> list[GeocodeOutcome]:
         outcomes = self.primary.geocode(requests)

@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 CSV_COLUMNS = [
     "source", "video_id", "location", "latitude", "longitude", "timecode", "start_seconds",
     "description", "tags", "marker", "confidence", "evidence", "geocoder", "status", "url_at_time",
-    "visited", "gazetteer_id", "country_code", "video_title", "failure_reason",
+    "visited", "gazetteer_id", "country_code", "video_title", "failure_reason", "approximate",
 ]
 FORMATS = ("csv", "geojson", "kml", "parquet", "json")
 # Spreadsheets execute cells that start with these (OWASP "CSV injection").
@@ -41,6 +41,14 @@ def format_timecode(seconds: float | None) -> str:
     minutes, rest = divmod(rest, 60_000)
     secs, ms = divmod(rest, 1000)
     return f"{hours:02d}:{minutes:02d}:{secs:02d},{ms:03d}"
+
+
+APPROXIMATE_TAG = "approximate"  # the tag the runner gives a place placed near, not at, itself
+
+
+def is_approximate_row(tags: list[str]) -> bool:
+    """A place shown at its town's point (or the video's) because its own point is unknown."""
+    return APPROXIMATE_TAG in tags
 
 
 def effective_places(rows: Iterable[Mapping[str, Any]], *, sources: Mapping[str, str] | None = None,
@@ -58,6 +66,9 @@ def effective_places(rows: Iterable[Mapping[str, Any]], *, sources: Mapping[str,
         if row.get("c_latitude") is not None:
             status = "corrected"
         source = (sources or {}).get(row["video_id"]) or row.get("source") or ""
+        tags = list(row.get("tags") or [])
+        if row.get("c_latitude") is not None:  # the analyst put it where it is: no longer approximate
+            tags = [t for t in tags if t != APPROXIMATE_TAG]
         out.append({
             "source": source,
             "video_id": row["video_id"],
@@ -70,7 +81,7 @@ def effective_places(rows: Iterable[Mapping[str, Any]], *, sources: Mapping[str,
             "timecode": format_timecode(row.get("start_seconds")),
             "start_seconds": float(row.get("start_seconds") or 0.0),
             "description": row.get("description") or "",
-            "tags": list(row.get("tags") or []),
+            "tags": tags,
             "marker": row.get("marker") or "other",
             "confidence": float(row.get("confidence") or 0.0),
             "evidence": row.get("evidence") or "",
@@ -85,6 +96,8 @@ def effective_places(rows: Iterable[Mapping[str, Any]], *, sources: Mapping[str,
             "gazetteer_id": row.get("gazetteer_id") or "",
             "country_code": row.get("country_code") or "",
             "video_title": row.get("video_title") or "",
+            # placed near the place, not at it (a landmark at its town): until the analyst moves it
+            "approximate": is_approximate_row(tags),
         })
     out.sort(key=lambda p: (p["video_id"], p["start_seconds"]))
     return out
@@ -127,7 +140,7 @@ def to_geojson(places: list[dict[str, Any]]) -> bytes:
     for p in places:
         if p["latitude"] is None or p["longitude"] is None:
             continue
-        props = {k: p[k] for k in CSV_COLUMNS if k not in ("latitude", "longitude")}
+        props = {k: p.get(k) for k in CSV_COLUMNS if k not in ("latitude", "longitude")}
         features.append({
             "type": "Feature",
             "geometry": {"type": "Point", "coordinates": [p["longitude"], p["latitude"]]},
@@ -167,6 +180,8 @@ def to_kml(places: list[dict[str, Any]]) -> bytes:
         for p in route:
             point = folder.newpoint(name=_kml_text(p["location"]), coords=[(p["longitude"], p["latitude"])])
             description = f"{p['timecode']} — {p['description']}\n{p['evidence']}"
+            if p.get("approximate"):
+                description += "\nApproximate position: placed at its town, not at the place itself"
             if p["url_at_time"]:
                 description += f"\n{p['url_at_time']}"
             point.description = _kml_html(description)
@@ -197,7 +212,7 @@ def map_visualizations(places: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "description": p["description"],
                     "timecode": p["timecode"],
                     "tags": p["tags"],
-                    "marker": p["marker"],
+                    "marker": p["marker"],  # (an approximate place: the "approximate" tag)
                 }
                 for p in route
             ],

