@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 DATA = Path(__file__).parent / "data" / "vlogs"
 ANNOTATIONS = DATA / "annotations.tsv"
 GOLD = DATA / "gold.jsonl"
+LOCAL_GOLD = "vlog-gold.jsonl"  # a folder's own gold, used instead of the project's
 SOURCE_FILE = "nomadic-samuel-youtube-transcripts.jsonl.gz"
 SAMPLE_EVERY = 10  # every 10th record by sorted id
 WINDOW_WORDS = 1500  # whole cues until this many words
@@ -136,8 +137,13 @@ def build_gold(folder: Path, annotations: Path = ANNOTATIONS, out: Path = GOLD) 
     return total
 
 
-def load_vlogs(folder: Path, gold: Path = GOLD) -> list[Document]:
-    """The sampled windows as documents, with gold places and ignored spans (``Document.ignore``)."""
+def load_vlogs(folder: Path, gold: Path | None = None) -> list[Document]:
+    """The sampled windows as documents, with gold places and ignored spans (``Document.ignore``).
+
+    The gold is the project's (``data/vlogs/gold.jsonl``) unless the folder brings its own
+    ``vlog-gold.jsonl`` (the tests' made-up sample does)."""
+    if gold is None:
+        gold = folder / LOCAL_GOLD if (folder / LOCAL_GOLD).exists() else GOLD
     recs = {r["id"]: r for r in read_records(folder)}
     docs = []
     for line in gold.read_text(encoding="utf-8").splitlines():
