@@ -168,3 +168,11 @@ def test_lower_case_plurals_and_the_word():
     assert rc._english_plural(rc._recognizer().gz, "monasteries")
     assert rc._english_plural(rc._recognizer().gz, "churches")
     assert not rc._english_plural(rc._recognizer().gz, "texas")
+
+
+def test_lower_case_the_feature_is_the_feature():
+    assert "pyrenees" in _names("we flew over the pyrenees mountains at dawn")
+    assert "pyrenees" not in {
+        m.surface
+        for m in rc.recognize("we flew over the pyrenees mountains at dawn", disabled=frozenset({"lower_the_feature"}))
+    }

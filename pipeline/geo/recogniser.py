@@ -93,6 +93,7 @@ class Thresholds:
     conf_ceiling: float = 0.98  # highest confidence given
     conf_lower_settlement: float = 0.4  # "the town of cintra" in a cased text
     conf_dateline: float = 0.8  # "ROANOKE -- ..."
+    conf_lower_feature: float = 0.6  # "the pyrenees" in lower-case text
     conf_abbreviation: float = 0.8  # "U.S.", "Napa, CA"
     conf_zh_sure: float = 0.75  # Chinese: an admin area or a city of ``zh_confident``
     conf_zh_other: float = 0.55  # ... other Chinese names
@@ -1357,6 +1358,12 @@ def _small_town(c: Candidate) -> bool:
 
 
 # --- lower-case text: well-known names; others (and English words) need a cue ("in", "the town of")
+def _lower_the_feature(c: Candidate) -> bool:
+    """Lower-case text: "the pyrenees", "the andes", "the nile": one of the curated prominent
+    physical features (``features.tsv``) after "the", and no English word, is the feature."""
+    return c.prev_l == "the" and _is_feature(c.ids) and not c.common and c.key not in c.gz.common_words
+
+
 def _lower_country_word(c: Candidate) -> bool:
     """Lower-case text: a country whose name is also an English word ("china", "turkey",
     "russia" in web2), without a cue: kept only if the text names another place in that
@@ -1505,6 +1512,7 @@ RULES: tuple[Rule, ...] = (
     _R("person_name", _V.NEEDS_SUPPORT, _person_name, "cased", THRESHOLDS.discount_person),
     _R("small_town_elsewhere", _V.NEEDS_COUNTRY, _small_town, "cased"),
     # lower-case text
+    _R("lower_the_feature", _V.ACCEPT, _lower_the_feature, "lower", THRESHOLDS.conf_lower_feature),
     _R("lower_country_word", _V.NEEDS_SUPPORT, _lower_country_word, "lower", THRESHOLDS.discount_context),
     _R("lower_in_context", _V.NEEDS_SUPPORT, _lower_in_context, "lower", THRESHOLDS.discount_context),
     _R("lower_unknown", _V.REJECT, _lower_unknown, "lower"),
