@@ -5,8 +5,8 @@ span P/R/F1 depend on nothing else) with a trace of the rules of ``recogniser.RU
 and corpus (as written and lower-cased), how many candidate spans it decided and how many of those
 decisions were wrong against the gold spans (exact offsets) — a rejection is wrong when the span
 is a gold toponym, a keep (accept, given name, person's name) when it is not, a discount when
-it is not (it lowered the confidence of a non-place: right); given-name and needs-support keeps
-are provisional (most are dropped later for want of support), so their "wrong" counts the
+it is not (it lowered the confidence of a non-place: right); given-name, needs-support and
+needs-country keeps are provisional (most are dropped later for want of support), so their "wrong" counts the
 non-gold spans among them, not the errors left. ``--ablation`` also runs each rule's
 corpora with that rule disabled and reports the span F1 change (positive: the rule costs F1).
 """
