@@ -225,3 +225,70 @@ def test_an_llm_run_without_a_model_is_refused_with_a_message(capsys):
     with pytest.raises(SystemExit):
         evaluate_main([str(GEOVIRUS), "--extractor", "llm"])
     assert "No LLM model configured" in capsys.readouterr().err
+
+
+VLOGS = DATA / "vlogs-sample"
+
+
+def test_vlog_sample_is_read_with_its_halves_and_ignored_spans():
+    from pipeline.evaluate import vlogs
+
+    assert ev.detect_format(VLOGS) == "vlogs"
+    corpus = ev.load_corpus(VLOGS)
+    assert [d.doc_id for d in corpus.docs] == ["r00", "r10"]  # every 10th record by id
+    assert [d.split for d in corpus.docs] == ["dev", "held-out"]
+    dev = corpus.docs[0]
+    assert [g.name for g in dev.gold] == ["Lisbon", "Portugal", "Belem Tower"]
+    assert [g.name for g in dev.ignore] == ["Casa Pinto"]
+    for doc in corpus.docs:
+        for g in doc.gold + doc.ignore:
+            assert doc.text[g.start : g.end] == g.name
+    # cues are joined as the extractor joins segments
+    assert dev.text.startswith("Good morning from Lisbon, Portugal! We are taking")
+    # the stored gold is what the annotations resolve to
+    rebuilt = VLOGS / "rebuilt.jsonl"
+    try:
+        vlogs.build_gold(VLOGS, VLOGS / "annotations.tsv", rebuilt)
+        assert rebuilt.read_text(encoding="utf-8") == (VLOGS / "vlog-gold.jsonl").read_text(encoding="utf-8")
+    finally:
+        rebuilt.unlink(missing_ok=True)
+    parts = ev.gold_parts(corpus)
+    assert [p.name for p in parts] == ["vlogs-sample dev", "vlogs-sample held-out"]
+
+
+def test_vlog_text_change_is_refused(tmp_path):
+    import shutil
+
+    from pipeline.evaluate import vlogs
+
+    folder = tmp_path / "vlogs"
+    shutil.copytree(VLOGS, folder)
+    gold = (folder / "vlog-gold.jsonl").read_text(encoding="utf-8").replace('"cues": 4', '"cues": 3')
+    (folder / "vlog-gold.jsonl").write_text(gold, encoding="utf-8")
+    with pytest.raises(ValueError, match="differs"):
+        vlogs.load_vlogs(folder)
+    with pytest.raises(ValueError, match="not in the window"):
+        vlogs.resolve("We went to Lisbon.", [("Porto", "city", "*")])
+    # an earlier line wins where spans overlap; occurrence numbers pick single mentions
+    got = vlogs.resolve(
+        "77 Hong Kong dollars in Hong Kong", [("Hong Kong dollars", "ignore", "*"), ("Hong Kong", "city", "*")]
+    )
+    assert [(m["name"], m["type"]) for m in got] == [("Hong Kong dollars", "ignore"), ("Hong Kong", "city")]
+    assert [m["start"] for m in vlogs.resolve("Kyoto, Kyoto, Kyoto", [("Kyoto", "city", "2")])] == [7]
+
+
+def test_ignored_spans_are_neither_right_nor_wrong():
+    rows, _ = ev.evaluate_paths([str(VLOGS)], areas=False)
+    by = {(r.corpus, r.system): r for r in rows}
+    assert set(by) >= {
+        ("vlogs-sample dev", "offline"),
+        ("vlogs-sample held-out", "offline"),
+        ("vlogs-sample dev (lower-case, no punctuation)", "offline"),
+    }
+    doc = ev.load_corpus(VLOGS).docs[0]
+    s, e = doc.ignore[0].start, doc.ignore[0].end
+    preds = [ev.Prediction(s, e, "Casa Pinto"), ev.Prediction(s + 5, e, "Pinto"), ev.Prediction(18, 24, "Lisbon")]
+    assert [p.surface for p in doc.scored(preds)] == ["Lisbon"]
+    corpus = ev.Corpus("x", "vlogs", [doc], has_coordinates=False)
+    row = ev.score(corpus, "test", [(doc, preds)], 1.0, 0.0)
+    assert row.predicted == 1 and row.exact[0] == 1.0 and row.gold == 3

@@ -135,3 +135,44 @@ def test_romance_landmarks_are_taken_whole():
     assert got == {"Plaza Mayor": "poi", "Puerta del Sol": "poi", "Palacio de la Moneda": "poi", "Santiago": "city"}
     assert "Mayor" not in got  # a town elsewhere: never the landmark's last word alone
     assert {m.surface: m.marker for m in rc.recognize("Calle Ocho is busy at night.")} == {"Calle Ocho": "street"}
+
+
+def test_small_town_needs_its_country_among_the_sure_places():
+    # a video about Ireland: "Baileys" (a hamlet in the US) is the liqueur, "Catalan" a people's word
+    text = "So hello from Ireland. We are here in Dublin. I'm getting the Baileys Coffee and a Catalan hat."
+    names = _names(text)
+    assert "Ireland" in names and "Dublin" in names
+    assert "Baileys" not in names and "Catalan" not in names
+    trace: list[rc.RuleDecision] = []
+    rc.recognize(text, trace=trace)
+    assert any(d.rule == "small_town_elsewhere" for d in trace)
+    # a text that names no sure place keeps the town (a tweet), and so does a placed one
+    assert "Zanesville" in _names("Snow again in Zanesville tonight.")
+    assert "Zanesville" in _names("Zanesville and Columbus, Ohio will vote on Tuesday.")
+    with_rule_off = {m.surface for m in rc.recognize(text, disabled=frozenset({"small_town_elsewhere"}))}
+    assert "Baileys" in with_rule_off or "Catalan" in with_rule_off
+
+
+def test_ruler_titles_in_the_plural_are_people():
+    assert "Queens" not in _names("In Costa Brava we ate like Kings and Queens all week.")
+    assert "Queens" in _names("She grew up in Queens and moved to Boston.")
+
+
+def test_colloquial_words_and_toasts_are_no_places():
+    assert not {"Wanna", "Salud"} & set(_names("In Madrid, Spain. Wanna try some? Cheers! Salud!"))
+
+
+def test_lower_case_plurals_and_the_word():
+    names = _names("the monks built monasteries in the valley near kalambaka greece")
+    assert "monasteries" not in names and "the valley" not in names
+    assert rc._english_plural(rc._recognizer().gz, "monasteries")
+    assert rc._english_plural(rc._recognizer().gz, "churches")
+    assert not rc._english_plural(rc._recognizer().gz, "texas")
+
+
+def test_lower_case_the_feature_is_the_feature():
+    assert "pyrenees" in _names("we flew over the pyrenees mountains at dawn")
+    assert "pyrenees" not in {
+        m.surface
+        for m in rc.recognize("we flew over the pyrenees mountains at dawn", disabled=frozenset({"lower_the_feature"}))
+    }

@@ -61,7 +61,10 @@ from .documents import Corpus, Document, GoldToponym, Prediction  # noqa: E402  
 def detect_format(path: Path) -> str:
     if path.is_dir():
         from .corpora import swne_files
+        from .vlogs import is_vlog_folder
 
+        if is_vlog_folder(path):
+            return "vlogs"
         if (path / "transcripts.tsv").exists():
             return "speech-en"
         if (path / "geocorpora_total.json").exists():
@@ -174,6 +177,12 @@ def _load_geocorpora(path: Path) -> list[Document]:
     return load_geocorpora(path)
 
 
+def _load_vlogs(path: Path) -> list[Document]:
+    from .vlogs import load_vlogs
+
+    return load_vlogs(path)
+
+
 _LOADERS: dict[str, Callable[[Path], list[Document]]] = {
     "lgl": load_lgl,
     "geovirus": load_geovirus,
@@ -181,6 +190,7 @@ _LOADERS: dict[str, Callable[[Path], list[Document]]] = {
     "speech-en": load_speech,
     "swne": _load_swne,
     "geocorpora": _load_geocorpora,
+    "vlogs": _load_vlogs,
 }
 
 
@@ -197,6 +207,18 @@ def load_corpus(path: str | Path, limit: int | None = None, split: str | None = 
     return Corpus(path.stem if path.is_file() else path.name, kind, docs, has_coords)
 
 
+def gold_parts(corpus: Corpus) -> list[Corpus]:
+    """A corpus whose gold marks its own development / held-out halves (the vlogs) as one corpus
+    per half, so both are reported in one run; any other corpus as it is."""
+    marks = list(dict.fromkeys(d.split for d in corpus.docs if d.split))
+    if len(marks) < 2:
+        return [corpus]
+    return [
+        Corpus(f"{corpus.name} {m}", corpus.kind, [d for d in corpus.docs if d.split == m], corpus.has_coordinates)
+        for m in marks
+    ]
+
+
 def lower_cased(corpus: Corpus) -> Corpus:
     """The corpus as automatic captions write it: lower case, no punctuation (gold spans carried)."""
     from .corpora import speech_like
@@ -210,12 +232,13 @@ def load_variants(
     """Every corpus as written and (``lower``) lower-cased without punctuation, in the order given."""
     out = []
     for path in paths:
-        base = load_corpus(path, limit, split)
+        whole = load_corpus(path, limit, split)
         if split:
-            base.name += f" ({split})"
-        out.append(base)
-        if lower and base.kind != "speech-en":  # (speech-en is lower-case already)
-            out.append(lower_cased(base))
+            whole.name += f" ({split})"
+        for base in gold_parts(whole):
+            out.append(base)
+            if lower and base.kind != "speech-en":  # (speech-en is lower-case already)
+                out.append(lower_cased(base))
     return out
 
 
@@ -453,7 +476,8 @@ def score(
     rec_errors: list[float] = []
     located_errors: list[float] = []
     e2e_errors: list[float] = []
-    for doc, preds in results:
+    for doc, all_preds in results:
+        preds = doc.scored(all_preds)
         gold = [g for g in doc.gold if gold_filter is None or gold_filter(g)]
         n_pred += len(preds)
         n_gold += len(gold)
@@ -629,12 +653,14 @@ def evaluate_paths(
     instances: dict[str, Any] = {}
     judge = None
     for path in paths:
-        base = load_corpus(path, limit, split)
+        whole = load_corpus(path, limit, split)
         if split:
-            base.name += f" ({split})"
-        variants = [base]
-        if lower and base.kind != "speech-en":  # (speech-en is lower-case already)
-            variants.append(lower_cased(base))
+            whole.name += f" ({split})"
+        variants = []
+        for base in gold_parts(whole):
+            variants.append(base)
+            if lower and base.kind != "speech-en":  # (speech-en is lower-case already)
+                variants.append(lower_cased(base))
         for corpus in variants:
             if areas and corpus.has_coordinates and judge is None:
                 from .areas import AreaJudge

@@ -159,6 +159,8 @@ def speech_like(corpus: Corpus) -> Corpus:
                 d.language,
                 d.source,
                 _carry(d.non_places, new, mapping),
+                _carry(d.ignore, new, mapping),
+                d.split,
             )
         )
     return Corpus(corpus.name + " (lower-case, no punctuation)", corpus.kind, docs, corpus.has_coordinates)

@@ -23,6 +23,15 @@ class Document:
     language: str = "en"
     source: str = ""  # the publisher (LGL: the newspaper's domain), for the source-home pass
     non_places: list[GoldToponym] = field(default_factory=list)  # names that are no places (SwNE)
+    # spans neither right nor wrong (vlogs: a place name inside a business or event name)
+    ignore: list[GoldToponym] = field(default_factory=list)
+    split: str = ""  # the gold's own development / held-out mark (vlogs)
+
+    def scored(self, preds: list[Prediction]) -> list[Prediction]:
+        """The predictions that count: those overlapping an ignored span are left out."""
+        if not self.ignore:
+            return preds
+        return [p for p in preds if not any(p.start < g.end and g.start < p.end for g in self.ignore)]
 
 
 @dataclass
@@ -38,6 +47,6 @@ class Prediction:
 @dataclass
 class Corpus:
     name: str
-    kind: str  # "lgl" | "geovirus" | "weibo" | "speech-en" | "swne" | "geocorpora"
+    kind: str  # "lgl" | "geovirus" | "weibo" | "speech-en" | "swne" | "geocorpora" | "vlogs"
     docs: list[Document]
     has_coordinates: bool = True

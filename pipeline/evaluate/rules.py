@@ -5,8 +5,8 @@ span P/R/F1 depend on nothing else) with a trace of the rules of ``recogniser.RU
 and corpus (as written and lower-cased), how many candidate spans it decided and how many of those
 decisions were wrong against the gold spans (exact offsets) — a rejection is wrong when the span
 is a gold toponym, a keep (accept, given name, person's name) when it is not, a discount when
-it is not (it lowered the confidence of a non-place: right); given-name and needs-support keeps
-are provisional (most are dropped later for want of support), so their "wrong" counts the
+it is not (it lowered the confidence of a non-place: right); given-name, needs-support and
+needs-country keeps are provisional (most are dropped later for want of support), so their "wrong" counts the
 non-gold spans among them, not the errors left. ``--ablation`` also runs each rule's
 corpora with that rule disabled and reports the span F1 change (positive: the rule costs F1).
 """
@@ -48,7 +48,8 @@ class RuleReport:
 def _span_prf(docs: list[Document], mentions: list[list[tuple[int, int]]]) -> tuple[float, float, float]:
     """Exact-span P/R/F1, counted as ``core.score`` counts them."""
     tp = n_pred = n_gold = 0
-    for doc, spans in zip(docs, mentions, strict=True):
+    for doc, all_spans in zip(docs, mentions, strict=True):
+        spans = [sp for sp in all_spans if not _ignored(doc, sp)]
         predicted = set(spans)
         n_pred += len(spans)
         n_gold += len(doc.gold)
@@ -56,6 +57,11 @@ def _span_prf(docs: list[Document], mentions: list[list[tuple[int, int]]]) -> tu
     p = tp / n_pred if n_pred else 0.0
     r = tp / n_gold if n_gold else 0.0
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def _ignored(doc: Document, span: tuple[int, int]) -> bool:
+    """The span overlaps one the gold neither counts nor penalises (``Document.ignore``)."""
+    return any(span[0] < g.end and g.start < span[1] for g in doc.ignore)
 
 
 def _recognise(corpus: Corpus, disabled: frozenset[str] = frozenset(), trace: list | None = None) -> list:
@@ -86,6 +92,8 @@ def rule_report(corpora: list[Corpus], *, ablation: bool = False) -> RuleReport:
         for doc, trace in zip(corpus.docs, traces, strict=True):
             gold = {(g.start, g.end) for g in doc.gold}
             for d in trace:
+                if _ignored(doc, (d.start, d.end)):
+                    continue
                 tally = report.tallies.setdefault((corpus.name, d.rule), RuleTally())
                 tally.decided += 1
                 is_gold = (d.start, d.end) in gold

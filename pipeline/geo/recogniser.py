@@ -51,7 +51,7 @@ from .toponyms.text import (
     word_list,
 )
 
-VERSION = "9"
+VERSION = "10"
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,8 @@ class Thresholds:
     lower_context_pop: int = 5_000  # lower-case text: a town this big in a region the text names is meant
     lower_context_candidates: int = 5  # ... among a name's best candidates
     word_town: int = 100_000  # lower-case text: an English word is a place's own name this big ("nice", "paris")
+    elsewhere_town: int = 10_000  # a town below this size needs its country among the text's sure places
+    elsewhere_candidates: int = 5  # ... among a name's best candidates
     zh_two_chars: int = 500_000  # Chinese: a two-character name is a city this big (or an admin area)
     zh_suffixed: int = 10_000  # ... a longer name ending in 市/县/区... a town this big
     zh_other: int = 100_000  # ... other longer names
@@ -91,6 +93,7 @@ class Thresholds:
     conf_ceiling: float = 0.98  # highest confidence given
     conf_lower_settlement: float = 0.4  # "the town of cintra" in a cased text
     conf_dateline: float = 0.8  # "ROANOKE -- ..."
+    conf_lower_feature: float = 0.6  # "the pyrenees" in lower-case text
     conf_abbreviation: float = 0.8  # "U.S.", "Napa, CA"
     conf_zh_sure: float = 0.75  # Chinese: an admin area or a city of ``zh_confident``
     conf_zh_other: float = 0.55  # ... other Chinese names
@@ -106,6 +109,7 @@ THRESHOLDS = Thresholds()
 
 _CONNECTORS = word_list("connectors")
 _TITLES = word_list("titles")
+_RULER_TITLES = word_list("ruler_titles")
 _SPEECH_VERBS = word_list("speech_verbs")
 _GOVERNOR_OF = re.compile(r"\b[Gg]overnor of (?:the state of )?$")
 _AFTER_TOWN_COMMA = re.compile(r"[A-Z][\w.'\u2019-]*, $")  # "Rockville, |Maryland"
@@ -476,6 +480,15 @@ def _followed_by_region(gz: Gazetteer, text: str, end: int) -> bool:
     return False
 
 
+def _english_plural(gz: Gazetteer, key: str) -> bool:
+    """The plural of an English word: "lakes", "monasteries", "churches"."""
+    return (
+        (key.endswith("s") and key[:-1] in gz.common_words)
+        or (key.endswith("ies") and key[:-3] + "y" in gz.common_words)
+        or (key.endswith("es") and key[:-2] in gz.common_words)
+    )
+
+
 def _big_place(marker: str, pop: int) -> bool:
     """Big enough to be meant by its bare name when that name is also a person's ("Georgia",
     "Dallas"); "Michael" (a parish of the Isle of Man) and "Douglas" (counties) are not."""
@@ -586,6 +599,7 @@ class _Recognizer:
         persons: set[str] = set()  # single names used as surnames somewhere in this text
         tentative: list[Mention] = []  # "Gainesville Environmental ...": kept if "Gainesville" stands alone too
         needs_support: list[Mention] = []  # person-like names: kept if used as a place somewhere here
+        needs_country: list[Mention] = []  # small towns: kept if the text's sure places are in their country
         supported: set[str] = set()
         abbrev: list[tuple[int, int, str]] = []
         n = len(folded)
@@ -642,6 +656,7 @@ class _Recognizer:
                     supported,
                     trace,
                     disabled,
+                    needs_country,
                 )
             )
             if m is not None:
@@ -651,6 +666,8 @@ class _Recognizer:
         if not cased and needs_support:
             supported |= self._in_context(found, needs_support)
         found += [m for m in needs_support if m.key in supported]
+        if needs_country:
+            found += self._in_text_countries(found, needs_country)
         clean = {m.key for m in found}
         found += [m for m in tentative if m.key in clean]
         found = [m for m in found if not _city_org(text, m, clean)]
@@ -697,6 +714,7 @@ class _Recognizer:
         supported: set[str],
         trace: list[RuleDecision] | None = None,
         disabled: frozenset[str] = frozenset(),
+        needs_country: list[Mention] | None = None,
     ) -> Mention | None:
         """Judge one match by the rules of ``RULES``, in order (see there); ``trace`` collects
         which rule decided (and which lowered the confidence), ``disabled`` names rules to skip."""
@@ -723,6 +741,8 @@ class _Recognizer:
             m = Mention(start, end, surface, key, c.marker, c.ids, "gazetteer", round(max(t.conf_floor, conf), 2))
             if verdict is Verdict.GIVEN:
                 tentative.append(m)
+            elif verdict is Verdict.NEEDS_COUNTRY:
+                needs_country.append(m)
             else:
                 if verdict is Verdict.SUPPORTED:
                     supported.add(key)
@@ -948,6 +968,18 @@ class _Recognizer:
                 out.add(m.key)
         return out
 
+    def _in_text_countries(self, found: list[Mention], waiting: list[Mention]) -> list[Mention]:
+        """The small towns whose country is among those of the text's sure places (countries,
+        first-level regions, big cities: strong names), or all of them when the text names no
+        sure place: a vlog in Spain and Ireland that says "Baileys" or "Catalan" means no
+        hamlet in Alabama or Ohio, a news story about Ohio that says "Zanesville" does."""
+        sure = [m for m in found if m.kind == "gazetteer" and self.gz.flags.get(m.key, 0) & _build.KEY_STRONG]
+        countries = {e.country_code for m in sure for e in self.entries(m.key)[:1] if e.country_code}
+        if not countries:
+            return list(waiting)
+        n = THRESHOLDS.elsewhere_candidates
+        return [m for m in waiting if any(e.country_code in countries for e in self.entries(m.key)[:n])]
+
     # ------------------------------------------------------ spelled letters
     def _spelled_letters(self, text: str, cased: bool) -> list[Mention]:
         """ "U S", "D C", "L A": an abbreviation said letter by letter, as transcripts of speech
@@ -1002,6 +1034,7 @@ class Verdict(StrEnum):
     GIVEN = "given"  # a given name before a surname here: kept only if the name stands alone elsewhere
     SUPPORTED = "supported"  # a person's name used as a place here: kept, and its other uses too
     NEEDS_SUPPORT = "needs_support"  # a person's name: kept only if the text uses it as a place somewhere
+    NEEDS_COUNTRY = "needs_country"  # a small town: kept only if the text's sure places include its country
     ACCEPT = "accept"  # a place, with the rule's confidence
     DISCOUNT = "discount"  # lower the confidence by the rule's amount and go on
 
@@ -1074,8 +1107,7 @@ class Candidate:
         return bool(self.flags & _build.KEY_COMMON) or (
             not self.strong
             and not self.multi
-            and key.endswith("s")
-            and key[:-1] in gz.common_words
+            and _english_plural(gz, key)
             and self.sentence_initial  # ("the Urals", "the northern Plains" are places)
         )
 
@@ -1358,7 +1390,23 @@ def _person_name(c: Candidate) -> bool:
     return _person_scope(c)
 
 
+def _small_town(c: Candidate) -> bool:
+    """A small town's name (not strong, below ``elsewhere_town``) that the text does not place
+    ("in Tra Que", "Baileys, Alabama"): kept only if the text's sure places (countries, regions,
+    big cities) include its country, or the text names no sure place (a tweet). Words and brands
+    that are hamlets somewhere ("Baileys", "Wanna", "Catalan") in a video about other countries."""
+    if c.strong or c.pop >= THRESHOLDS.elsewhere_town or _is_feature(c.ids):
+        return False  # (a physical feature, "the Pyrenees", lies in no one country)
+    return not c.placed
+
+
 # --- lower-case text: well-known names; others (and English words) need a cue ("in", "the town of")
+def _lower_the_feature(c: Candidate) -> bool:
+    """Lower-case text: "the pyrenees", "the andes", "the nile": one of the curated prominent
+    physical features (``features.tsv``) after "the", and no English word, is the feature."""
+    return c.prev_l == "the" and _is_feature(c.ids) and not c.common and c.key not in c.gz.common_words
+
+
 def _lower_country_word(c: Candidate) -> bool:
     """Lower-case text: a country whose name is also an English word ("china", "turkey",
     "russia" in web2), without a cue: kept only if the text names another place in that
@@ -1393,13 +1441,42 @@ def _lower_the_alias(c: Candidate) -> bool:
     return c.key.startswith("the ") and not any(name_key(e.name) == c.key for e in c.rec.entries(c.key)[:5])
 
 
+def _lower_word_elsewhere(c: Candidate) -> bool:
+    """Lower-case text: a one-word name that is an English word or its plural ("springs",
+    "monasteries") without a cue is kept only if the text's sure places include its country: a
+    Vietnamese cooking video's "spring rolls" are no town in South Africa; "nice" in a text
+    about France stays. (Multi-word names, "holy spirit", cost LGL: not included.)"""
+    if c.cued or c.multi or c.marker in ("country", "continent"):
+        return False
+    return c.key in c.gz.common_words or _english_plural(c.gz, c.key)
+
+
+def _lower_the_word(c: Candidate) -> bool:
+    """ "in the valley", "the bottom": "the" and an English word in lower-case text are the
+    phrase, not The Valley (Anguilla), unless a big place (a cue does not help: "in the valley")."""
+    if not c.key.startswith("the "):
+        return False
+    rest = c.key[4:]
+    return (
+        " " not in rest and (rest in c.gz.common_words or _english_plural(c.gz, rest)) and c.pop < THRESHOLDS.word_town
+    )
+
+
+def _title_plural(c: Candidate) -> bool:
+    """ "ate like Kings and Queens": the plural of a title of rulers or nobles (``ruler_titles``) that
+    the text does not place ("in Queens") is the people, not Queens (New York) or Kings County."""
+    if c.multi or not c.key.endswith("s") or c.key[:-1] not in _RULER_TITLES:
+        return False
+    return not (c.cue_l in _LOCATIVE or _followed_by_region(c.gz, c.text, c.end) or _place_of(c.text, c.prev_start))
+
+
 def _lower_word_name(c: Candidate) -> bool:
     """ "mountains", "roles" (alternate names), "lakes" (small): English words, unless a country,
     continent or a big place's own name ("paris", "nice")."""
     if c.multi or c.cued:
         return False
     gz, key = c.gz, c.key
-    wordlike = key in gz.common_words or (key.endswith("s") and key[:-1] in gz.common_words)
+    wordlike = key in gz.common_words or _english_plural(gz, key)
     if not wordlike or c.marker in ("country", "continent"):
         return False
     main = any(name_key(e.name) == key for e in c.rec.entries(key)[:5])
@@ -1454,6 +1531,7 @@ RULES: tuple[Rule, ...] = (
     _R("strain_name", _V.REJECT, _strain_name),
     _R("the_building", _V.REJECT, _the_building),
     _R("short_name", _V.REJECT, _short_name),
+    _R("title_plural", _V.REJECT, _title_plural),
     # cased text: capitals, compounds, persons, English words
     _R("abbreviation_lower", _V.REJECT, _abbreviation_lower, "cased"),
     _R("uncapitalised_word", _V.REJECT, _uncapitalised_word, "cased"),
@@ -1475,14 +1553,18 @@ RULES: tuple[Rule, ...] = (
     _R("english_word_kept", _V.DISCOUNT, _english_word_kept, "cased", THRESHOLDS.discount_english_word),
     _R("person_name_cued", _V.SUPPORTED, _person_name_cued, "cased", THRESHOLDS.discount_person),
     _R("person_name", _V.NEEDS_SUPPORT, _person_name, "cased", THRESHOLDS.discount_person),
+    _R("small_town_elsewhere", _V.NEEDS_COUNTRY, _small_town, "cased"),
     # lower-case text
+    _R("lower_the_feature", _V.ACCEPT, _lower_the_feature, "lower", THRESHOLDS.conf_lower_feature),
     _R("lower_country_word", _V.NEEDS_SUPPORT, _lower_country_word, "lower", THRESHOLDS.discount_context),
     _R("lower_in_context", _V.NEEDS_SUPPORT, _lower_in_context, "lower", THRESHOLDS.discount_context),
     _R("lower_unknown", _V.REJECT, _lower_unknown, "lower"),
     _R("lower_word_uncued", _V.REJECT, _lower_word_uncued, "lower"),
     _R("lower_the_alias", _V.REJECT, _lower_the_alias, "lower"),
+    _R("lower_the_word", _V.REJECT, _lower_the_word, "lower"),
     _R("lower_word_name", _V.REJECT, _lower_word_name, "lower"),
     _R("lower_person_name", _V.REJECT, _lower_person_name, "lower"),
+    _R("lower_word_elsewhere", _V.NEEDS_COUNTRY, _lower_word_elsewhere, "lower"),
     _R("lower_case", _V.DISCOUNT, _lower_case, "lower", THRESHOLDS.discount_lower),
     # every text
     _R("many_candidates", _V.DISCOUNT, _many_candidates, "any", THRESHOLDS.discount_many),
