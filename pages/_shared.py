@@ -67,11 +67,39 @@ def load_settings() -> Settings:
         model = _secret("VIDEOMAP_LLM_MODEL") or _secret("llm_model")
         if model:
             os.environ["VIDEOMAP_LLM_MODEL"] = model
-    return Settings()
+    key = _environment_key()
+    with _settings_lock:
+        cached = _settings_cache.get(key)
+    if cached is None:  # every page view asks twice; parsing the environment and .env each time cost ~10 ms
+        settings = Settings()
+        cached = (settings, settings.model_dump_json())
+        with _settings_lock:
+            if len(_settings_cache) > 8:
+                _settings_cache.clear()
+            _settings_cache[key] = cached
+    return cached[0]
+
+
+_settings_cache: dict[tuple, tuple[Settings, str]] = {}
+_settings_lock = threading.Lock()
+
+
+def _environment_key() -> tuple:
+    """What Settings() reads: the VIDEOMAP_* variables and the .env file of the working directory."""
+    try:
+        dotenv = Path(".env").stat().st_mtime_ns
+    except OSError:
+        dotenv = None
+    variables = tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("VIDEOMAP_")))
+    return os.getcwd(), dotenv, variables
 
 
 def _settings_key(settings: Settings) -> str:
     # SecretStr dumps as '**********': the key never lands in the cache key.
+    with _settings_lock:
+        for cached, dumped in _settings_cache.values():
+            if cached is settings:
+                return dumped
     return settings.model_dump_json()
 
 
