@@ -13,6 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 PHASE_ORDER = ("metadata", "transcription", "compression", "summary", "geocode")
+#: the runner's progress-bar weights (``pipeline.runner.graph.PHASE_WEIGHTS``; pages do not import the
+#: runner, tests/test_pages.py checks that the two agree)
+PHASE_WEIGHTS = {"metadata": 10.0, "transcription": 40.0, "compression": 25.0, "summary": 35.0, "geocode": 30.0}
 
 
 def phase_fraction(phase: str | None, progress: float, weights: Mapping[str, float], *,
@@ -44,4 +47,4 @@ def progress_text(status: str, phase: str | None, progress: float, inner: float 
     return f"{text} · {progress:.0%}"
 
 
-__all__ = ["PHASE_ORDER", "phase_fraction", "progress_text", "transcribed"]
+__all__ = ["PHASE_ORDER", "PHASE_WEIGHTS", "phase_fraction", "progress_text", "transcribed"]

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages._jobview import phase_fraction, progress_text, transcribed
+from pages._jobview import PHASE_WEIGHTS, phase_fraction, progress_text, transcribed
 from pages._shared import attempt, fmt_seconds, fmt_time, md_escape, page, page_link, plural, video_labels
-from pipeline.runner.graph import PHASE_WEIGHTS
 
 ACTIVE = ("queued", "running")
 FLASH_S = 20  # how long a message about an action stays
