@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages import _mapslot as mapslot
-from pages._shared import workbench
+from pages._shared import freeze_long_lived, workbench
 
 st.set_page_config(page_title="Video map workbench", page_icon="🗺️", layout="wide")
 
@@ -30,3 +30,4 @@ try:
     navigation.run()
 finally:
     mapslot.finish()
+    freeze_long_lived()  # keeps Streamlit's collection after each run from scanning every library's objects

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from pages._jobview import PHASE_WEIGHTS, phase_fraction, progress_text, transcribed
 from pages._shared import attempt, fmt_seconds, fmt_time, md_escape, page, page_link, plural, video_labels
 
 ACTIVE = ("queued", "running")
@@ -55,56 +56,62 @@ def _delete(bench, video_id: str, title: str) -> None:
         st.session_state["jobs_flash"] = ("error", f"Deleting failed. {error_text(exc)}", time.time())
 
 
+def _info_markdown(job, title: str, source: str, fact: dict) -> str:
+    """The card's text as one Markdown element (badge, title, facts, source): every element is a
+    cost in the browser, and a page of job cards is re-drawn on every visit."""
+    colour, icon = BADGES.get(job.status, ("gray", None))
+    status = "cached" if fact.get("cached") and job.status == "done" else job.status
+    detail = [f"queued {fmt_time(job.created_at)}"]
+    if job.started_at:
+        detail.append(f"took {fmt_seconds(job.elapsed_s)}" if job.finished else
+                      f"running for {fmt_seconds(job.elapsed_s)}")
+    if not job.finished and fact.get("eta_s") is not None:
+        detail.append(f"about {fmt_seconds(fact['eta_s'])} left (speeds measured here)")
+    if job.finished and fact.get("places") is not None:
+        detail.append(plural(int(fact["places"]), "place") + " on the map")
+    if fact.get("cached"):
+        detail.append("cached: the stored result was reused")
+    if job.parent_job_id:
+        detail.append("part of a playlist")
+    badge = f":{colour}-badge[{icon + ' ' if icon else ''}{status}]"
+    lines = [f"{badge} **{md_escape(title)}**", f":gray[{md_escape(' · '.join(detail))}]"]
+    if source != title:
+        lines.append(f":gray[Source: {md_escape(source)}]")
+    return "  \n".join(lines)
+
+
 def _job_card(bench, job, labels: dict[str, str], fact: dict) -> None:
     job_id = job.job_id
+    title = labels.get(job.video_id or "", "") or _source_label(job.source)
     with st.container(border=True, key=f"job_{job_id}"):
-        info, actions = st.columns([6, 2])
-        title = labels.get(job.video_id or "", "") or _source_label(job.source)
-        colour, icon = BADGES.get(job.status, ("gray", None))
-        info.badge("cached" if fact.get("cached") and job.status == "done" else job.status, color=colour,
-                   icon=icon)
-        info.text(title)
-        detail = [f"queued {fmt_time(job.created_at)}"]
-        if job.started_at:
-            detail.append(f"took {fmt_seconds(job.elapsed_s)}" if job.finished else
-                          f"running for {fmt_seconds(job.elapsed_s)}")
-        if not job.finished and fact.get("eta_s") is not None:
-            detail.append(f"about {fmt_seconds(fact['eta_s'])} left (speeds measured here)")
-        if job.finished and fact.get("places") is not None:
-            detail.append(plural(int(fact["places"]), "place") + " on the map")
-        if fact.get("cached"):
-            detail.append("cached: the stored result was reused")
-        if job.parent_job_id:
-            detail.append("part of a playlist")
-        info.caption(" · ".join(detail))
-        if _source_label(job.source) != title:
-            info.text(f"Source: {_source_label(job.source)}")
-        if not job.finished:
-            phase = job.phase or "waiting"
-            text = f"{job.status} · {phase} · {job.progress:.0%}"
-            if fact.get("phase_elapsed_s") is not None:
-                text += f" · {fmt_seconds(fact['phase_elapsed_s'])} in this phase"
-            info.progress(min(max(job.progress, 0.0), 1.0), text=text)
+        row = st.container(horizontal=True, vertical_alignment="center", gap="small")
+        row.markdown(_info_markdown(job, title, _source_label(job.source), fact), width="stretch")
         if job.status in ACTIVE:
-            if actions.button("Cancel", key=f"cancel_{job_id}", icon=":material/stop:"):
+            if row.button("Cancel", key=f"cancel_{job_id}", icon=":material/stop:"):
                 if attempt(lambda: bench.cancel(job_id), "Cancel") is not None:
                     st.toast("Cancel requested.")
         else:
-            if actions.button("Retry", key=f"retry_{job_id}", icon=":material/replay:",
-                              help="Analyse this source again (the stored result is recomputed)."):
+            if row.button("Retry", key=f"retry_{job_id}", icon=":material/replay:",
+                          help="Analyse this source again (the stored result is recomputed)."):
                 if attempt(lambda: bench.retry(job_id), "Retry") is not None:
                     st.toast("Queued again.")
-            if job.status == "partial" and actions.button(
+            if job.status == "partial" and row.button(
                     "Retry failed geocodes", key=f"regeo_{job_id}", icon=":material/travel_explore:",
                     help="Ask the geocoder again only for the places that failed."):
                 if attempt(lambda: bench.retry_failed_geocodes(job_id), "Retrying geocodes") is not None:
                     st.toast("Geocodes retried.")
             if job.video_id and job.video_id in labels:
-                page_link(actions, "pages/video.py", "Review", icon=":material/rate_review:",
-                                  query_params={"video": job.video_id})
-                actions.button("Delete video…", key=f"delete_{job_id}", icon=":material/delete:",
-                               on_click=_ask_delete, args=(job.video_id,),
-                               help="Delete this video with its transcript, places and corrections.")
+                page_link(row, "pages/video.py", "Review", icon=":material/rate_review:",
+                          query_params={"video": job.video_id})
+                row.button("Delete video…", key=f"delete_{job_id}", icon=":material/delete:",
+                           on_click=_ask_delete, args=(job.video_id,),
+                           help="Delete this video with its transcript, places and corrections.")
+        if not job.finished:
+            inner = fact.get("phase_fraction")
+            text = progress_text(job.status, job.phase, job.progress, inner)
+            if fact.get("phase_elapsed_s") is not None:
+                text += f" · {fmt_seconds(fact['phase_elapsed_s'])} in this phase"
+            st.progress(min(max(job.progress, 0.0), 1.0), text=text)
         if job.error:
             st.error(md_escape(_error_text(job, bench.settings.offline)))
         if st.session_state.get("confirm_delete") == job.video_id and job.video_id and job.finished:
@@ -116,6 +123,21 @@ def _job_card(bench, job, labels: dict[str, str], fact: dict) -> None:
                            on_click=_delete, args=(bench, job.video_id, title))
                 no.button("Keep it", key=f"no_delete_{job_id}", on_click=st.session_state.pop,
                           args=("confirm_delete", None))
+
+
+def _phase_fractions(bench, jobs) -> dict[str, float | None]:
+    """Per running job, the fraction of its current phase done (one small query per running job)."""
+    out: dict[str, float | None] = {}
+    for job in jobs:
+        if job.status != "running" or not job.phase:
+            continue
+        try:
+            started = [e["phase"] for e in bench.job_events(job.job_id) if e["event"] == "phase_start"]
+        except Exception:  # the bar still shows the overall progress
+            started = []
+        out[job.job_id] = phase_fraction(job.phase, job.progress, PHASE_WEIGHTS,
+                                         transcribed=transcribed(job.phase, started))
+    return out
 
 
 def _clear(bench, job_ids: list[str]) -> None:
@@ -165,6 +187,8 @@ with page("Jobs") as bench:
         finished = [j for j in chosen if j.status not in ACTIVE]
         shown = active + finished[:show_finished]
         facts = bench.job_facts(shown)
+        for job_id, inner in _phase_fractions(bench, shown).items():
+            facts.setdefault(job_id, {})["phase_fraction"] = inner
         if finished:
             st.button(f"Clear {plural(len(finished), 'finished job')} from the list", key="clear_finished",
                       icon=":material/clear_all:", on_click=_clear, args=(bench, [j.job_id for j in finished]),

@@ -61,15 +61,16 @@ with page("Map") as bench:
     tags = sorted({str(t) for p in all_places for t in p["tags"]})
     markers = sorted({p["marker"] for p in all_places})
 
-    f0, f1, f2, f3, f4 = st.columns([2, 3, 2, 2, 2])
+    # the Videos filter gets room for several picked titles (a narrow one hides all but the last)
+    f0, f1, f2, f3 = st.columns([2, 5, 2, 2])
     query = f0.text_input("Search words or a place", key="q", bind="query-params",
                           placeholder="e.g. Lisbon, harbour")
     chosen_videos = f1.multiselect("Videos", video_ids, format_func=lambda v: labels.get(v, v), key="videos",
                                    placeholder="All videos", bind="query-params")
     chosen_tags = f2.multiselect("Tags", tags, key="map_tags", placeholder="Any tag")
     chosen_markers = f3.multiselect("Marker", markers, key="map_markers", placeholder="Any marker")
-    min_conf = f4.slider("Minimum confidence", 0.0, 1.0, 0.0, 0.05, key="map_min_conf")
-    o1, o2, o3, o4 = st.columns([2, 2, 2, 3])
+    o0, o1, o2, o3, o4 = st.columns([2, 2, 1, 2, 2], vertical_alignment="bottom")
+    min_conf = o0.slider("Minimum confidence", 0.0, 1.0, 0.0, 0.05, key="map_min_conf")
     colour_by = o1.selectbox("Colour by", ["video", "marker"], key="map_colour_by")
     show_labels = o2.toggle("Labels", value=False, key="map_labels")
     show_areas = o3.toggle("Areas (countries, regions)", value=True, key="map_areas")

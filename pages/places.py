@@ -62,14 +62,13 @@ def _save_corrections(bench) -> None:
 
 with page("Places") as bench:
     labels = video_labels(bench)
-    everything = bench.review_places(include_rejected=True)
-    video_ids = sorted({p["video_id"] for p in everything}, key=lambda v: labels.get(v, v).lower())
+    video_ids = sorted(labels, key=lambda v: labels[v].lower())
     c1, c2 = st.columns([3, 2])
     chosen = c1.multiselect("Videos", video_ids, format_func=lambda v: labels.get(v, v), key="places_videos",
                             placeholder="All videos", bind="query-params")
     query = c2.text_input("Search words or a place", key="q", bind="query-params")
-    places = bench.review_places(chosen or None, include_rejected=True, query=query) if (query or "").strip() \
-        else [p for p in everything if not chosen or p["video_id"] in chosen]
+    # one query: the chosen videos (all of them when none is chosen), narrowed by the search words
+    places = bench.review_places(chosen or None, include_rejected=True, query=(query or "").strip() or None)
 
     saved = st.session_state.get("places_saved")  # stays until the next save
     if saved:
@@ -137,9 +136,9 @@ with page("Places") as bench:
     st.caption("Corrected values; rejected places are left out. Files are built when you click.")
     export_ids = chosen or None
     export_query = query or None
-    columns = st.columns(len(FORMATS))
-    for column, fmt in zip(columns, FORMATS, strict=True):
-        column.download_button(
+    buttons = st.container(horizontal=True, gap="small")  # one flex row, not a column per button
+    for fmt in FORMATS:
+        buttons.download_button(
             EXPORT_LABELS.get(fmt, fmt.upper()),
             data=lambda fmt=fmt: bench.review_export(fmt, export_ids, export_query),
             file_name=EXPORT_NAMES.get(fmt, f"places.{fmt}"),

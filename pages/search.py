@@ -17,6 +17,7 @@ from pages._shared import attempt, fmt_timecode, page, page_link, plural
 
 SHOWN = 100
 
+
 def _body(bench) -> None:
     query = st.text_input("Words or a place name", key="q", bind="query-params",
                           placeholder="e.g. Lisbon, or: harbour boat")
@@ -42,11 +43,13 @@ def _body(bench) -> None:
                 current = hit["video_id"]
                 st.subheader(hit["video_title"], divider="gray")
             marked = highlighted_html(hit["text"] or "", pattern)
-            left, right = st.columns([1, 6], vertical_alignment="center")
-            page_link(left, "pages/video.py", f"▶ {fmt_timecode(hit['start_seconds'])}",
-                           query_params={"video": hit["video_id"], "t": str(int(hit["start_seconds"]))})
+            # one row = a flex container, the link and the text (columns cost two more elements a
+            # row, and every element is a cost in the browser on each visit)
+            row = st.container(horizontal=True, vertical_alignment="center", gap="small")
+            page_link(row, "pages/video.py", f"▶ {fmt_timecode(hit['start_seconds'])}",
+                      query_params={"video": hit["video_id"], "t": str(int(hit["start_seconds"]))})
             places = f" <small>· places: {html.escape(', '.join(hit['places']))}</small>" if hit["places"] else ""
-            right.html(f"<div>{marked}{places}</div>")
+            row.html(f"<div>{marked}{places}</div>")
 
 
 with page("Search") as bench:

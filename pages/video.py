@@ -34,6 +34,10 @@ from pages._shared import (
 )
 
 WORD = re.compile(r"[\w][\w'’.-]*", re.UNICODE)
+ORIGINS = {"asr": "speech recognition", "subtitles:file": "subtitle file",
+           "subtitles:manual": "the platform's subtitles",
+           "subtitles:automatic": "the platform's automatic captions", "text": "text file"}
+STATUSES = {"ok": "placed", "failed": "not placed (geocoding failed)"}
 
 
 def _flash(kind: str, text: str) -> None:
@@ -211,7 +215,8 @@ def _body(bench) -> None:
     facts = [f"Channel: {info['channel']}" if info["channel"] else None,
              f"Duration: {fmt_seconds(info['duration'])}" if info["duration"] else None,
              f"Platform: {info['platform']}" if info["platform"] else None,
-             f"Transcript: {info['transcript_origin']}" if info["transcript_origin"] else None]
+             f"Transcript: {ORIGINS.get(info['transcript_origin'], info['transcript_origin'])}"
+             if info["transcript_origin"] else None]
     st.caption(" · ".join(f for f in facts if f))
 
     places = bench.review_places([video_id], include_rejected=True)
@@ -226,7 +231,7 @@ def _body(bench) -> None:
                 st.text(info["summary"])
     with places_col:
         st.markdown(f"**{plural(sum(not p['rejected'] for p in places), 'place')}** — click one to play it")
-        with st.container(height=330, border=False):
+        with st.container(height=330 if len(places) > 6 else "content", border=False):  # no gap under a short list
             for p in places:
                 mark = "✕ " if p["rejected"] else ("≈ " if p["approximate"] else "")
                 extra = " · added" if p["added"] else (" · corrected" if p["corrected"] else "")
@@ -243,9 +248,9 @@ def _body(bench) -> None:
                      f"{'approximately ' if chosen['approximate'] else ''}at {chosen['latitude']:.4f}, "
                      f"{chosen['longitude']:.4f}")
             st.caption(f"Said as “{chosen['original_name']}” · {chosen['marker']} · {where} · "
-                       f"{'rejected' if chosen['rejected'] else chosen['status']}")
+                       f"{'rejected' if chosen['rejected'] else STATUSES.get(chosen['status'], chosen['status'])}")
             st.text(f"Evidence: {chosen['evidence']}")
-            a1, a2, _ = st.columns([1, 1, 3])
+            a1 = a2 = st.container(horizontal=True, gap="small")  # buttons as wide as their labels
             a1.button("Restore" if chosen["rejected"] else "Reject", key="review_reject",
                       icon=":material/undo:" if chosen["rejected"] else ":material/block:",
                       on_click=_reject, args=(bench, video_id, chosen, not chosen["rejected"]),

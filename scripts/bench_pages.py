@@ -1,6 +1,7 @@
 """Click-to-rendered time of every page in headless Chromium (software WebGL), on this machine.
 
     .venv/bin/python scripts/bench_pages.py [--videos 20] [--places 500] [--rounds 6] [--out FILE]
+    .venv/bin/python scripts/bench_pages.py --against DIR   # A/B: this checkout and the app in DIR
 
 Fills a fresh database with ``--videos`` videos and ``--places`` places (real city coordinates,
 POIs stacked on their city, countries/regions/continents as context, transcripts), starts
@@ -10,6 +11,12 @@ and clicks through the sidebar: every page once (first visit), then ``--rounds``
 in the DOM *and* the browser's main thread is idle again (three double-requestAnimationFrame
 probes in a row under 80 ms), so drawing the map, loading and tessellating the country
 outlines count. Prints a table and writes JSON (default tests/artifacts/bench_pages.json).
+
+``--against DIR`` compares two versions side by side in one run (the machine is shared: its load
+moves the figures more than most changes do): DIR is another checkout of the app (e.g.
+``git worktree add /tmp/before HEAD~1``; its .venv may be a link to this one). Each version gets
+its own server, database (the same data) and browser; every visit of a page in one version is
+followed by the same visit in the other, the order alternating round by round.
 """
 
 from __future__ import annotations
@@ -142,14 +149,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_app(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:
+def start_app(env: dict[str, str], log_path: Path, root: Path = ROOT) -> tuple[subprocess.Popen, str]:
     port = free_port()
     log = open(log_path, "wb")  # noqa: SIM115  (the process owns it)
     proc = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "streamlit"), "run", "app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while True:
@@ -206,50 +213,90 @@ def visit(page, title: str, timeout_ms: int = 60_000) -> float:
     return (settle(page) - started) * 1000
 
 
-def run(videos: int, places: int, rounds: int, out: Path) -> dict:
+def app_env(folder: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    for name in ("VIDEOMAP_LLM_API_KEY", "VIDEOMAP_LLM_MODEL"):
+        env.pop(name, None)
+    env.update({"VIDEOMAP_DB_PATH": str(folder / "wb.duckdb"), "VIDEOMAP_CACHE_DIR": str(folder / "cache"),
+                "VIDEOMAP_MEDIA_DIR": str(folder / "media"), "VIDEOMAP_OFFLINE": "true",
+                "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"})
+    return env
+
+
+def open_app(browser, base: str, first_video: str):
+    """A page of the app, through the same first steps in every run (the Review page remembers a
+    video, Search a query)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{base}/?")
+    page.locator(".st-key-page_ready_analyze").wait_for(state="attached", timeout=90_000)
+    page.goto(f"{base}/video?video={first_video}")
+    page.locator(".st-key-page_ready_review").wait_for(state="attached", timeout=90_000)
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Search").first.click()
+    page.locator(".st-key-page_ready_search").wait_for(state="attached", timeout=60_000)
+    page.get_by_label("Words or a place name").fill("cathedral")
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(1500)
+    return page
+
+
+def load_average() -> list[float]:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:  # pragma: no cover
+        return []
+
+
+def run(videos: int, places: int, rounds: int, out: Path, against: Path | None = None) -> dict:
     from playwright.sync_api import sync_playwright
 
+    versions = {"this": ROOT} if against is None else {"this": ROOT, "against": against.resolve()}
     with tempfile.TemporaryDirectory(prefix="bench-pages-") as tmp:
-        tmp_path = Path(tmp)
-        env = dict(os.environ)
-        for name in ("VIDEOMAP_LLM_API_KEY", "VIDEOMAP_LLM_MODEL"):
-            env.pop(name, None)
-        env.update({"VIDEOMAP_DB_PATH": str(tmp_path / "wb.duckdb"), "VIDEOMAP_CACHE_DIR": str(tmp_path / "cache"),
-                    "VIDEOMAP_MEDIA_DIR": str(tmp_path / "media"), "VIDEOMAP_OFFLINE": "true",
-                    "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"})
-        ids = populate(env["VIDEOMAP_DB_PATH"], videos=videos, places=places)
-        proc, base = start_app(env, tmp_path / "streamlit.log")
-        samples: dict[str, list[float]] = {t: [] for t in PAGES}
-        first: dict[str, float] = {}
+        apps: dict[str, tuple[subprocess.Popen, str]] = {}
+        ids: list[str] = []
+        loads = [load_average()]
         try:
+            for name, root in versions.items():
+                folder = Path(tmp) / name
+                env = app_env(folder)
+                ids = populate(env["VIDEOMAP_DB_PATH"], videos=videos, places=places)
+                apps[name] = start_app(env, folder.with_suffix(".log"), root)
+            samples = {name: {t: [] for t in PAGES} for name in versions}
+            first: dict[str, dict[str, float]] = {name: {} for name in versions}
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                page.goto(f"{base}/?")
-                page.locator(".st-key-page_ready_analyze").wait_for(state="attached", timeout=90_000)
-                page.goto(f"{base}/video?video={ids[0]}")  # the Review page remembers this video
-                page.locator(".st-key-page_ready_review").wait_for(state="attached", timeout=90_000)
-                page.locator('[data-testid="stSidebarNav"] a', has_text="Search").first.click()
-                page.locator(".st-key-page_ready_search").wait_for(state="attached", timeout=60_000)
-                page.get_by_label("Words or a place name").fill("cathedral")
-                page.keyboard.press("Enter")
-                page.wait_for_timeout(1500)
+                browsers = {name: p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                            for name in versions}
+                pages = {name: open_app(browsers[name], apps[name][1], ids[0]) for name in versions}
+                order = list(versions)
                 for title in PAGES:
-                    first[title] = round(visit(page, title), 1)
-                for _ in range(rounds):
+                    for name in order:
+                        first[name][title] = round(visit(pages[name], title), 1)
+                for r in range(rounds):
+                    round_order = order if r % 2 == 0 else order[::-1]
                     for title in PAGES:
-                        samples[title].append(visit(page, title))
-                browser.close()
+                        for name in round_order:
+                            samples[name][title].append(visit(pages[name], title))
+                    loads.append(load_average())
+                for browser in browsers.values():
+                    browser.close()
         finally:
-            stop_app(proc)
-    rows = {t: {"first_ms": first[t], "repeat_median_ms": round(statistics.median(v), 1),
-                "repeat_max_ms": round(max(v), 1), "n": len(v)} for t, v in samples.items()}
+            for proc, _ in apps.values():
+                stop_app(proc)
+
+    def rows(name: str) -> dict:
+        return {t: {"first_ms": first[name][t], "repeat_median_ms": round(statistics.median(v), 1),
+                    "repeat_max_ms": round(max(v), 1), "n": len(v), "samples_ms": [round(x) for x in v]}
+                for t, v in samples[name].items()}
+
     result = {
         "what": "sidebar click -> page's last element attached and the browser idle (3 double-rAF probes < 80 ms)",
         "machine": f"{os.cpu_count()} CPU cores (shared), headless Chromium {CHROMIUM}, software WebGL",
-        "videos": videos, "places": places, "rounds": rounds, "pages": rows,
-        "command": f"python scripts/bench_pages.py --videos {videos} --places {places} --rounds {rounds}",
+        "load_average_1_5_15": loads,
+        "videos": videos, "places": places, "rounds": rounds, "pages": rows("this"),
+        "command": f"python scripts/bench_pages.py --videos {videos} --places {places} --rounds {rounds}"
+                   + (f" --against {against}" if against else ""),
     }
+    if against is not None:
+        result["against"] = {"root": str(versions["against"]), "pages": rows("against")}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2), encoding="utf-8")
     return result
@@ -260,13 +307,22 @@ def main() -> None:
     parser.add_argument("--videos", type=int, default=20)
     parser.add_argument("--places", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--against", type=Path, default=None,
+                        help="another checkout of the app: both measured, visits interleaved")
     parser.add_argument("--out", type=Path, default=ROOT / "tests" / "artifacts" / "bench_pages.json")
     args = parser.parse_args()
-    result = run(args.videos, args.places, args.rounds, args.out)
-    print(f"{'page':10} {'first':>9} {'repeat median':>14} {'repeat max':>11}")
+    result = run(args.videos, args.places, args.rounds, args.out, args.against)
+    other = (result.get("against") or {}).get("pages")
+    header = f"{'page':10} {'first':>9} {'repeat median':>14} {'repeat max':>11}"
+    out = [header + (f" {'against: median':>16} {'max':>9}" if other else "")]
     for title, row in result["pages"].items():
-        print(f"{title:10} {row['first_ms']:>7.0f}ms {row['repeat_median_ms']:>12.0f}ms {row['repeat_max_ms']:>9.0f}ms")
-    print(f"written to {args.out}")
+        line = f"{title:10} {row['first_ms']:>7.0f}ms {row['repeat_median_ms']:>12.0f}ms {row['repeat_max_ms']:>9.0f}ms"
+        if other:
+            line += f" {other[title]['repeat_median_ms']:>14.0f}ms {other[title]['repeat_max_ms']:>7.0f}ms"
+        out.append(line)
+    out.append(f"load average (1, 5, 15 min) at the start and after each round: {result['load_average_1_5_15']}")
+    out.append(f"written to {args.out}")
+    sys.stdout.write("\n".join(out) + "\n")
 
 
 if __name__ == "__main__":

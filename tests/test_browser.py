@@ -592,6 +592,12 @@ def test_analyst_workbench_journey(app):
             canvas = page.locator('[data-testid="stDeckGlJsonChart"] canvas').first
             assert _distinct_colours(canvas.screenshot()) > 20
             shot(page, "workbench-map")
+            # one trip alone: the view zooms to it, so the route's arrows and the spread stacks are legible
+            show_only(page, "Trip 01")
+            page.mouse.click(1300, 60)  # an empty spot: closes the filter's list (it covers the map)
+            page.get_by_text(re.compile(r"\b1 route\b")).wait_for(timeout=30_000)
+            page.wait_for_timeout(2500)
+            shot(page, "workbench-map-route")
             assert chosen and spot  # (kept for the report: which candidate and spot were chosen)
         except Exception:
             shot(page, "workbench-failure")

@@ -198,8 +198,8 @@ def test_a_cached_reupload_reports_its_places_and_keeps_the_name(env):
     assert any("cached" in s and "3 places" in s for s in successes), successes
     assert bench.video_titles()[video["video_id"]] == "my trip.srt"
     jobs = run_page("jobs")
-    caption = "\n".join(c.value for c in jobs.caption)
-    assert "3 places on the map" in caption and "cached" in caption and "0 places" not in caption
+    card = unescape_md("\n".join(m.value for m in jobs.markdown))  # a job card's text is one Markdown element
+    assert "3 places on the map" in card and "cached" in card and " 0 places" not in card
 
 
 def test_an_uploaded_list_file_is_read_line_by_line(env):
@@ -571,6 +571,39 @@ def test_jobs_filter_clear_and_delete_a_video(env):
     at.button(key="clear_finished").click().run()
     assert any("Cleared 1 finished job" in s.value for s in at.success)
     assert bench.visible_jobs() == [] and bench.review_places()
+
+
+def test_phase_fraction_from_the_jobs_progress_record():
+    from pages._jobview import PHASE_WEIGHTS, phase_fraction, progress_text
+    from pipeline.runner.graph import PHASE_WEIGHTS as RUNNER_WEIGHTS
+
+    assert PHASE_WEIGHTS == RUNNER_WEIGHTS  # the page's copy of the runner's weights
+
+    # a subtitle job (no transcription: 10 + 25 + 35 + 30): summary runs from 35 % to 70 % overall
+    assert phase_fraction("summary", 0.35, PHASE_WEIGHTS, transcribed=False) == pytest.approx(0.0)
+    assert phase_fraction("summary", 0.525, PHASE_WEIGHTS, transcribed=False) == pytest.approx(0.5)
+    assert phase_fraction("summary", 0.70, PHASE_WEIGHTS, transcribed=False) == pytest.approx(1.0)
+    # with transcription (40 more): summary runs from 75/140 to 110/140
+    assert phase_fraction("summary", 92.5 / 140, PHASE_WEIGHTS, transcribed=True) == pytest.approx(0.5)
+    assert phase_fraction("transcription", 30 / 140, PHASE_WEIGHTS, transcribed=True) == pytest.approx(0.5)
+    assert phase_fraction(None, 0.5, PHASE_WEIGHTS, transcribed=False) is None
+    assert progress_text("running", "summary", 0.525, 0.5) == "running · summary · 50% of this phase · 52% in all"
+
+
+def test_jobs_card_moves_inside_the_summary_phase(env):
+    at = run_page("jobs")
+    storage = page_bench().storage
+    job_id = storage.create_job("/tmp/long-talk.srt", "sv", options={}, status="running")
+    storage.update_job(job_id, phase="summary", progress=0.42, started_at=time.time() - 30)
+    for phase in ("metadata", "compression", "summary"):
+        storage.add_event(job_id, phase, "phase_start")
+    at.run()
+    [bar] = [p for p in at.get("progress")]
+    assert "running · summary · 20% of this phase" in bar.proto.text, bar.proto.text
+    storage.update_job(job_id, progress=0.56)  # the extractor reported more of its windows done
+    at.run()
+    [bar] = [p for p in at.get("progress")]
+    assert "running · summary · 60% of this phase" in bar.proto.text, bar.proto.text
 
 
 def test_measured_eta_uses_the_phase_speeds_of_this_machine():
