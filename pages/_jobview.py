@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-PHASE_ORDER = ("metadata", "transcription", "compression", "summary", "geocode")
-#: the runner's progress-bar weights (``pipeline.runner.graph.PHASE_WEIGHTS``; pages do not import the
-#: runner, tests/test_pages.py checks that the two agree)
-PHASE_WEIGHTS = {"metadata": 10.0, "transcription": 40.0, "compression": 25.0, "summary": 35.0, "geocode": 30.0}
+from pipeline import PHASE_WEIGHTS
+
+#: the job phases in order, with their progress-bar weights (the stage graph's)
+PHASE_ORDER = tuple(PHASE_WEIGHTS)
 
 
 def phase_fraction(phase: str | None, progress: float, weights: Mapping[str, float], *,

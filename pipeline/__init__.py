@@ -13,6 +13,7 @@ from .api import Workbench, demo_sources
 from .config import Settings, get_settings
 from .datatypes import ExtractionResult, FetchedVideo, GeoHit, Place, Segment, Transcript, Window
 from .errors import DeterministicError, PartialError, PipelineError, TransientError
+from .runner.graph import PHASE_WEIGHTS
 from .runner.jobs import JobManager, JobView, SubmitOutcome
 from .runner.options import AnalysisOptions
 from .stages.compress import CompressOptions, compress, parse_subtitles
@@ -20,7 +21,7 @@ from .storage.export import FORMATS, export_bytes, write_export
 
 __all__ = [
     "AnalysisOptions", "CompressOptions", "DeterministicError", "ExtractionResult", "FORMATS", "FetchedVideo",
-    "GeoHit", "JobManager", "JobView", "PartialError", "PipelineError", "Place", "Segment", "Settings",
+    "GeoHit", "JobManager", "JobView", "PHASE_WEIGHTS", "PartialError", "PipelineError", "Place", "Segment", "Settings",
     "SubmitOutcome", "Transcript", "TransientError", "Window", "Workbench", "compress", "demo_sources",
     "export_bytes", "get_settings", "parse_subtitles", "write_export",
 ]

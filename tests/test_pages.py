@@ -577,7 +577,7 @@ def test_phase_fraction_from_the_jobs_progress_record():
     from pages._jobview import PHASE_WEIGHTS, phase_fraction, progress_text
     from pipeline.runner.graph import PHASE_WEIGHTS as RUNNER_WEIGHTS
 
-    assert PHASE_WEIGHTS == RUNNER_WEIGHTS  # the page's copy of the runner's weights
+    assert PHASE_WEIGHTS is RUNNER_WEIGHTS  # the stage graph's own weights, not a copy
 
     # a subtitle job (no transcription: 10 + 25 + 35 + 30): summary runs from 35 % to 70 % overall
     assert phase_fraction("summary", 0.35, PHASE_WEIGHTS, transcribed=False) == pytest.approx(0.0)
