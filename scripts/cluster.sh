@@ -22,6 +22,7 @@ fi
 port=${VIDEOMAP_REDIS_PORT:-6379}
 run_dir=${VIDEOMAP_CLUSTER_DIR:-data/cluster}
 mkdir -p "$run_dir"
+run_dir=$(cd "$run_dir" && pwd)  # absolute: redis-server changes into --dir before it opens --logfile
 export VIDEOMAP_DISPATCHER=celery
 export VIDEOMAP_BROKER_URL=${VIDEOMAP_BROKER_URL:-redis://127.0.0.1:$port/0}
 pids=()
@@ -40,6 +41,10 @@ else
     --logfile "$run_dir/redis.log" &
   pids+=($!)
   for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  if ! redis-cli -p "$port" ping >/dev/null 2>&1; then
+    echo "error: redis-server did not start on 127.0.0.1:$port; see $run_dir/redis.log" >&2
+    exit 1
+  fi
 fi
 
 for queue in fetch asr extract geocode maintenance; do
