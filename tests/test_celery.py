@@ -298,3 +298,31 @@ def test_cancel_reaches_a_task_running_on_a_worker(tmp_path, cluster, redis_serv
         assert time.monotonic() - canceled_at < 15  # far less than the 2 minutes of speech
     finally:
         bench.shutdown()
+
+
+@pytest.mark.slow
+def test_cluster_script_runs_the_demo_through_redis_and_workers(tmp_path):
+    """``scripts/cluster.sh demo`` as a user runs it: its own Redis, a worker per queue, Beat,
+    the coordinator, and the demo's places, then everything it started is stopped."""
+    import os
+    import shutil
+    import subprocess
+
+    from cluster import free_port
+    from media import seed_gazetteer
+
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed (scripts/test.sh installs it)")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOMAP_")} | {
+        "VIDEOMAP_REDIS_PORT": str(port), "VIDEOMAP_CLUSTER_DIR": str(tmp_path / "cluster"),
+        "VIDEOMAP_DB_PATH": str(tmp_path / "wb.duckdb"), "VIDEOMAP_MEDIA_DIR": str(tmp_path / "media"),
+        "VIDEOMAP_CACHE_DIR": str(seed_gazetteer(tmp_path / "cache"))}
+    done = subprocess.run(["scripts/cluster.sh", "demo"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "17 place(s), 17 located" in done.stdout, done.stdout[-2000:]
+    assert "Longshan Temple" in done.stdout and "Barcelona" in done.stdout
+    assert (tmp_path / "cluster" / "redis.log").exists()
+    assert "vm.transcribe." in (tmp_path / "cluster" / "worker-asr.log").read_text(errors="replace")
+    assert subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).returncode != 0  # stopped
