@@ -39,7 +39,44 @@ class RecordedRequest:
         return json.loads(self.body or b"null")
 
 
-class StubServer:
+class LoopbackServer:
+    """Serves ``httpd`` (bound to 127.0.0.1) in a thread: at most ``max_requests`` connections,
+    then it stops listening; ``close()`` (or leaving the ``with`` block) stops it sooner."""
+
+    max_requests: int
+    _stop: threading.Event
+
+    def _start(self, httpd: Any, name: str) -> None:
+        self._accepted = 0
+        check = httpd.verify_request
+
+        def counted(request: Any, client_address: Any) -> bool:
+            self._accepted += 1  # only the serving thread calls this
+            return check(request, client_address)
+
+        httpd.verify_request = counted
+        self._httpd = httpd
+        self.port: int = httpd.server_address[1]
+        self._thread = threading.Thread(target=self._serve, name=f"{name}-{self.port}", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set() and self._accepted < self.max_requests:
+            self._httpd.handle_request()  # returns after httpd.timeout when idle
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._httpd.server_close()
+
+    def __enter__(self) -> LoopbackServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class StubServer(LoopbackServer):
     """A bounded, scriptable HTTP server on 127.0.0.1 (one thread per request)."""
 
     path_prefix = "/"
@@ -119,18 +156,10 @@ class StubServer:
             do_GET = _handle
             do_POST = _handle
 
-        class Server(ThreadingHTTPServer):
-            def verify_request(self, request: Any, client_address: Any) -> bool:
-                stub._accepted += 1  # only the serving thread calls this
-                return True
-
-        self._accepted = 0
-        self._httpd = Server(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._httpd.timeout = 0.05
-        self.port: int = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._serve, name=f"stub-{self.port}", daemon=True)
-        self._thread.start()
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        httpd.daemon_threads = True
+        httpd.timeout = 0.05
+        self._start(httpd, "stub")
 
     # -- scripting ---------------------------------------------------------
     def enqueue(self, *responses: StubResponse) -> StubServer:
@@ -150,23 +179,6 @@ class StubServer:
     def calls(self) -> int:
         with self._lock:
             return len(self.requests)
-
-    # -- lifecycle ---------------------------------------------------------
-    def _serve(self) -> None:
-        # Bounded loop: at most max_requests connections, then the stub stops listening.
-        while not self._stop.is_set() and self._accepted < self.max_requests:
-            self._httpd.handle_request()  # returns after httpd.timeout when idle
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._httpd.server_close()
-
-    def __enter__(self) -> StubServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 # --------------------------------------------------------------------------- OpenAI
@@ -263,41 +275,22 @@ class NominatimStub(StubServer):
 
 
 # --------------------------------------------------------------------------- S3
-class S3Stub:
+class S3Stub(LoopbackServer):
     """An S3-compatible endpoint on 127.0.0.1 (moto's S3 backend, in memory), for the
     artefact store's ``s3://`` URLs through s3fs. ``env`` is what a process needs to reach
-    it (botocore reads ``AWS_ENDPOINT_URL``). At most ``max_requests`` requests; ``close()`` stops it."""
+    it (botocore reads ``AWS_ENDPOINT_URL``)."""
 
     def __init__(self, max_requests: int = 500) -> None:
         from moto.server import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
-        self._httpd = make_server("127.0.0.1", 0, DomainDispatcherApplication(create_backend_app), threaded=True)
-        self._httpd.timeout = 0.2
-        self.port = self._httpd.server_address[1]
         self.max_requests = max_requests
-        self.handled = 0
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="s3-stub", daemon=True)
-        self._thread.start()
+        httpd = make_server("127.0.0.1", 0, DomainDispatcherApplication(create_backend_app), threaded=True)
+        httpd.timeout = 0.2
+        self._start(httpd, "s3-stub")
 
     @property
     def env(self) -> dict[str, str]:
         return {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.port}", "AWS_ACCESS_KEY_ID": "stub",
                 "AWS_SECRET_ACCESS_KEY": "stub-secret", "AWS_DEFAULT_REGION": "us-east-1"}
-
-    def _serve(self) -> None:
-        while not self._stop.is_set() and self.handled < self.max_requests:
-            self._httpd.handle_request()
-            self.handled += 1
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._httpd.server_close()
-
-    def __enter__(self) -> S3Stub:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -32,6 +32,7 @@ if str(ROOT) not in sys.path:  # `pytest` (not `python -m pytest`) does not put 
     sys.path.insert(0, str(ROOT))
 
 import tests.fakes  # noqa: E402,F401  (registers "fake" and "fakegeo" for populating the DB)
+from tests.media import seed_gazetteer  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -86,15 +87,6 @@ def populate_stacked(env: dict[str, str]) -> list[str]:
     bench_pages = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench_pages)
     return bench_pages.populate(env["VIDEOMAP_DB_PATH"], videos=2, places=30, seed=3)
-
-
-def seed_gazetteer(cache_dir: Path) -> None:
-    """Reuse this checkout's built gazetteer index (building it takes a minute on this machine)."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    for built in (ROOT / "data" / "cache").glob("gazetteer-*.pkl"):
-        target = cache_dir / built.name
-        if not target.exists():
-            target.symlink_to(built)
 
 
 def long_speech_clip(path: Path) -> Path:
