@@ -78,6 +78,21 @@ def test_a_landmark_without_a_point_is_placed_at_the_town_said_before_it(geocode
     assert plain.hit is not None and plain.hit.feature == "approx:context-city" and km(plain.hit, MADRID) < 5
 
 
+def test_two_namesake_hamlets_far_from_the_video_do_not_anchor_its_landmarks(geocoder):
+    """"La Rambla" and "Pedrera" (a Barcelona street and house) are also two Andalusian
+    villages 44 km apart: each supports the other, but nothing else the video names is near."""
+    video = [*SPAIN_VIDEO, "Catalunya", "La Rambla", "Pedrera", "Sagrada Familia"]
+    museum = place(geocoder, "Museum of Catalan History", video, ["La Rambla", "Sagrada Familia", "Barcelona"])
+    assert museum.hit is not None and km(museum.hit, BARCELONA) < 5
+    punxes = place(geocoder, "Casa Les Punxes", video, ["Pedrera", "Barcelona"])
+    assert punxes.hit is not None and km(punxes.hit, BARCELONA) < 5
+    # a small town in a region the text names still anchors (a West Virginia article)
+    wv = ["West Virginia", "South Charleston", "St. Albans", "Virginia Beach", "Virginia"]
+    park = place(geocoder, "Shawnee Park", wv, ["St. Albans", "Virginia"])
+    assert park.hit is not None and park.hit.feature == "approx:nearby-city"
+    assert km(park.hit, (38.3857, -81.8362)) < 5
+
+
 def test_a_town_in_a_landmarks_name_counts_only_where_the_video_is(geocoder):
     cathedral = place(geocoder, "Barcelona Cathedral", SPAIN_VIDEO, ["Madrid"])
     assert cathedral.hit is not None and cathedral.hit.feature == "approx:contained-name"

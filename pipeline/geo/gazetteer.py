@@ -442,6 +442,11 @@ POI_NEAR_KM = 50.0
 # ... a town a landmark is placed at needs this many inhabitants, or another of the video's
 # towns within POI_NEAR_KM, or to be named in the video on its own (for a contained name)
 POI_TOWN_MIN_POP = 100_000
+# ... and a smaller town that anchors a landmark must lie within this distance of one of the
+# video's big towns, when it names any, or in a region (ADM1) it names: two namesake hamlets of
+# a city walk's street and house ("La Rambla", "Pedrera" in Andalusia for a Barcelona video)
+# support each other, but lie far from every town and region the video is about.
+POI_REGION_KM = 150.0
 FOREIGN_MAX_POP = 1_000_000  # towns below this need support when the document names other countries
 RESTARTS = 3  # alternatives per name from which the joint assignment is re-optimised
 RESTART_MARGIN = 2.5  # ... whose prior is at most this far below the name's pick
@@ -1009,6 +1014,8 @@ class GazetteerGeocoder:
         if inner is not None:
             return inner, "contained-name"
         towns = [e for e in ctx if e.feature_class == "P" and at_home(e)]
+        big = [t for t in towns if t.population >= POI_TOWN_MIN_POP]
+        regions = {(e.country_code, e.admin1) for e in ctx if e.feature_code == "ADM1"}
         for name in req.nearby:
             p = picks.get(name_key(name))
             if p is None or name_key(name) not in context or not at_home(p.entry):
@@ -1021,8 +1028,13 @@ class GazetteerGeocoder:
                 continue
             if e.feature_class != "P":
                 continue
-            if e.population >= POI_TOWN_MIN_POP or any(
-                t.index != e.index and distance_km(e.lat, e.lon, t.lat, t.lon) <= POI_NEAR_KM for t in towns
+            if e.population >= POI_TOWN_MIN_POP or (
+                any(t.index != e.index and distance_km(e.lat, e.lon, t.lat, t.lon) <= POI_NEAR_KM for t in towns)
+                and (
+                    not big
+                    or (e.country_code, e.admin1) in regions
+                    or any(distance_km(e.lat, e.lon, b.lat, b.lon) <= POI_REGION_KM for b in big)
+                )
             ):
                 return e, "nearby-city"
         if towns:
