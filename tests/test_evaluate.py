@@ -148,6 +148,19 @@ def test_swne_non_places_and_lower_case_rows():
     assert any("non-place names reported as places" in n for n in notes)
 
 
+def test_parts_of_a_longer_gold_name_count_once_in_the_overlap_figure():
+    """OntoNotes writes "Dallas , Texas" as one GPE: the exact figure counts the two parts as two
+    false alarms and the name as missed; the overlap figure counts them as the one name found."""
+    text = "I live in Dallas , Texas and work in Austin ."
+    gold = [ev.GoldToponym(10, 24, "Dallas , Texas"), ev.GoldToponym(37, 43, "Austin")]
+    preds = [ev.Prediction(10, 16, "Dallas"), ev.Prediction(19, 24, "Texas"), ev.Prediction(37, 43, "Austin")]
+    corpus = ev.Corpus("talk", "swne", [ev.Document("d", text, gold)])
+    row = ev.score(corpus, "offline", [(corpus.docs[0], preds)], 1.0, 0.0)
+    assert row.exact == pytest.approx((1 / 3, 1 / 2, 0.4))
+    assert row.extra["parts_of_longer_gold_names"] == 2
+    assert row.extra["overlap_prf"] == pytest.approx((1.0, 1.0, 1.0))
+
+
 def test_area_answers_count_when_the_gold_point_is_inside():
     from pipeline.evaluate.areas import AreaJudge
     from pipeline.geo.gazetteer import get_gazetteer
