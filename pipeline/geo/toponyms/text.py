@@ -169,6 +169,19 @@ COUNTRY_EXTRA_NAMES: dict[str, tuple[str, ...]] = {
     "CV": ("Cape Verde",),
     "BN": ("Brunei",),
 }
+# Former names of states, placed at their largest successor ("the Soviet Union", said in talk and
+# news of any decade): the names ISO 3166-3 withdrew, in the form English speakers use.
+COUNTRY_FORMER_NAMES: dict[str, tuple[str, ...]] = {
+    "RU": ("Soviet Union", "USSR", "U.S.S.R."),
+    "CZ": ("Czechoslovakia",),
+    "DE": ("East Germany", "West Germany"),
+    "CD": ("Zaire",),
+    "LK": ("Ceylon",),
+    "TH": ("Siam",),
+}
+for _cc, _former in COUNTRY_FORMER_NAMES.items():
+    COUNTRY_EXTRA_NAMES[_cc] = COUNTRY_EXTRA_NAMES.get(_cc, ()) + _former
+del _cc, _former
 
 # Short all-capital forms accepted although they are 2-3 letters long.
 ABBREVIATION_KEYS = frozenset(
