@@ -314,16 +314,27 @@ class PipelineSystem:
             return result, [[(m.start, m.end, m.surface) for m in members] for _, _, members in groups]
         return result, [_occurrences(doc.text, p.name) for p in result.places]
 
-    def _geocode(
-        self, doc: Document, extracted: tuple[Any, list[list[tuple[int, int, str]]]], home: list[str] | None = None
-    ) -> tuple[list[Prediction], list[str]]:
+    def placed(
+        self, doc: Document, extracted: tuple[Any, list[list[tuple[int, int, str]]]] | None = None,
+        home: list[str] | None = None,
+    ) -> list[tuple[Any, list[tuple[int, int, str]]]]:
+        """Per place of the document: the geocode stage's ``GeocodeOutcome`` and the place's
+        mentions (start, end, surface), the requests built by the runner's ``geocode_requests``."""
         from ..datatypes import GeocodeOutcome
         from ..runner.graph import geocode_requests
 
-        result, mentions = extracted
+        result, mentions = extracted if extracted is not None else self._extract(doc)
         requests = geocode_requests(result.places, language=doc.language, home=home)
         out = self._call("geocode", {"requests": [r.to_dict() for r in requests]})
         outcomes = [GeocodeOutcome.from_dict(o) for o in out["outcomes"]]
+        return list(zip(outcomes, mentions, strict=True))
+
+    def _geocode(
+        self, doc: Document, extracted: tuple[Any, list[list[tuple[int, int, str]]]], home: list[str] | None = None
+    ) -> tuple[list[Prediction], list[str]]:
+        placed = self.placed(doc, extracted, home)
+        outcomes = [o for o, _ in placed]
+        mentions = [m for _, m in placed]
         coords = [
             (o.hit.latitude, o.hit.longitude, o.hit.gazetteer_id or "") if o.hit is not None else (None, None, "")
             for o in outcomes
@@ -719,8 +730,9 @@ def evaluate_paths(
                     )
                 if corpus.kind == "swne" and rows[-1].extra.get("overlap_prf"):
                     p, r, f = rows[-1].extra["overlap_prf"]
+                    parts = rows[-1].extra["parts_of_longer_gold_names"]
                     notes.append(
-                        f"{corpus.name} ({name}): {rows[-1].extra['parts_of_longer_gold_names']} predictions lie inside "
+                        f"{corpus.name} ({name}): {parts} predictions lie inside "
                         f"a longer gold name (OntoNotes writes 'Dallas , Texas' as one GPE); counting the parts of a "
                         f"gold name as one match: P {p:.3f} R {r:.3f} F1 {f:.3f}"
                     )

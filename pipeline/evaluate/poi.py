@@ -103,10 +103,8 @@ def _occurrences(text: str, name: str) -> list[tuple[int, int]]:
 
 def evaluate_pois(gold_path: str | Path, vlogs_path: str | Path = DEFAULT_VLOGS) -> list[PoiScores]:
     """One score row per half of the gold, plus one for both halves together."""
-    from ..datatypes import GeocodeOutcome
     from ..geo.describe import is_approximate
     from ..geo.gazetteer import distance_km
-    from ..runner.graph import geocode_requests
     from .core import PipelineSystem
 
     pois, uncertain = load_gold(gold_path)
@@ -117,13 +115,8 @@ def evaluate_pois(gold_path: str | Path, vlogs_path: str | Path = DEFAULT_VLOGS)
     system = PipelineSystem(use_sources=False)
     placed: dict[str, list[tuple[int, int, float | None, float | None, bool]]] = {}
     for video_id, text in texts.items():
-        doc = Document(video_id, text, [])
-        result, mentions = system._extract(doc)
-        requests = geocode_requests(result.places, language=doc.language)  # the runner's one builder
-        answer = system._call("geocode", {"requests": [r.to_dict() for r in requests]})
-        outcomes = [GeocodeOutcome.from_dict(o) for o in answer["outcomes"]]
         spans = []
-        for outcome, members in zip(outcomes, mentions, strict=True):
+        for outcome, members in system.placed(Document(video_id, text, [])):
             hit = outcome.hit
             lat, lon = (hit.latitude, hit.longitude) if hit is not None else (None, None)
             approx = hit is not None and is_approximate(hit)

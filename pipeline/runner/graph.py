@@ -16,6 +16,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from ..datatypes import ExtractionResult, FetchedVideo, GeocodeOutcome, GeocodeRequest, Place, Transcript, Window
@@ -118,6 +119,11 @@ def run_extract(payload: dict[str, Any], env: StageEnv) -> dict[str, Any]:
 
 def _takes(function: Callable[..., Any], keyword: str) -> bool:
     """Whether ``function`` accepts ``keyword`` (extractors registered by others may not report progress)."""
+    return _accepts(getattr(function, "__func__", function), keyword)  # a method: once per class
+
+
+@lru_cache(maxsize=64)
+def _accepts(function: Callable[..., Any], keyword: str) -> bool:
     try:
         parameters = inspect.signature(function).parameters
     except (TypeError, ValueError):
