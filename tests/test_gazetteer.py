@@ -71,12 +71,16 @@ def test_country_is_representative_point_not_capital(geocoder):
     assert distance_km(brazil.latitude, brazil.longitude, -15.8, -47.9) > 300  # not Brasilia
 
 
-def test_former_names_of_states_are_their_largest_successor(geocoder):
+def test_former_and_native_names_of_states(geocoder):
     for name, cc in (("Soviet Union", "RU"), ("USSR", "RU"), ("Czechoslovakia", "CZ"), ("Zaire", "CD")):
         hit = _one(geocoder, name).hit
         assert hit is not None and (hit.country_code, hit.feature) == (cc, "A.PCLI"), name
+    for name, cc in (("Italia", "IT"), ("Deutschland", "DE"), ("España", "ES"), ("Suisse", "CH")):
+        hit = _one(geocoder, name).hit  # a country's own name (countryinfo's nativeName)
+        assert hit is not None and (hit.country_code, hit.feature) == (cc, "A.PCLI"), name
     from pipeline.geo.recogniser import recognize
 
+    assert [m.surface for m in recognize("Well good morning from Milano, Italia.")] == ["Milano", "Italia"]
     said = "do you think that the Soviet Union represents a threat to us"
     assert [m.surface for m in recognize(said)] == ["Soviet Union"]
 

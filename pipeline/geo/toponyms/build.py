@@ -32,6 +32,7 @@ populated core.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from array import array
 from collections import defaultdict
@@ -50,7 +51,7 @@ from .text import (
 
 log = logging.getLogger(__name__)
 
-BUILD_VERSION = "24"
+BUILD_VERSION = "25"
 
 # countryinfo's point for the US (38, -97) is 240 km from GeoNames' own (39.76, -98.5).
 COUNTRY_POINT_OVERRIDES: dict[str, tuple[float, float]] = {"US": (39.76, -98.5)}
@@ -143,6 +144,14 @@ class _Table:
             seen.add(key)
             self.index[key].append(i * 2 + 1)
         return i
+
+
+def native_names(native: str) -> list[str]:
+    """A country's own names (countryinfo's ``nativeName``: "Italia", "België / Belgique /
+    Belgien", "Schweiz/Suisse/Svizzera/Svizra"), the Latin-script ones: travellers say them
+    ("good morning from Milano, Italia"). Other scripts fold to nothing usable."""
+    parts = re.split(r"\s*/\s*|\s+-\s+", native)
+    return [p.strip() for p in parts if p.strip() and usable_key(name_key(p.strip()))]
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -640,6 +649,7 @@ def build() -> dict[str, Any]:
         if ci.get("name"):
             names.append(ci["name"])
         names += list(COUNTRY_EXTRA_NAMES.get(cc, ()))
+        names += native_names(ci.get("nativeName") or "")
         names += zh_countries.get(cc, [])
         country_names[cc] = c["name"]
         country_continent[cc] = continent_names.get(c.get("continentcode", ""), "")
