@@ -147,6 +147,19 @@ def test_unsupported_namesake_abroad_is_not_used(geocoder):
     assert _one(geocoder, "Xinyi").hit.country_code == "CN"
 
 
+def test_a_namesake_abroad_is_not_used_when_other_countries_are_named_in_passing(geocoder):
+    """A Madrid walk that also says "Egypt" (the Temple of Debod) and "Canada": "Crystal Palace"
+    (the Retiro's glass palace) is no London district; a town in a named country still counts."""
+    names = ["Spain", "Madrid", "Toledo", "Goya", "Egypt", "Canada"]
+    palace = _one(geocoder, "Crystal Palace", names).hit
+    assert palace is not None and palace.country_code == "ES" and palace.feature.startswith("approx:")
+    alexandria = _one(geocoder, "Alexandria", [*names, "Crystal Palace"]).hit
+    assert alexandria is not None and alexandria.country_code == "EG"
+    # two named countries with as many towns each: no one country the text is about
+    even = ["France", "Spain", "Lyon", "Grenoble", "Toledo", "Girona"]
+    assert _one(geocoder, "Crystal Palace", even).hit.country_code == "GB"
+
+
 def test_first_level_regions_at_their_representative_points(geocoder):
     # iso3166-2 points, not the median of the province's towns (which sits near its southern cities)
     ontario = _one(geocoder, "Ontario", marker="region").hit

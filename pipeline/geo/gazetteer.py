@@ -640,7 +640,8 @@ class Resolver:
     def _drop_foreign(self, picks: dict[str, _Cand]) -> dict[str, _Cand]:
         """Leave a name unresolved rather than send it abroad without any support.
 
-        When the document names one country and is about one place in it (two of its towns
+        When the document names a country (of several, the one most of its towns lie in) and is
+        about one place in it (two of its towns
         within 100 km: "Taipei, the capital of Taiwan ... Tamsui") and a town's best candidate
         lies in another country that nothing else in the document points to (no other name
         there, no named place within 500 km), the namesake abroad ("Xinyi", Guangdong, for
@@ -648,9 +649,15 @@ class Resolver:
         approximately at the document's main town instead.
         """
         named = {p.entry.country_code for p in picks.values() if p.entry.feature_code == "PCLI"}
-        if len(named) != 1 or len(picks) < 3:
+        if not named or len(picks) < 3:
             return picks
-        home = next(iter(named))
+        # several named countries ("Spain" and, said in passing, "Egypt", "Canada"): the document
+        # is about the one of them most of its towns lie in; the others' places are anchors
+        entries = [p.entry for p in picks.values()]
+        in_named = Counter(e.country_code for e in entries if e.feature_class == "P" and e.country_code in named)
+        home = in_named.most_common(1)[0][0] if in_named else next(iter(named))
+        if len(named) > 1 and (not in_named or list(in_named.values()).count(in_named[home]) > 1):
+            return picks  # no one country the document is about
         towns = [p.entry for p in picks.values() if p.entry.feature_class == "P" and p.entry.country_code == home]
         if not any(distance_km(a.lat, a.lon, b.lat, b.lon) < 100 for i, a in enumerate(towns) for b in towns[i + 1 :]):
             return picks  # the document is not about one place in its country
