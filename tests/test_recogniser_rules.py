@@ -176,3 +176,32 @@ def test_lower_case_the_feature_is_the_feature():
         m.surface
         for m in rc.recognize("we flew over the pyrenees mountains at dawn", disabled=frozenset({"lower_the_feature"}))
     }
+
+
+def test_lower_case_the_us_is_the_country():
+    # captions write "U.S." as "us": after "the" it is no pronoun
+    text = "the us army said it could not tell us more"
+    assert [text[m.start : m.end] for m in rc.recognize(text)] == ["us"]
+    assert "us" not in _names("let us go and tell us more about it")
+    assert "us" not in _names("The us of old, they said.")  # cased: a word
+
+
+def test_lower_case_town_before_its_state():
+    # the state (or its abbreviation, without its full stop) right after a town places it
+    text = "a man from orlando fla was hurt and sioux falls s d too"
+    got = {text[m.start : m.end]: m.surface for m in rc.recognize(text)}
+    assert got == {"orlando": "orlando", "fla": "Fla.", "sioux falls": "sioux falls", "s d": "S.D."}
+    assert "canton" in _names("julia kinsey of canton ohio was preparing her dogs")
+    assert "canton" not in _names("julia kinsey of canton was preparing her dogs")
+    # a state code that is a spoken word, and two persons' names, are not
+    assert _names("i teach for dallas oh you do") == ["dallas"]
+    assert "george" not in _names("we went across the george washington bridge")
+
+
+def test_lower_case_one_sense_per_text():
+    # "kent" is an English word: without a cue it waits for the same name used as a place
+    assert _names("the board met in kent on monday and kent will see decreases") == ["kent", "kent"]
+    assert "kent" not in _names("the board met on monday and kent will see decreases")
+    trace: list[rc.RuleDecision] = []
+    rc.recognize("the board met in kent on monday and kent will see decreases", trace=trace)
+    assert any(d.verdict is rc.Verdict.NEEDS_NAME for d in trace)

@@ -10,7 +10,8 @@ through the text, longer names preferred over their parts, capitalised
 phrases with a place-type head word ("Longshan Temple") taken as points of
 interest, and the text's structure ("Buffalo, New York", "Egypt and Niger")
 fixing markers. Lower-case transcripts keep only well-known names or names
-with a cue ("in", "the town of"). Chinese text uses the same automaton
+with a cue ("in", "the town of", the state after the town: "orlando fla"), and
+a name kept once keeps its other uses in the text. Chinese text uses the same automaton
 (longest match) over the gazetteer's Chinese names.
 
 ``OfflineExtractor`` runs ``recognize`` over the whole transcript of one video
@@ -51,7 +52,7 @@ from .toponyms.text import (
     word_list,
 )
 
-VERSION = "10"
+VERSION = "11"
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class Thresholds:
     lower_case_cued: int = 10_000  # ... any other name needs a cue ("in", "the town of") and this many
     lower_context_pop: int = 5_000  # lower-case text: a town this big in a region the text names is meant
     lower_context_candidates: int = 5  # ... among a name's best candidates
+    lower_person_container: int = 10_000  # lower-case text: a person's name before a state that is one too
+    # ("george washington") is a town this big there
     word_town: int = 100_000  # lower-case text: an English word is a place's own name this big ("nice", "paris")
     elsewhere_town: int = 10_000  # a town below this size needs its country among the text's sure places
     elsewhere_candidates: int = 5  # ... among a name's best candidates
@@ -95,6 +98,7 @@ class Thresholds:
     conf_dateline: float = 0.8  # "ROANOKE -- ..."
     conf_lower_feature: float = 0.6  # "the pyrenees" in lower-case text
     conf_abbreviation: float = 0.8  # "U.S.", "Napa, CA"
+    conf_lower_abbreviation: float = 0.7  # "the us" in lower-case text
     conf_zh_sure: float = 0.75  # Chinese: an admin area or a city of ``zh_confident``
     conf_zh_other: float = 0.55  # ... other Chinese names
     discount_given: float = 0.2  # a given name before a surname (kept only if alone elsewhere)
@@ -549,6 +553,9 @@ def _derived_demonym(gz: Gazetteer, key: str) -> bool:
 
 
 _EXTRA_DEMONYMS = word_list("extra_demonyms")
+_LOWER_WORDS = re.compile(r"[^\W\d_]+")
+_SPOKEN_CODES = word_list("spoken_state_codes")
+_CONTAINER_REACH = 40  # characters searched after a name for "fla", "ohio", "new south wales"
 
 
 class _Recognizer:
@@ -577,6 +584,30 @@ class _Recognizer:
             self._info[key] = info
         return info[0], list(info[1]), info[2], info[3]
 
+    def container_after(self, text: str, end: int, key: str) -> tuple[int, str] | None:
+        """Lower-case text: "orlando fla", "kansas city kan", "canton ohio", "van turkey": the next
+        one to three words name a state (or its abbreviation, written without its full stop), a
+        region or a country where one of the name's places lies. (The end of those words and
+        their key, or None.)"""
+        if end >= len(text) or text[end] != " ":
+            return None
+        words = _LOWER_WORDS.findall(text, end + 1, end + 1 + _CONTAINER_REACH)[:3]
+        if not words or text[end + 1 : end + 1 + len(words[0])] != words[0]:
+            return None
+        gz = self.gz
+        for n in range(len(words), 0, -1):
+            joined = name_key(" ".join(words[:n]))
+            for k in (joined, joined + ".", joined.replace(" ", ".") + "."):
+                flags = gz.flags.get(k, 0)
+                if k in STOPWORDS or k in _SPOKEN_CODES or not flags & (_build.KEY_STRONG | _build.KEY_ABBREV):
+                    continue
+                # "george washington": two persons' names are a person, unless the town is a big one
+                least = THRESHOLDS.lower_person_container if flags & gz.flags.get(key, 0) & _build.KEY_PERSON else 0
+                areas = [a for a in self.entries(k)[:3] if a.feature_code in ("PCLI", "ADM1", "ADM2")]
+                if any(_contains(a, e) and e.population >= least for a in areas for e in self.entries(key)):
+                    return text.index(words[n - 1], end + 1) + len(words[n - 1]), k
+        return None
+
     def entries(self, key: str) -> tuple[Entry, ...]:
         """The candidates of a key, best prior first (memoised: the same names recur all through a text)."""
         self._best_entry_info(key)
@@ -600,6 +631,7 @@ class _Recognizer:
         tentative: list[Mention] = []  # "Gainesville Environmental ...": kept if "Gainesville" stands alone too
         needs_support: list[Mention] = []  # person-like names: kept if used as a place somewhere here
         needs_country: list[Mention] = []  # small towns: kept if the text's sure places are in their country
+        needs_name: list[Mention] = []  # lower-case text: kept if the same name is taken as a place elsewhere
         supported: set[str] = set()
         abbrev: list[tuple[int, int, str]] = []
         n = len(folded)
@@ -657,6 +689,7 @@ class _Recognizer:
                     trace,
                     disabled,
                     needs_country,
+                    needs_name,
                 )
             )
             if m is not None:
@@ -665,9 +698,13 @@ class _Recognizer:
         supported |= {m.key for m in needs_support if _listed_with_place(text, m, f_starts, f_ends)}
         if not cased and needs_support:
             supported |= self._in_context(found, needs_support)
+            supported |= {m.key for m in found if m.kind == "gazetteer"}  # one sense per text
         found += [m for m in needs_support if m.key in supported]
         if needs_country:
             found += self._in_text_countries(found, needs_country)
+        if needs_name:  # one sense per text: "in kent" ... "kent's board of finance"
+            taken = {m.key for m in found if m.kind == "gazetteer"}
+            found += [m for m in needs_name if m.key in taken]
         clean = {m.key for m in found}
         found += [m for m in tentative if m.key in clean]
         found = [m for m in found if not _city_org(text, m, clean)]
@@ -689,6 +726,8 @@ class _Recognizer:
         if cased:
             found += self._pois(text) + self._romance_pois(text)
         found += self._abbreviations(text, abbrev, found)
+        if not cased:
+            found += self._lower_abbreviations(text, found)
         found += self._spelled_letters(text, cased)
         if has_cjk(text):
             found += self._cjk_pois(text)
@@ -715,6 +754,7 @@ class _Recognizer:
         trace: list[RuleDecision] | None = None,
         disabled: frozenset[str] = frozenset(),
         needs_country: list[Mention] | None = None,
+        needs_name: list[Mention] | None = None,
     ) -> Mention | None:
         """Judge one match by the rules of ``RULES``, in order (see there); ``trace`` collects
         which rule decided (and which lowered the confidence), ``disabled`` names rules to skip."""
@@ -743,6 +783,8 @@ class _Recognizer:
                 tentative.append(m)
             elif verdict is Verdict.NEEDS_COUNTRY:
                 needs_country.append(m)
+            elif verdict is Verdict.NEEDS_NAME:
+                needs_name.append(m)
             else:
                 if verdict is Verdict.SUPPORTED:
                     supported.add(key)
@@ -1003,6 +1045,23 @@ class _Recognizer:
         return out
 
     # -------------------------------------------------- state abbreviations
+    def _lower_abbreviations(self, text: str, found: list[Mention]) -> list[Mention]:
+        """Lower-case text: "orlando fla", "louisville ky", "sioux falls s d": a state's
+        abbreviation right after a name of one of its places (``container_after``) is the state
+        (named as written with its full stops, "Fla.", "S.D.", "KY", for the geocoder)."""
+        out = []
+        for m in found:
+            if m.kind != "gazetteer":
+                continue
+            after = self.container_after(text, m.end, m.key)
+            if after is None or not self.gz.flags.get(after[1], 0) & _build.KEY_ABBREV:
+                continue
+            end, key = after
+            marker, ids, _, _ = self._best_entry_info(key)
+            name = key.upper() if "." not in key else ".".join(p.capitalize() for p in key.split("."))
+            out.append(Mention(m.end + 1, end, name, key, marker, ids, "gazetteer", THRESHOLDS.conf_abbreviation))
+        return out
+
     def _abbreviations(self, text: str, abbrev: list[tuple[int, int, str]], chosen: list[Mention]) -> list[Mention]:
         out = []
         ends = {m.end for m in chosen if m.kind == "gazetteer"}
@@ -1035,6 +1094,7 @@ class Verdict(StrEnum):
     SUPPORTED = "supported"  # a person's name used as a place here: kept, and its other uses too
     NEEDS_SUPPORT = "needs_support"  # a person's name: kept only if the text uses it as a place somewhere
     NEEDS_COUNTRY = "needs_country"  # a small town: kept only if the text's sure places include its country
+    NEEDS_NAME = "needs_name"  # kept only if the text takes the same name as a place elsewhere (one sense per text)
     ACCEPT = "accept"  # a place, with the rule's confidence
     DISCOUNT = "discount"  # lower the confidence by the rule's amount and go on
 
@@ -1133,15 +1193,21 @@ class Candidate:
 
     @cached_property
     def cued(self) -> bool:
-        """Lower-case text: a locative word or "the town of" right before."""
-        return self.prev_l in _LOCATIVE or _place_of(self.text, self.prev_start)
+        """Lower-case text: a locative word or "the town of" right before, or the state, region or
+        country it lies in right after ("orlando fla", "canton ohio")."""
+        return (
+            self.prev_l in _LOCATIVE
+            or _place_of(self.text, self.prev_start)
+            or self.rec.container_after(self.text, self.end, self.key) is not None
+        )
 
 
 # --- rules for every text
 def _stopword(c: Candidate) -> bool:
     """Function words, months, interjections and titles that are also gazetteer names ("Okay",
-    "May", "Duke"); an abbreviation key ("US") only in capitals."""
-    return c.key in STOPWORDS and not (c.key in ABBREVIATION_KEYS and c.surface.isupper())
+    "May", "Duke"); an abbreviation key ("US") only in capitals or after "the" ("the us": no
+    pronoun follows an article; in a cased text ``abbreviation_lower`` still rejects it)."""
+    return c.key in STOPWORDS and not (c.key in ABBREVIATION_KEYS and (c.surface.isupper() or c.prev_l == "the"))
 
 
 def _demonym(c: Candidate) -> bool:
@@ -1401,6 +1467,12 @@ def _small_town(c: Candidate) -> bool:
 
 
 # --- lower-case text: well-known names; others (and English words) need a cue ("in", "the town of")
+def _lower_the_abbreviation(c: Candidate) -> bool:
+    """Lower-case text: "the us", "the uk", "the eu": a country's abbreviation after "the" is the
+    country (the pronoun "us" never follows an article; captions write "U.S." as "us")."""
+    return c.key in ABBREVIATION_KEYS and c.prev_l == "the"
+
+
 def _lower_the_feature(c: Candidate) -> bool:
     """Lower-case text: "the pyrenees", "the andes", "the nile": one of the curated prominent
     physical features (``features.tsv``) after "the", and no English word, is the feature."""
@@ -1555,15 +1627,16 @@ RULES: tuple[Rule, ...] = (
     _R("person_name", _V.NEEDS_SUPPORT, _person_name, "cased", THRESHOLDS.discount_person),
     _R("small_town_elsewhere", _V.NEEDS_COUNTRY, _small_town, "cased"),
     # lower-case text
+    _R("lower_the_abbreviation", _V.ACCEPT, _lower_the_abbreviation, "lower", THRESHOLDS.conf_lower_abbreviation),
     _R("lower_the_feature", _V.ACCEPT, _lower_the_feature, "lower", THRESHOLDS.conf_lower_feature),
     _R("lower_country_word", _V.NEEDS_SUPPORT, _lower_country_word, "lower", THRESHOLDS.discount_context),
     _R("lower_in_context", _V.NEEDS_SUPPORT, _lower_in_context, "lower", THRESHOLDS.discount_context),
-    _R("lower_unknown", _V.REJECT, _lower_unknown, "lower"),
-    _R("lower_word_uncued", _V.REJECT, _lower_word_uncued, "lower"),
+    _R("lower_unknown", _V.NEEDS_NAME, _lower_unknown, "lower"),
+    _R("lower_word_uncued", _V.NEEDS_NAME, _lower_word_uncued, "lower"),
     _R("lower_the_alias", _V.REJECT, _lower_the_alias, "lower"),
     _R("lower_the_word", _V.REJECT, _lower_the_word, "lower"),
-    _R("lower_word_name", _V.REJECT, _lower_word_name, "lower"),
-    _R("lower_person_name", _V.REJECT, _lower_person_name, "lower"),
+    _R("lower_word_name", _V.NEEDS_NAME, _lower_word_name, "lower"),
+    _R("lower_person_name", _V.NEEDS_NAME, _lower_person_name, "lower"),
     _R("lower_word_elsewhere", _V.NEEDS_COUNTRY, _lower_word_elsewhere, "lower"),
     _R("lower_case", _V.DISCOUNT, _lower_case, "lower", THRESHOLDS.discount_lower),
     # every text
