@@ -205,3 +205,17 @@ def test_lower_case_one_sense_per_text():
     trace: list[rc.RuleDecision] = []
     rc.recognize("the board met in kent on monday and kent will see decreases", trace=trace)
     assert any(d.verdict is rc.Verdict.NEEDS_NAME for d in trace)
+
+
+def test_lower_case_streets_and_landmarks_by_their_words():
+    # no capitals mark the name: the words before the head word that are no English words do
+    got = {m.surface: m.marker for m in rc.recognize("a crash at the intersection of north nokomis street and main")}
+    assert got.get("north nokomis street") == "street"
+    assert "bucknell drive" in _names("she lives on bucknell drive and works near the long road")
+    assert "lake texoma" in _names("we used to go fishing in lake texoma every summer")
+    # inflected English words the word list lacks are words too
+    assert "wichita drive" in _names("residents are using wichita drive instead")
+    assert not _names("we drove down the long road to the park and let him drive")
+    assert not _names("we have got the tofu simmering on the stove")
+    assert rc._english_inflection(rc._recognizer().gz, "simmering")
+    assert not rc._english_inflection(rc._recognizer().gz, "niger")

@@ -78,6 +78,7 @@ class Thresholds:
     zh_confident: int = 1_000_000  # ... higher confidence from this size
     # lengths and counts
     short_name_len: int = 3  # names this short are words or codes ("Ely", "NSW"); longer capitals are names
+    inflection_stem: int = 2  # lower-case text: "using" is "use" + "ing" from a stem this long
     title_abbrev_len: int = 4  # "Judge." longer than this with a full stop ends a sentence, not a title
     many_candidates: int = 5  # a weak name of more places than this is less sure ("Springfield")
     cased_min_letters: int = 20  # fewer letters: casing judged by any capital at all
@@ -185,6 +186,11 @@ _ROMANCE_POI = re.compile(
     + _CAP_WORD
     + r"){0,2}(?![\w'\u2019\-])"
 )
+_LOWER_TOKEN = re.compile(r"[\w'\u2019]+")
+_LOWER_POI_WORDS = 3  # lower-case text: words of a landmark's name before its head word
+_LOWER_POI_PREFIX = word_list("lower_poi_prefix")
+_LOWER_COMPASS = word_list("lower_compass")
+_LOWER_POI_STOP = STOPWORDS | _LOCATIVE | _CONNECTORS | word_list("articles") | _ALL_HEADS | _LOWER_COMPASS
 _PLACE_NUMBER = re.compile(r"\s(\d{3})\b(?![.,]\d)(?!\s*(?:%|percent|people|km|miles|years|am|pm|a\.m|p\.m))")
 
 
@@ -493,6 +499,22 @@ def _english_plural(gz: Gazetteer, key: str) -> bool:
     )
 
 
+_INFLECTIONS = ("ing", "ed", "est")  # (not "er": "niger", "chester" would be "nig", "chest")
+
+
+def _english_inflection(gz: Gazetteer, key: str) -> bool:
+    """An inflected English word the word list does not hold: "using", "installed", "simmering",
+    "grandest" (its stem, the stem with "e", or with its last consonant undoubled is a word)."""
+    for suffix in _INFLECTIONS:
+        if key.endswith(suffix) and len(key) - len(suffix) >= THRESHOLDS.inflection_stem:
+            stem = key[: -len(suffix)]
+            if stem in gz.common_words or stem + "e" in gz.common_words:
+                return True
+            if len(stem) > 1 and stem[-1] == stem[-2] and stem[:-1] in gz.common_words:
+                return True
+    return False
+
+
 def _big_place(marker: str, pop: int) -> bool:
     """Big enough to be meant by its bare name when that name is also a person's ("Georgia",
     "Dallas"); "Michael" (a parish of the Isle of Man) and "Douglas" (counties) are not."""
@@ -725,6 +747,8 @@ class _Recognizer:
             ]
         if cased:
             found += self._pois(text) + self._romance_pois(text)
+        else:
+            found += self._lower_pois(text)
         found += self._abbreviations(text, abbrev, found)
         if not cased:
             found += self._lower_abbreviations(text, found)
@@ -919,6 +943,59 @@ class _Recognizer:
                     phrase, key = text[s:e], name_key(text[s:e])
                 out.append(Mention(s, e, phrase, key, marker, [], "poi", 0.5))
         out += self._pois_of(text)
+        return out
+
+    def _lower_name_word(self, word: str) -> bool:
+        """Lower-case text: a word that can be (part of) a landmark's or street's own name: no
+        function word, head word or English word, unless a person's or a well-known place's name
+        ("bucknell", "tyler", "washington"; not "the", "busy", "long")."""
+        if len(word) < THRESHOLDS.short_name_len or not word.isalpha() or word in _LOWER_POI_STOP:
+            return False
+        gz = self.gz
+        if word not in gz.common_words and not _english_plural(gz, word) and not _english_inflection(gz, word):
+            return True
+        return bool(gz.flags.get(word, 0) & _build.KEY_STRONG)
+
+    def _lower_pois(self, text: str) -> list[Mention]:
+        """Lower-case text: "north nokomis street", "bucknell drive", "salinas valley", "lake
+        texoma": a head word (``POI_HEADS``) after up to three words of a name (``_lower_name_word``,
+        and a compass word before them), or "lake"/"mount" before one or two: what capitals mark
+        in a cased text (``_pois``), here marked by the words themselves."""
+        out = []
+        tokens = list(_LOWER_TOKEN.finditer(text))
+        words = [t.group(0) for t in tokens]
+        for i, w in enumerate(words):
+            j = k = i
+            if w in _ALL_HEADS:
+                while (
+                    j > 0
+                    and i - j < _LOWER_POI_WORDS
+                    and tokens[j].start() == tokens[j - 1].end() + 1
+                    and self._lower_name_word(words[j - 1])
+                ):
+                    j -= 1
+            if j < i:
+                if j > 0 and words[j - 1] in _LOWER_COMPASS and tokens[j].start() == tokens[j - 1].end() + 1:
+                    j -= 1
+                s, e = tokens[j].start(), tokens[i].end()
+                head = "street" if w in ("st", "ave", "rd", "blvd", "hwy") else w
+                marker = POI_HEADS.get(head, "poi")
+            elif w in _LOWER_POI_PREFIX:
+                while (
+                    k + 1 < len(words)
+                    and k - i < 2
+                    and tokens[k + 1].start() == tokens[k].end() + 1
+                    and self._lower_name_word(words[k + 1])
+                ):
+                    k += 1
+                if k == i:
+                    continue
+                s, e, marker = tokens[i].start(), tokens[k].end(), "natural"
+            else:
+                continue
+            # (also when the gazetteer has the name: its own match, if kept, comes first in ``_select``;
+            # the lower-case rules reject a lake or island of no inhabitants that has no cue)
+            out.append(Mention(s, e, text[s:e], name_key(text[s:e]), marker, [], "poi", 0.5))
         return out
 
     def _gazetteer_covers(self, key: str) -> bool:
@@ -1503,8 +1580,9 @@ def _lower_unknown(c: Candidate) -> bool:
 
 
 def _lower_word_uncued(c: Candidate) -> bool:
-    """An English word without a cue ("nice weather")."""
-    return c.common and not c.cued
+    """An English word without a cue ("nice weather"), or an inflected one the word list lacks
+    ("the tofu simmering": Simmering, Vienna)."""
+    return (c.common or (not c.multi and _english_inflection(c.gz, c.key))) and not c.cued
 
 
 def _lower_the_alias(c: Candidate) -> bool:
