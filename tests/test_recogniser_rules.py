@@ -219,3 +219,11 @@ def test_lower_case_streets_and_landmarks_by_their_words():
     assert not _names("we have got the tofu simmering on the stove")
     assert rc._english_inflection(rc._recognizer().gz, "simmering")
     assert not rc._english_inflection(rc._recognizer().gz, "niger")
+
+
+def test_lower_case_cues_of_age_and_services():
+    # "roswell" needs a cue in lower-case text: a person's age and "of", or "police" after it
+    assert "roswell" in _names("daniel ray hufstetler 29 of roswell was listed in stable condition")
+    assert "roswell" in _names("a man roswell police say shoplifted a drill")
+    assert "roswell" not in _names("a man roswell say shoplifted a drill")
+    assert "delta" not in _names("the large delta area is a destination for birds")  # an English word

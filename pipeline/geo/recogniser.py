@@ -575,6 +575,8 @@ def _derived_demonym(gz: Gazetteer, key: str) -> bool:
 
 
 _EXTRA_DEMONYMS = word_list("extra_demonyms")
+_LOWER_PLACE_AFTER = word_list("lower_place_after")
+_AGE_OF = re.compile(r"(?<![\w.])\d{1,3} of $")  # "jeremy watson 30 of ten mile"
 _LOWER_WORDS = re.compile(r"[^\W\d_]+")
 _SPOKEN_CODES = word_list("spoken_state_codes")
 _CONTAINER_REACH = 40  # characters searched after a name for "fla", "ohio", "new south wales"
@@ -1270,11 +1272,15 @@ class Candidate:
 
     @cached_property
     def cued(self) -> bool:
-        """Lower-case text: a locative word or "the town of" right before, or the state, region or
-        country it lies in right after ("orlando fla", "canton ohio")."""
+        """Lower-case text: a locative word, "the town of" or a person's age and "of" ("smith 30 of
+        roswell") right before, a word of its people or services right after ("roswell police",
+        ``lower_place_after``; not after an English word), or the state, region or country it
+        lies in ("orlando fla")."""
         return (
             self.prev_l in _LOCATIVE
             or _place_of(self.text, self.prev_start)
+            or (self.nxt in _LOWER_PLACE_AFTER and not self.common)  # (not "the large delta area")
+            or bool(_AGE_OF.search(self.text, max(0, self.start - 8), self.start))
             or self.rec.container_after(self.text, self.end, self.key) is not None
         )
 
