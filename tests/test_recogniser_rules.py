@@ -227,3 +227,10 @@ def test_lower_case_cues_of_age_and_services():
     assert "roswell" in _names("a man roswell police say shoplifted a drill")
     assert "roswell" not in _names("a man roswell say shoplifted a drill")
     assert "delta" not in _names("the large delta area is a destination for birds")  # an English word
+
+
+def test_lower_case_landmarks_after_place_names_and_romance_heads():
+    got = _names("next up we are climbing the holy spirit rock and then the castello di malpaga")
+    assert "holy spirit rock" in got and "castello di malpaga" in got
+    assert "costa brava" in _names("this week we are in costa brava spain")
+    assert "brava" not in _names("this week we are in costa brava spain")

@@ -190,6 +190,11 @@ _LOWER_TOKEN = re.compile(r"[\w'\u2019]+")
 _LOWER_POI_WORDS = 3  # lower-case text: words of a landmark's name before its head word
 _LOWER_POI_PREFIX = word_list("lower_poi_prefix")
 _LOWER_COMPASS = word_list("lower_compass")
+_LOWER_ROMANCE_STREETS = frozenset(h.lower() for h in _ROMANCE_STREET_HEADS)
+_LOWER_ROMANCE_HEADS = frozenset(h.lower() for h in _ROMANCE_POI_HEADS) | _LOWER_ROMANCE_STREETS | word_list(
+    "lower_romance_heads"
+)
+_LOWER_ROMANCE_CONNECTORS = frozenset(_ROMANCE_CONNECTORS)
 _LOWER_POI_STOP = STOPWORDS | _LOCATIVE | _CONNECTORS | word_list("articles") | _ALL_HEADS | _LOWER_COMPASS
 _PLACE_NUMBER = re.compile(r"\s(\d{3})\b(?![.,]\d)(?!\s*(?:%|percent|people|km|miles|years|am|pm|a\.m|p\.m))")
 
@@ -958,19 +963,32 @@ class _Recognizer:
             return True
         return bool(gz.flags.get(word, 0) & _build.KEY_STRONG)
 
+    def _lower_name_phrase(self, text: str, tokens: list[re.Match[str]]) -> bool:
+        """Lower-case text: the words, one space apart, are a multi-word gazetteer name."""
+        if any(b.start() != a.end() + 1 for a, b in zip(tokens, tokens[1:], strict=False)):
+            return False
+        return self.gz.has_key(name_key(text[tokens[0].start() : tokens[-1].end()]))
+
     def _lower_pois(self, text: str) -> list[Mention]:
         """Lower-case text: "north nokomis street", "bucknell drive", "salinas valley", "lake
-        texoma": a head word (``POI_HEADS``) after up to three words of a name (``_lower_name_word``,
-        and a compass word before them), or "lake"/"mount" before one or two: what capitals mark
-        in a cased text (``_pois``), here marked by the words themselves."""
+        texoma", "costa brava": a head word (``POI_HEADS``) after up to three words of a name
+        (``_lower_name_word``, and a compass word before them) or after a multi-word place name
+        ("holy spirit rock"), a Romance head word before one to three ("castello di malpaga"), or
+        "lake"/"mount" before one or two: what capitals mark in a cased text (``_pois``,
+        ``_romance_pois``), here marked by the words themselves."""
         out = []
         tokens = list(_LOWER_TOKEN.finditer(text))
         words = [t.group(0) for t in tokens]
         for i, w in enumerate(words):
             j = k = i
             if w in _ALL_HEADS:
+                for n in (3, 2):  # "holy spirit rock", "san fernando valley": a place's name before it
+                    if i >= n and self._lower_name_phrase(text, tokens[i - n : i]):
+                        j = i - n
+                        break
                 while (
-                    j > 0
+                    j == i
+                    and j > 0
                     and i - j < _LOWER_POI_WORDS
                     and tokens[j].start() == tokens[j - 1].end() + 1
                     and self._lower_name_word(words[j - 1])
@@ -982,6 +1000,22 @@ class _Recognizer:
                 s, e = tokens[j].start(), tokens[i].end()
                 head = "street" if w in ("st", "ave", "rd", "blvd", "hwy") else w
                 marker = POI_HEADS.get(head, "poi")
+            elif w in _LOWER_ROMANCE_HEADS:  # "costa brava", "castello di malpaga", "calle ocho"
+                last = i
+                while k + 1 < len(words) and tokens[k + 1].start() == tokens[k].end() + 1 and k - last < 2:
+                    nxt = words[k + 1]
+                    if nxt not in _LOWER_ROMANCE_CONNECTORS and (
+                        not self._lower_name_word(nxt)
+                        or (last > i and self.gz.flags.get(nxt, 0) & _build.KEY_STRONG)  # "costa brava spain"
+                    ):
+                        break
+                    k += 1
+                    if words[k] not in _LOWER_ROMANCE_CONNECTORS:
+                        last = k
+                if last == i:
+                    continue
+                s, e = tokens[i].start(), tokens[last].end()
+                marker = "street" if w in _LOWER_ROMANCE_STREETS else "poi"
             elif w in _LOWER_POI_PREFIX:
                 while (
                     k + 1 < len(words)
