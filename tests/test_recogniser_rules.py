@@ -234,3 +234,9 @@ def test_lower_case_landmarks_after_place_names_and_romance_heads():
     assert "holy spirit rock" in got and "castello di malpaga" in got
     assert "costa brava" in _names("this week we are in costa brava spain")
     assert "brava" not in _names("this week we are in costa brava spain")
+
+
+def test_lower_case_country_word_beside_another_country():
+    names = _names("officials in other countries such as mexico china japan and brazil also reported cases")
+    assert {"china", "japan"} <= set(names)
+    assert "turkey" not in _names("we cooked a turkey for dinner and put out the good china")

@@ -1099,7 +1099,8 @@ class _Recognizer:
     def _in_context(self, found: list[Mention], waiting: list[Mention]) -> set[str]:
         """Lower-case text: the names waiting for support that name a town in a first-level region
         where a region or city the text names for sure lies ("columbus" in a text that says
-        "ohio" and "dayton"): the text is about that region."""
+        "ohio" and "dayton"): the text is about that region; a country, when the text names a
+        place in it or another country."""
         t = THRESHOLDS
         areas = {
             (e.country_code, e.admin1)
@@ -1109,12 +1110,15 @@ class _Recognizer:
             if e.admin1 and e.country_code
         }
         countries = {(m.key, e.country_code) for m in found if m.kind == "gazetteer" for e in self.entries(m.key)[:1]}
+        other_countries = {m.key for m in found if m.kind == "gazetteer" and m.marker == "country"}
         out = set()
         for m in waiting:
             cands = self.entries(m.key)
-            if m.marker == "country":  # another place of that country ("fujian china")
+            if m.marker == "country":  # another place of that country ("fujian china"), or another country
                 code = cands[0].country_code if cands else ""
                 if code and any(cc == code and k != m.key for k, cc in countries):
+                    out.add(m.key)
+                elif other_countries - {m.key}:  # ("mexico china japan ukraine and brazil")
                     out.add(m.key)
             elif any(
                 (e.country_code, e.admin1) in areas and e.population >= t.lower_context_pop
@@ -1599,7 +1603,8 @@ def _lower_the_feature(c: Candidate) -> bool:
 def _lower_country_word(c: Candidate) -> bool:
     """Lower-case text: a country whose name is also an English word ("china", "turkey",
     "russia" in web2), without a cue: kept only if the text names another place in that
-    country or lists it with places ("fujian china", "russia romania and macedonia")."""
+    country or another country, or lists it with places ("fujian china", "mexico china japan",
+    "russia romania and macedonia"); "the good china" of a text that names no country is the word."""
     return c.common and not c.cued and c.strong and c.marker == "country"
 
 
