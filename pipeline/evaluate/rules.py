@@ -6,9 +6,10 @@ and corpus (as written and lower-cased), how many candidate spans it decided and
 decisions were wrong against the gold spans (exact offsets) — a rejection is wrong when the span
 is a gold toponym, a keep (accept, given name, person's name) when it is not, a discount when
 it is not (it lowered the confidence of a non-place: right); given-name, needs-support and
-needs-country keeps are provisional (most are dropped later for want of support), so their "wrong" counts the
-non-gold spans among them, not the errors left. ``--ablation`` also runs each rule's
-corpora with that rule disabled and reports the span F1 change (positive: the rule costs F1).
+needs-country (and needs-name) keeps are provisional (most are dropped later for want of
+support), so their "wrong" counts the non-gold spans among them, not the errors left.
+``--ablation`` also runs each rule's corpora with that rule disabled and reports the span F1
+change (positive: the rule costs F1).
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ through the text, longer names preferred over their parts, capitalised
 phrases with a place-type head word ("Longshan Temple") taken as points of
 interest, and the text's structure ("Buffalo, New York", "Egypt and Niger")
 fixing markers. Lower-case transcripts keep only well-known names or names
-with a cue ("in", "the town of"). Chinese text uses the same automaton
+with a cue ("in", "the town of", the state after the town: "orlando fla"), and
+a name kept once keeps its other uses in the text. Chinese text uses the same automaton
 (longest match) over the gazetteer's Chinese names.
 
 ``OfflineExtractor`` runs ``recognize`` over the whole transcript of one video
@@ -51,7 +52,7 @@ from .toponyms.text import (
     word_list,
 )
 
-VERSION = "10"
+VERSION = "11"
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class Thresholds:
     lower_case_cued: int = 10_000  # ... any other name needs a cue ("in", "the town of") and this many
     lower_context_pop: int = 5_000  # lower-case text: a town this big in a region the text names is meant
     lower_context_candidates: int = 5  # ... among a name's best candidates
+    lower_person_container: int = 10_000  # lower-case text: a person's name before a state that is one too
+    # ("george washington") is a town this big there
     word_town: int = 100_000  # lower-case text: an English word is a place's own name this big ("nice", "paris")
     elsewhere_town: int = 10_000  # a town below this size needs its country among the text's sure places
     elsewhere_candidates: int = 5  # ... among a name's best candidates
@@ -75,6 +78,7 @@ class Thresholds:
     zh_confident: int = 1_000_000  # ... higher confidence from this size
     # lengths and counts
     short_name_len: int = 3  # names this short are words or codes ("Ely", "NSW"); longer capitals are names
+    inflection_stem: int = 2  # lower-case text: "using" is "use" + "ing" from a stem this long
     title_abbrev_len: int = 4  # "Judge." longer than this with a full stop ends a sentence, not a title
     many_candidates: int = 5  # a weak name of more places than this is less sure ("Springfield")
     cased_min_letters: int = 20  # fewer letters: casing judged by any capital at all
@@ -95,6 +99,7 @@ class Thresholds:
     conf_dateline: float = 0.8  # "ROANOKE -- ..."
     conf_lower_feature: float = 0.6  # "the pyrenees" in lower-case text
     conf_abbreviation: float = 0.8  # "U.S.", "Napa, CA"
+    conf_lower_abbreviation: float = 0.7  # "the us" in lower-case text
     conf_zh_sure: float = 0.75  # Chinese: an admin area or a city of ``zh_confident``
     conf_zh_other: float = 0.55  # ... other Chinese names
     discount_given: float = 0.2  # a given name before a surname (kept only if alone elsewhere)
@@ -181,6 +186,16 @@ _ROMANCE_POI = re.compile(
     + _CAP_WORD
     + r"){0,2}(?![\w'\u2019\-])"
 )
+_LOWER_TOKEN = re.compile(r"[\w'\u2019]+")
+_LOWER_POI_WORDS = 3  # lower-case text: words of a landmark's name before its head word
+_LOWER_POI_PREFIX = word_list("lower_poi_prefix")
+_LOWER_COMPASS = word_list("lower_compass")
+_LOWER_ROMANCE_STREETS = frozenset(h.lower() for h in _ROMANCE_STREET_HEADS)
+_LOWER_ROMANCE_HEADS = frozenset(h.lower() for h in _ROMANCE_POI_HEADS) | _LOWER_ROMANCE_STREETS | word_list(
+    "lower_romance_heads"
+)
+_LOWER_ROMANCE_CONNECTORS = frozenset(_ROMANCE_CONNECTORS)
+_LOWER_POI_STOP = STOPWORDS | _LOCATIVE | _CONNECTORS | word_list("articles") | _ALL_HEADS | _LOWER_COMPASS
 _PLACE_NUMBER = re.compile(r"\s(\d{3})\b(?![.,]\d)(?!\s*(?:%|percent|people|km|miles|years|am|pm|a\.m|p\.m))")
 
 
@@ -489,6 +504,22 @@ def _english_plural(gz: Gazetteer, key: str) -> bool:
     )
 
 
+_INFLECTIONS = ("ing", "ed", "est")  # (not "er": "niger", "chester" would be "nig", "chest")
+
+
+def _english_inflection(gz: Gazetteer, key: str) -> bool:
+    """An inflected English word the word list does not hold: "using", "installed", "simmering",
+    "grandest" (its stem, the stem with "e", or with its last consonant undoubled is a word)."""
+    for suffix in _INFLECTIONS:
+        if key.endswith(suffix) and len(key) - len(suffix) >= THRESHOLDS.inflection_stem:
+            stem = key[: -len(suffix)]
+            if stem in gz.common_words or stem + "e" in gz.common_words:
+                return True
+            if len(stem) > 1 and stem[-1] == stem[-2] and stem[:-1] in gz.common_words:
+                return True
+    return False
+
+
 def _big_place(marker: str, pop: int) -> bool:
     """Big enough to be meant by its bare name when that name is also a person's ("Georgia",
     "Dallas"); "Michael" (a parish of the Isle of Man) and "Douglas" (counties) are not."""
@@ -549,6 +580,11 @@ def _derived_demonym(gz: Gazetteer, key: str) -> bool:
 
 
 _EXTRA_DEMONYMS = word_list("extra_demonyms")
+_LOWER_PLACE_AFTER = word_list("lower_place_after")
+_AGE_OF = re.compile(r"(?<![\w.])\d{1,3} of $")  # "jeremy watson 30 of ten mile"
+_LOWER_WORDS = re.compile(r"[^\W\d_]+")
+_SPOKEN_CODES = word_list("spoken_state_codes")
+_CONTAINER_REACH = 40  # characters searched after a name for "fla", "ohio", "new south wales"
 
 
 class _Recognizer:
@@ -577,6 +613,30 @@ class _Recognizer:
             self._info[key] = info
         return info[0], list(info[1]), info[2], info[3]
 
+    def container_after(self, text: str, end: int, key: str) -> tuple[int, str] | None:
+        """Lower-case text: "orlando fla", "kansas city kan", "canton ohio", "van turkey": the next
+        one to three words name a state (or its abbreviation, written without its full stop), a
+        region or a country where one of the name's places lies. (The end of those words and
+        their key, or None.)"""
+        if end >= len(text) or text[end] != " ":
+            return None
+        words = _LOWER_WORDS.findall(text, end + 1, end + 1 + _CONTAINER_REACH)[:3]
+        if not words or text[end + 1 : end + 1 + len(words[0])] != words[0]:
+            return None
+        gz = self.gz
+        for n in range(len(words), 0, -1):
+            joined = name_key(" ".join(words[:n]))
+            for k in (joined, joined + ".", joined.replace(" ", ".") + "."):
+                flags = gz.flags.get(k, 0)
+                if k in STOPWORDS or k in _SPOKEN_CODES or not flags & (_build.KEY_STRONG | _build.KEY_ABBREV):
+                    continue
+                # "george washington": two persons' names are a person, unless the town is a big one
+                least = THRESHOLDS.lower_person_container if flags & gz.flags.get(key, 0) & _build.KEY_PERSON else 0
+                areas = [a for a in self.entries(k)[:3] if a.feature_code in ("PCLI", "ADM1", "ADM2")]
+                if any(_contains(a, e) and e.population >= least for a in areas for e in self.entries(key)):
+                    return text.index(words[n - 1], end + 1) + len(words[n - 1]), k
+        return None
+
     def entries(self, key: str) -> tuple[Entry, ...]:
         """The candidates of a key, best prior first (memoised: the same names recur all through a text)."""
         self._best_entry_info(key)
@@ -600,6 +660,7 @@ class _Recognizer:
         tentative: list[Mention] = []  # "Gainesville Environmental ...": kept if "Gainesville" stands alone too
         needs_support: list[Mention] = []  # person-like names: kept if used as a place somewhere here
         needs_country: list[Mention] = []  # small towns: kept if the text's sure places are in their country
+        needs_name: list[Mention] = []  # lower-case text: kept if the same name is taken as a place elsewhere
         supported: set[str] = set()
         abbrev: list[tuple[int, int, str]] = []
         n = len(folded)
@@ -657,6 +718,7 @@ class _Recognizer:
                     trace,
                     disabled,
                     needs_country,
+                    needs_name,
                 )
             )
             if m is not None:
@@ -665,9 +727,13 @@ class _Recognizer:
         supported |= {m.key for m in needs_support if _listed_with_place(text, m, f_starts, f_ends)}
         if not cased and needs_support:
             supported |= self._in_context(found, needs_support)
+            supported |= {m.key for m in found if m.kind == "gazetteer"}  # one sense per text
         found += [m for m in needs_support if m.key in supported]
         if needs_country:
             found += self._in_text_countries(found, needs_country)
+        if needs_name:  # one sense per text: "in kent" ... "kent's board of finance"
+            taken = {m.key for m in found if m.kind == "gazetteer"}
+            found += [m for m in needs_name if m.key in taken]
         clean = {m.key for m in found}
         found += [m for m in tentative if m.key in clean]
         found = [m for m in found if not _city_org(text, m, clean)]
@@ -688,7 +754,11 @@ class _Recognizer:
             ]
         if cased:
             found += self._pois(text) + self._romance_pois(text)
+        else:
+            found += self._lower_pois(text)
         found += self._abbreviations(text, abbrev, found)
+        if not cased:
+            found += self._lower_abbreviations(text, found)
         found += self._spelled_letters(text, cased)
         if has_cjk(text):
             found += self._cjk_pois(text)
@@ -715,6 +785,7 @@ class _Recognizer:
         trace: list[RuleDecision] | None = None,
         disabled: frozenset[str] = frozenset(),
         needs_country: list[Mention] | None = None,
+        needs_name: list[Mention] | None = None,
     ) -> Mention | None:
         """Judge one match by the rules of ``RULES``, in order (see there); ``trace`` collects
         which rule decided (and which lowered the confidence), ``disabled`` names rules to skip."""
@@ -743,6 +814,8 @@ class _Recognizer:
                 tentative.append(m)
             elif verdict is Verdict.NEEDS_COUNTRY:
                 needs_country.append(m)
+            elif verdict is Verdict.NEEDS_NAME:
+                needs_name.append(m)
             else:
                 if verdict is Verdict.SUPPORTED:
                     supported.add(key)
@@ -879,6 +952,88 @@ class _Recognizer:
         out += self._pois_of(text)
         return out
 
+    def _lower_name_word(self, word: str) -> bool:
+        """Lower-case text: a word that can be (part of) a landmark's or street's own name: no
+        function word, head word or English word, unless a person's or a well-known place's name
+        ("bucknell", "tyler", "washington"; not "the", "busy", "long")."""
+        if len(word) < THRESHOLDS.short_name_len or not word.isalpha() or word in _LOWER_POI_STOP:
+            return False
+        gz = self.gz
+        if word not in gz.common_words and not _english_plural(gz, word) and not _english_inflection(gz, word):
+            return True
+        return bool(gz.flags.get(word, 0) & _build.KEY_STRONG)
+
+    def _lower_name_phrase(self, text: str, tokens: list[re.Match[str]]) -> bool:
+        """Lower-case text: the words, one space apart, are a multi-word gazetteer name."""
+        if any(b.start() != a.end() + 1 for a, b in zip(tokens, tokens[1:], strict=False)):
+            return False
+        return self.gz.has_key(name_key(text[tokens[0].start() : tokens[-1].end()]))
+
+    def _lower_pois(self, text: str) -> list[Mention]:
+        """Lower-case text: "north nokomis street", "bucknell drive", "salinas valley", "lake
+        texoma", "costa brava": a head word (``POI_HEADS``) after up to three words of a name
+        (``_lower_name_word``, and a compass word before them) or after a multi-word place name
+        ("holy spirit rock"), a Romance head word before one to three ("castello di malpaga"), or
+        "lake"/"mount" before one or two: what capitals mark in a cased text (``_pois``,
+        ``_romance_pois``), here marked by the words themselves."""
+        out = []
+        tokens = list(_LOWER_TOKEN.finditer(text))
+        words = [t.group(0) for t in tokens]
+        for i, w in enumerate(words):
+            j = k = i
+            if w in _ALL_HEADS:
+                for n in (3, 2):  # "holy spirit rock", "san fernando valley": a place's name before it
+                    if i >= n and self._lower_name_phrase(text, tokens[i - n : i]):
+                        j = i - n
+                        break
+                while (
+                    j == i
+                    and j > 0
+                    and i - j < _LOWER_POI_WORDS
+                    and tokens[j].start() == tokens[j - 1].end() + 1
+                    and self._lower_name_word(words[j - 1])
+                ):
+                    j -= 1
+            if j < i:
+                if j > 0 and words[j - 1] in _LOWER_COMPASS and tokens[j].start() == tokens[j - 1].end() + 1:
+                    j -= 1
+                s, e = tokens[j].start(), tokens[i].end()
+                head = "street" if w in ("st", "ave", "rd", "blvd", "hwy") else w
+                marker = POI_HEADS.get(head, "poi")
+            elif w in _LOWER_ROMANCE_HEADS:  # "costa brava", "castello di malpaga", "calle ocho"
+                last = i
+                while k + 1 < len(words) and tokens[k + 1].start() == tokens[k].end() + 1 and k - last < 2:
+                    nxt = words[k + 1]
+                    if nxt not in _LOWER_ROMANCE_CONNECTORS and (
+                        not self._lower_name_word(nxt)
+                        or (last > i and self.gz.flags.get(nxt, 0) & _build.KEY_STRONG)  # "costa brava spain"
+                    ):
+                        break
+                    k += 1
+                    if words[k] not in _LOWER_ROMANCE_CONNECTORS:
+                        last = k
+                if last == i:
+                    continue
+                s, e = tokens[i].start(), tokens[last].end()
+                marker = "street" if w in _LOWER_ROMANCE_STREETS else "poi"
+            elif w in _LOWER_POI_PREFIX:
+                while (
+                    k + 1 < len(words)
+                    and k - i < 2
+                    and tokens[k + 1].start() == tokens[k].end() + 1
+                    and self._lower_name_word(words[k + 1])
+                ):
+                    k += 1
+                if k == i:
+                    continue
+                s, e, marker = tokens[i].start(), tokens[k].end(), "natural"
+            else:
+                continue
+            # (also when the gazetteer has the name: its own match, if kept, comes first in ``_select``;
+            # the lower-case rules reject a lake or island of no inhabitants that has no cue)
+            out.append(Mention(s, e, text[s:e], name_key(text[s:e]), marker, [], "poi", 0.5))
+        return out
+
     def _gazetteer_covers(self, key: str) -> bool:
         """The gazetteer's own match stands for this landmark phrase: it names a town, region or
         feature. A name only points of interest carry ("Dulles Airport") stays a landmark
@@ -944,7 +1099,8 @@ class _Recognizer:
     def _in_context(self, found: list[Mention], waiting: list[Mention]) -> set[str]:
         """Lower-case text: the names waiting for support that name a town in a first-level region
         where a region or city the text names for sure lies ("columbus" in a text that says
-        "ohio" and "dayton"): the text is about that region."""
+        "ohio" and "dayton"): the text is about that region; a country, when the text names a
+        place in it or another country."""
         t = THRESHOLDS
         areas = {
             (e.country_code, e.admin1)
@@ -954,12 +1110,15 @@ class _Recognizer:
             if e.admin1 and e.country_code
         }
         countries = {(m.key, e.country_code) for m in found if m.kind == "gazetteer" for e in self.entries(m.key)[:1]}
+        other_countries = {m.key for m in found if m.kind == "gazetteer" and m.marker == "country"}
         out = set()
         for m in waiting:
             cands = self.entries(m.key)
-            if m.marker == "country":  # another place of that country ("fujian china")
+            if m.marker == "country":  # another place of that country ("fujian china"), or another country
                 code = cands[0].country_code if cands else ""
                 if code and any(cc == code and k != m.key for k, cc in countries):
+                    out.add(m.key)
+                elif other_countries - {m.key}:  # ("mexico china japan ukraine and brazil")
                     out.add(m.key)
             elif any(
                 (e.country_code, e.admin1) in areas and e.population >= t.lower_context_pop
@@ -1003,6 +1162,23 @@ class _Recognizer:
         return out
 
     # -------------------------------------------------- state abbreviations
+    def _lower_abbreviations(self, text: str, found: list[Mention]) -> list[Mention]:
+        """Lower-case text: "orlando fla", "louisville ky", "sioux falls s d": a state's
+        abbreviation right after a name of one of its places (``container_after``) is the state
+        (named as written with its full stops, "Fla.", "S.D.", "KY", for the geocoder)."""
+        out = []
+        for m in found:
+            if m.kind != "gazetteer":
+                continue
+            after = self.container_after(text, m.end, m.key)
+            if after is None or not self.gz.flags.get(after[1], 0) & _build.KEY_ABBREV:
+                continue
+            end, key = after
+            marker, ids, _, _ = self._best_entry_info(key)
+            name = key.upper() if "." not in key else ".".join(p.capitalize() for p in key.split("."))
+            out.append(Mention(m.end + 1, end, name, key, marker, ids, "gazetteer", THRESHOLDS.conf_abbreviation))
+        return out
+
     def _abbreviations(self, text: str, abbrev: list[tuple[int, int, str]], chosen: list[Mention]) -> list[Mention]:
         out = []
         ends = {m.end for m in chosen if m.kind == "gazetteer"}
@@ -1035,6 +1211,7 @@ class Verdict(StrEnum):
     SUPPORTED = "supported"  # a person's name used as a place here: kept, and its other uses too
     NEEDS_SUPPORT = "needs_support"  # a person's name: kept only if the text uses it as a place somewhere
     NEEDS_COUNTRY = "needs_country"  # a small town: kept only if the text's sure places include its country
+    NEEDS_NAME = "needs_name"  # kept only if the text takes the same name as a place elsewhere (one sense per text)
     ACCEPT = "accept"  # a place, with the rule's confidence
     DISCOUNT = "discount"  # lower the confidence by the rule's amount and go on
 
@@ -1133,15 +1310,25 @@ class Candidate:
 
     @cached_property
     def cued(self) -> bool:
-        """Lower-case text: a locative word or "the town of" right before."""
-        return self.prev_l in _LOCATIVE or _place_of(self.text, self.prev_start)
+        """Lower-case text: a locative word, "the town of" or a person's age and "of" ("smith 30 of
+        roswell") right before, a word of its people or services right after ("roswell police",
+        ``lower_place_after``; not after an English word), or the state, region or country it
+        lies in ("orlando fla")."""
+        return (
+            self.prev_l in _LOCATIVE
+            or _place_of(self.text, self.prev_start)
+            or (self.nxt in _LOWER_PLACE_AFTER and not self.common)  # (not "the large delta area")
+            or bool(_AGE_OF.search(self.text, max(0, self.start - 8), self.start))
+            or self.rec.container_after(self.text, self.end, self.key) is not None
+        )
 
 
 # --- rules for every text
 def _stopword(c: Candidate) -> bool:
     """Function words, months, interjections and titles that are also gazetteer names ("Okay",
-    "May", "Duke"); an abbreviation key ("US") only in capitals."""
-    return c.key in STOPWORDS and not (c.key in ABBREVIATION_KEYS and c.surface.isupper())
+    "May", "Duke"); an abbreviation key ("US") only in capitals or after "the" ("the us": no
+    pronoun follows an article; in a cased text ``abbreviation_lower`` still rejects it)."""
+    return c.key in STOPWORDS and not (c.key in ABBREVIATION_KEYS and (c.surface.isupper() or c.prev_l == "the"))
 
 
 def _demonym(c: Candidate) -> bool:
@@ -1401,6 +1588,12 @@ def _small_town(c: Candidate) -> bool:
 
 
 # --- lower-case text: well-known names; others (and English words) need a cue ("in", "the town of")
+def _lower_the_abbreviation(c: Candidate) -> bool:
+    """Lower-case text: "the us", "the uk", "the eu": a country's abbreviation after "the" is the
+    country (the pronoun "us" never follows an article; captions write "U.S." as "us")."""
+    return c.key in ABBREVIATION_KEYS and c.prev_l == "the"
+
+
 def _lower_the_feature(c: Candidate) -> bool:
     """Lower-case text: "the pyrenees", "the andes", "the nile": one of the curated prominent
     physical features (``features.tsv``) after "the", and no English word, is the feature."""
@@ -1410,7 +1603,8 @@ def _lower_the_feature(c: Candidate) -> bool:
 def _lower_country_word(c: Candidate) -> bool:
     """Lower-case text: a country whose name is also an English word ("china", "turkey",
     "russia" in web2), without a cue: kept only if the text names another place in that
-    country or lists it with places ("fujian china", "russia romania and macedonia")."""
+    country or another country, or lists it with places ("fujian china", "mexico china japan",
+    "russia romania and macedonia"); "the good china" of a text that names no country is the word."""
     return c.common and not c.cued and c.strong and c.marker == "country"
 
 
@@ -1431,8 +1625,9 @@ def _lower_unknown(c: Candidate) -> bool:
 
 
 def _lower_word_uncued(c: Candidate) -> bool:
-    """An English word without a cue ("nice weather")."""
-    return c.common and not c.cued
+    """An English word without a cue ("nice weather"), or an inflected one the word list lacks
+    ("the tofu simmering": Simmering, Vienna)."""
+    return (c.common or (not c.multi and _english_inflection(c.gz, c.key))) and not c.cued
 
 
 def _lower_the_alias(c: Candidate) -> bool:
@@ -1555,15 +1750,16 @@ RULES: tuple[Rule, ...] = (
     _R("person_name", _V.NEEDS_SUPPORT, _person_name, "cased", THRESHOLDS.discount_person),
     _R("small_town_elsewhere", _V.NEEDS_COUNTRY, _small_town, "cased"),
     # lower-case text
+    _R("lower_the_abbreviation", _V.ACCEPT, _lower_the_abbreviation, "lower", THRESHOLDS.conf_lower_abbreviation),
     _R("lower_the_feature", _V.ACCEPT, _lower_the_feature, "lower", THRESHOLDS.conf_lower_feature),
     _R("lower_country_word", _V.NEEDS_SUPPORT, _lower_country_word, "lower", THRESHOLDS.discount_context),
     _R("lower_in_context", _V.NEEDS_SUPPORT, _lower_in_context, "lower", THRESHOLDS.discount_context),
-    _R("lower_unknown", _V.REJECT, _lower_unknown, "lower"),
-    _R("lower_word_uncued", _V.REJECT, _lower_word_uncued, "lower"),
+    _R("lower_unknown", _V.NEEDS_NAME, _lower_unknown, "lower"),
+    _R("lower_word_uncued", _V.NEEDS_NAME, _lower_word_uncued, "lower"),
     _R("lower_the_alias", _V.REJECT, _lower_the_alias, "lower"),
     _R("lower_the_word", _V.REJECT, _lower_the_word, "lower"),
-    _R("lower_word_name", _V.REJECT, _lower_word_name, "lower"),
-    _R("lower_person_name", _V.REJECT, _lower_person_name, "lower"),
+    _R("lower_word_name", _V.NEEDS_NAME, _lower_word_name, "lower"),
+    _R("lower_person_name", _V.NEEDS_NAME, _lower_person_name, "lower"),
     _R("lower_word_elsewhere", _V.NEEDS_COUNTRY, _lower_word_elsewhere, "lower"),
     _R("lower_case", _V.DISCOUNT, _lower_case, "lower", THRESHOLDS.discount_lower),
     # every text
