@@ -176,3 +176,16 @@ def test_lower_case_the_feature_is_the_feature():
         m.surface
         for m in rc.recognize("we flew over the pyrenees mountains at dawn", disabled=frozenset({"lower_the_feature"}))
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Rebels said the black box was sent to #Moscow For analysis.", "Moscow"),
+        ("Thousands march. #Gaza Pro-Palestinian rally in London", "Gaza"),
+    ],
+)
+def test_a_hashtag_before_a_capitalised_word_is_no_given_name(text, name):
+    """ "#Moscow For ...": a hashtag is a word on its own, not the first name of "Moscow For"."""
+    assert name in [m.surface for m in rc.recognize(text)]
+    assert "Paris" not in [m.surface for m in rc.recognize("Paris Hilton arrived.")]  # (the rule itself stays)

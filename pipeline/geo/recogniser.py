@@ -51,7 +51,7 @@ from .toponyms.text import (
     word_list,
 )
 
-VERSION = "10"
+VERSION = "11"
 
 
 @dataclass(frozen=True)
@@ -1328,8 +1328,9 @@ def _said_before(c: Candidate) -> bool:
 
 def _given_name_before_capitalised(c: Candidate) -> bool:
     """ "George Bush", "Chiquita Raquel Henry", "Paris Hilton": a city's (or weak) name before a
-    capitalised word that is no head word, title or place."""
-    if not _not_country(c):
+    capitalised word that is no head word, title or place. A hashtag is a word on its own
+    ("#Gaza Pro-Palestinian rally", "sent to #Moscow For"): no given name."""
+    if not _not_country(c) or (c.start > 0 and c.text[c.start - 1] == "#"):
         return False
     gz, nxt = c.gz, c.nxt
     return (
