@@ -189,3 +189,12 @@ def test_a_hashtag_before_a_capitalised_word_is_no_given_name(text, name):
     """ "#Moscow For ...": a hashtag is a word on its own, not the first name of "Moscow For"."""
     assert name in [m.surface for m in rc.recognize(text)]
     assert "Paris" not in [m.surface for m in rc.recognize("Paris Hilton arrived.")]  # (the rule itself stays)
+
+
+def test_hashtags_the_name_matching_cannot_see():
+    """Tweets: camel-case tags taken whole or by their longest strong name, lower-case tags of
+    strong names; no abbreviation or given name inside a tag, no English word."""
+    text = "Pray for #SierraLeone and #SupportGaza, storm in #miami; #DCFerguson #MichaelBrown #turkey #RockIsland"
+    got = {(text[m.start : m.end], m.surface) for m in rc.recognize(text)}
+    assert {("SierraLeone", "Sierra Leone"), ("Gaza", "Gaza"), ("miami", "miami"), ("RockIsland", "Rock Island")} <= got
+    assert not {s for s, _ in got} & {"DC", "Michael", "turkey", "Ferguson"}
