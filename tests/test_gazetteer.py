@@ -243,8 +243,3 @@ def test_a_region_named_with_other_regions_of_its_country(geocoder):
     """ "New York" alone is the city; in a list of states it is the state."""
     assert _one(geocoder, "New York").hit.feature.startswith("P.")
     assert _one(geocoder, "New York", ["Alabama", "Mississippi"]).hit.feature == "A.ADM1"
-
-
-def test_a_main_name_before_a_bigger_town_s_alternate_name(geocoder):
-    """ "Cancun" is Cancún's own name and only an alternate spelling of Changchun (4.7 million)."""
-    assert _one(geocoder, "Cancun").hit.country_code == "MX"

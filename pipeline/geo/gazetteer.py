@@ -409,7 +409,7 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 # Scoring weights (log10 population units). Chosen on LGL + GeoVirus as a whole, see BENCHMARKS.md.
 W: dict[str, float] = {
     "pop": 0.7,  # per decade of population
-    "alt": 0.8,  # matched by an alternate (not the main) name: often another town's spelling ("Cancun", Changchun)
+    "alt": 0.3,  # matched by an alternate (not the main) name
     "alt_adm2": 1.5,  # county matched by its bare alias ("Licking" for Licking County)
     "seat": 2.5,  # admin area named after a town of the same name in it
     "ctx_country": 2.0,  # the country itself is named in the context
