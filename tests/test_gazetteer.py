@@ -175,8 +175,10 @@ def test_a_bordering_country_supports_a_place():
     resolver = Resolver(get_gazetteer())
     alone = resolver.resolve(["Gaza"])["gaza"].entry
     with_israel = resolver.resolve(["Gaza", "Israel"])["gaza"].entry
-    assert alone.country_code == "MZ"  # the more populous province of Mozambique
+    with_south_africa = resolver.resolve(["Gaza", "South Africa"])["gaza"].entry
+    assert alone.country_code == "PS"  # the town, more populous than the province of Mozambique
     assert with_israel.country_code == "PS"  # Israel borders the Palestinian territories, not Mozambique
+    assert with_south_africa.country_code == "MZ"  # South Africa borders Mozambique
 
 
 def test_curated_features(geocoder, gz):
@@ -244,3 +246,27 @@ def test_entries_found_again_by_their_gazetteer_id(gz):
         assert gz.by_gazetteer_id(e.gazetteer_id).index == i
     assert gz.by_gazetteer_id("geonames:4314550").name == "Alexandria"
     assert gz.by_gazetteer_id("nominatim:123") is None and gz.by_gazetteer_id("geonames:x") is None
+
+
+def test_a_region_smaller_than_a_town_of_its_name_stands_behind_it(geocoder):
+    """Gaza (a province of Mozambique, 385,000 people) and Manchester (a parish of Jamaica) are
+    the lesser-known namesakes of the towns; with their country named they are still found."""
+    assert _one(geocoder, "Gaza").hit.country_code == "PS"
+    assert _one(geocoder, "Manchester").hit.country_code == "GB"
+    assert _one(geocoder, "Gaza", ["Mozambique", "Maputo"]).hit.country_code == "MZ"
+    assert _one(geocoder, "Texas").hit.feature == "A.ADM1"  # no town called Texas is bigger
+
+
+def test_a_capital_before_the_region_named_like_it(geocoder):
+    """ "Washington" alone is the capital, not the state; with Seattle, or among other states, the state."""
+    dc = _one(geocoder, "Washington").hit
+    assert dc.feature == "P.PPLC" and distance_km(dc.latitude, dc.longitude, 38.9, -77.04) < 20
+    assert _one(geocoder, "Buenos Aires").hit.feature == "P.PPLC"
+    assert _one(geocoder, "Washington", ["Seattle"]).hit.feature == "A.ADM1"
+    assert _one(geocoder, "Washington", ["Alberta", "Canada", "Texas"]).hit.feature == "A.ADM1"
+
+
+def test_a_region_named_with_other_regions_of_its_country(geocoder):
+    """ "New York" alone is the city; in a list of states it is the state."""
+    assert _one(geocoder, "New York").hit.feature.startswith("P.")
+    assert _one(geocoder, "New York", ["Alabama", "Mississippi"]).hit.feature == "A.ADM1"

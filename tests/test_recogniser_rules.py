@@ -240,3 +240,25 @@ def test_lower_case_country_word_beside_another_country():
     names = _names("officials in other countries such as mexico china japan and brazil also reported cases")
     assert {"china", "japan"} <= set(names)
     assert "turkey" not in _names("we cooked a turkey for dinner and put out the good china")
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Rebels said the black box was sent to #Moscow For analysis.", "Moscow"),
+        ("Thousands march. #Gaza Pro-Palestinian rally in London", "Gaza"),
+    ],
+)
+def test_a_hashtag_before_a_capitalised_word_is_no_given_name(text, name):
+    """ "#Moscow For ...": a hashtag is a word on its own, not the first name of "Moscow For"."""
+    assert name in [m.surface for m in rc.recognize(text)]
+    assert "Paris" not in [m.surface for m in rc.recognize("Paris Hilton arrived.")]  # (the rule itself stays)
+
+
+def test_hashtags_the_name_matching_cannot_see():
+    """Tweets: camel-case tags taken whole or by their longest strong name, lower-case tags of
+    strong names; no abbreviation or given name inside a tag, no English word."""
+    text = "Pray for #SierraLeone and #SupportGaza, storm in #miami; #DCFerguson #MichaelBrown #turkey #RockIsland"
+    got = {(text[m.start : m.end], m.surface) for m in rc.recognize(text)}
+    assert {("SierraLeone", "Sierra Leone"), ("Gaza", "Gaza"), ("miami", "miami"), ("RockIsland", "Rock Island")} <= got
+    assert not {s for s, _ in got} & {"DC", "Michael", "turkey", "Ferguson"}

@@ -39,7 +39,7 @@ from .toponyms.text import fold, name_key
 
 log = logging.getLogger(__name__)
 
-METHOD_VERSION = "gz-5"
+METHOD_VERSION = "gz-7"
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,6 +418,7 @@ W: dict[str, float] = {
     "ctx_admin1": 1.5,  # the first-level region is named
     "share_admin1": 1.5,  # x share of the other names in that region
     "ctx_admin2": 1.5,  # the county is named
+    "peer_admin1": 1.5,  # a first-level region, and the document names another of that country ("New York, Alabama")
     "near50": 1.5,  # another named town within 50 km
     "near150": 0.75,  # ... within 150 km
     "near500": 0.4,  # ... any other named place (incl. region/country points) within 500 km
@@ -458,6 +459,7 @@ class _Cand:
     entry: Entry
     prior: float
     score: float = 0.0
+    alt_free: bool = True  # matched by the entry's main name (not only an alternate)
 
 
 class Resolver:
@@ -493,15 +495,32 @@ class Resolver:
                 prior -= W["alt"] if e.feature_code != "ADM2" else W["alt_adm2"]
             prior += _MARKER_FIT.get(marker, {}).get(e.feature_code, 0.0)
             if i not in best or best[i].prior < prior:
-                best[i] = _Cand(e, prior, prior)
+                best[i] = _Cand(e, prior, prior, alt_free=not alt)
         # An admin area named after its seat ("Lisboa", "Paris" (ADM2), "Dallas County" as
-        # "Dallas") stands back behind that town unless the marker asks for a region.
+        # "Dallas"), or a first-level region named like its country's capital ("Washington",
+        # "Buenos Aires": the capital is its own district), stands back behind that town unless
+        # the marker asks for a region.
         if marker != "region":
             towns = {(c.entry.country_code, c.entry.admin1) for c in best.values() if c.entry.feature_class == "P"}
+            capitals = {c.entry.country_code for c in best.values() if c.entry.feature_code == "PPLC"}
             for c in best.values():
                 e = c.entry
-                if e.feature_code in ("ADM1", "ADM2") and (e.country_code, e.admin1) in towns:
+                if (e.feature_code in ("ADM1", "ADM2") and (e.country_code, e.admin1) in towns) or (
+                    e.feature_code == "ADM1" and e.country_code in capitals
+                ):
                     c.prior -= W["seat"]
+                    c.score = c.prior
+            # A first-level region with fewer inhabitants than a town of that very name elsewhere
+            # ("Gaza", Mozambique; "Manchester" and "Portland", Jamaica) is the lesser-known of
+            # the two: it keeps no type bonus, and so stands behind the town as a town of its size.
+            biggest = max(
+                (c.entry.population for c in best.values() if c.entry.feature_class == "P" and c.alt_free),
+                default=0,
+            )
+            for c in best.values():
+                e = c.entry
+                if e.feature_code == "ADM1" and e.population < biggest and (e.country_code, e.admin1) not in towns:
+                    c.prior -= W["type_adm1"]
                     c.score = c.prior
         cands = sorted(best.values(), key=lambda c: -c.prior)
         return cands[:MAX_CANDIDATES]
@@ -557,6 +576,8 @@ class Resolver:
             s += W["share_admin1"] * (ev.admin1_share(a1) - same) / ev.n
             if e.admin2 and ev.has_admin2((cc, e.admin1, e.admin2), e.index):
                 s += W["ctx_admin2"]
+            if e.feature_code == "ADM1" and ev.peer_regions(cc):
+                s += W["peer_admin1"]
         if e.feature_class == "P":
             d = ev.near_town(e)
             if d is not None and d < 50:
@@ -741,6 +762,7 @@ class _Pool:
         self.admin2: dict[tuple[str, str, str], Counter] = {}
         self.country_share: Counter = Counter()
         self.admin1_share: Counter = Counter()
+        self.regions: Counter = Counter()  # country -> first-level regions picked in it
         self.country_total: Counter = Counter()
         self.border: Counter = Counter()  # country -> how many named countries border it
         for e in self.entries.values():
@@ -759,6 +781,7 @@ class _Pool:
                     self.border[nb] += sign
         elif e.feature_code == "ADM1":
             self.admin1.setdefault((cc, e.admin1), Counter())[e.index] += sign
+            self.regions[cc] += sign
         elif e.feature_code == "ADM2":
             self.admin2.setdefault((cc, e.admin1, e.admin2), Counter())[e.index] += sign
         if cc:
@@ -845,6 +868,11 @@ class _View:
     def country_share(self, cc: str) -> int:
         p = self.p
         return self.pool.country_share[cc] - (p is not None and p.country_code == cc)
+
+    def peer_regions(self, cc: str) -> int:
+        """First-level regions of country ``cc`` among the other picks."""
+        p = self.p
+        return self.pool.regions[cc] - (p is not None and p.feature_code == "ADM1" and p.country_code == cc)
 
     def admin1_share(self, a1: tuple[str, str]) -> int:
         p = self.p

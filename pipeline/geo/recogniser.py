@@ -52,7 +52,7 @@ from .toponyms.text import (
     word_list,
 )
 
-VERSION = "11"
+VERSION = "13"
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,7 @@ class Thresholds:
     conf_lower_feature: float = 0.6  # "the pyrenees" in lower-case text
     conf_abbreviation: float = 0.8  # "U.S.", "Napa, CA"
     conf_lower_abbreviation: float = 0.7  # "the us" in lower-case text
+    conf_hashtag: float = 0.7  # "#SierraLeone", "#SupportGaza", "#miami" in a cased text (a tweet)
     conf_zh_sure: float = 0.75  # Chinese: an admin area or a city of ``zh_confident``
     conf_zh_other: float = 0.55  # ... other Chinese names
     discount_given: float = 0.2  # a given name before a surname (kept only if alone elsewhere)
@@ -285,6 +286,8 @@ _ZH_POI = re.compile(r"([\u4e00-\u9fff]{2,5}?)(" + "|".join(_ZH_POI_HEADS) + ")"
 
 _ABBREV_DOT = word_list("abbrev_dot")
 # two or three single letters, one space apart ("U S", "u s a"), not part of a longer run ("a b c d")
+_HASHTAG = re.compile(r"(?<![\w#])#([^\W_]+)")
+_CAMEL_WORD = re.compile(r"[A-Z][a-z]+|[A-Z]+(?![a-z])|[a-z]+|\d+")
 _SPELLED = re.compile(r"(?<![\w.'\u2019-])[A-Za-z](?: [A-Za-z]){1,2}(?![\w.'\u2019-])")
 _SPELLED_KEYS = word_list("spelled_letters")
 _SPELLED_AFTER = re.compile(r" [A-Za-z](?![\w'\u2019])")
@@ -760,6 +763,8 @@ class _Recognizer:
         if not cased:
             found += self._lower_abbreviations(text, found)
         found += self._spelled_letters(text, cased)
+        if cased:
+            found += self._hashtags(text, found)
         if has_cjk(text):
             found += self._cjk_pois(text)
         chosen = _select(found)
@@ -1179,6 +1184,48 @@ class _Recognizer:
             out.append(Mention(m.end + 1, end, name, key, marker, ids, "gazetteer", THRESHOLDS.conf_abbreviation))
         return out
 
+    # ------------------------------------------------------------ hashtags
+    def _hashtags(self, text: str, found: list[Mention]) -> list[Mention]:
+        """Cased text (tweets): the hashtags the name matching cannot see. Words joined in camel
+        case: the whole tag when it is a name ("#SierraLeone", "#RockIsland"), else the longest run
+        of its words that is a strong name (a country, region or big city: "#SupportGaza",
+        "#GazaUnderAttack"; no abbreviation, "#DCFerguson", nor given name, "#MichaelBrown"); a tag
+        in lower case that is a strong name ("#miami", "#namibia"). Never an English word or a
+        person's name. The mention's name is the tag's words, spaced ("Sierra Leone")."""
+        gz = self.gz
+        out = []
+        for m in _HASHTAG.finditer(text):
+            st, en = m.span(1)
+            if any(o.start < en and st < o.end for o in found):
+                continue
+            tag = m.group(1)
+            words = [(w.start(), w.end()) for w in _CAMEL_WORD.finditer(tag)]
+            if tag.islower():
+                runs = [(0, len(tag))]
+            elif len(words) >= 2 and not tag.isupper():  # (one capitalised word: the name matching's)
+                runs = sorted(
+                    ((words[i][0], words[j - 1][1]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)),
+                    key=lambda r: r[0] - r[1],  # the longest first
+                )
+            else:
+                continue
+            for a, b in runs:
+                parts = [tag[x:y] for x, y in words if a <= x and y <= b] if not tag.islower() else [tag]
+                name = " ".join(parts)
+                key = name_key(name)
+                flags = gz.flags.get(key, 0)
+                if key in STOPWORDS or flags & (_build.KEY_COMMON | _build.KEY_PERSON) or not gz.has_key(key):
+                    continue
+                whole = (a, b) == (0, len(tag))
+                if not flags & _build.KEY_STRONG and not (whole and len(parts) > 1):
+                    continue  # a weak name only as a whole tag of several words
+                if not whole and any(p.isupper() for p in parts):
+                    continue  # an abbreviation inside a tag ("#DCFerguson", "#NTDs")
+                marker, ids, _, _ = self._best_entry_info(key)
+                out.append(Mention(st + a, st + b, name, key, marker, ids, "gazetteer", THRESHOLDS.conf_hashtag))
+                break
+        return out
+
     def _abbreviations(self, text: str, abbrev: list[tuple[int, int, str]], chosen: list[Mention]) -> list[Mention]:
         out = []
         ends = {m.end for m in chosen if m.kind == "gazetteer"}
@@ -1515,8 +1562,9 @@ def _said_before(c: Candidate) -> bool:
 
 def _given_name_before_capitalised(c: Candidate) -> bool:
     """ "George Bush", "Chiquita Raquel Henry", "Paris Hilton": a city's (or weak) name before a
-    capitalised word that is no head word, title or place."""
-    if not _not_country(c):
+    capitalised word that is no head word, title or place. A hashtag is a word on its own
+    ("#Gaza Pro-Palestinian rally", "sent to #Moscow For"): no given name."""
+    if not _not_country(c) or (c.start > 0 and c.text[c.start - 1] == "#"):
         return False
     gz, nxt = c.gz, c.nxt
     return (
