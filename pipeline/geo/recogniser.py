@@ -587,6 +587,7 @@ _LOWER_PLACE_AFTER = word_list("lower_place_after")
 _AGE_OF = re.compile(r"(?<![\w.])\d{1,3} of $")  # "jeremy watson 30 of ten mile"
 _LOWER_WORDS = re.compile(r"[^\W\d_]+")
 _SPOKEN_CODES = word_list("spoken_state_codes")
+_KEY_FIRST_WORD = re.compile(r"[ .]")  # a key's words: "new south wales", "s.d."
 _CONTAINER_REACH = 40  # characters searched after a name for "fla", "ohio", "new south wales"
 
 
@@ -616,6 +617,14 @@ class _Recognizer:
             self._info[key] = info
         return info[0], list(info[1]), info[2], info[3]
 
+    @cached_property
+    def _container_starts(self) -> frozenset[str]:
+        """The first words of the names ``container_after`` can find (strong names and state
+        abbreviations: "new" of "new south wales", "fla" of "fla."), so most words are passed
+        over without the key lookups."""
+        strong = _build.KEY_STRONG | _build.KEY_ABBREV
+        return frozenset(_KEY_FIRST_WORD.split(k, 1)[0] for k, f in self.gz.flags.items() if f & strong)
+
     def container_after(self, text: str, end: int, key: str) -> tuple[int, str] | None:
         """Lower-case text: "orlando fla", "kansas city kan", "canton ohio", "van turkey": the next
         one to three words name a state (or its abbreviation, written without its full stop), a
@@ -626,6 +635,8 @@ class _Recognizer:
         words = _LOWER_WORDS.findall(text, end + 1, end + 1 + _CONTAINER_REACH)[:3]
         if not words or text[end + 1 : end + 1 + len(words[0])] != words[0]:
             return None
+        if name_key(words[0]) not in self._container_starts:
+            return None  # no state, region or country name begins with this word (most words)
         gz = self.gz
         for n in range(len(words), 0, -1):
             joined = name_key(" ".join(words[:n]))
