@@ -52,7 +52,7 @@ from .toponyms.text import (
     word_list,
 )
 
-VERSION = "13"
+VERSION = "14"
 
 
 @dataclass(frozen=True)
@@ -196,6 +196,8 @@ _LOWER_ROMANCE_HEADS = frozenset(h.lower() for h in _ROMANCE_POI_HEADS) | _LOWER
     "lower_romance_heads"
 )
 _LOWER_ROMANCE_CONNECTORS = frozenset(_ROMANCE_CONNECTORS)
+_LOWER_KIND_WORDS = word_list("lower_kind_words")
+_LOWER_HEAD_MODIFIERS = word_list("lower_head_modifiers")
 _LOWER_POI_STOP = STOPWORDS | _LOCATIVE | _CONNECTORS | word_list("articles") | _ALL_HEADS | _LOWER_COMPASS
 _PLACE_NUMBER = re.compile(r"\s(\d{3})\b(?![.,]\d)(?!\s*(?:%|percent|people|km|miles|years|am|pm|a\.m|p\.m))")
 
@@ -979,6 +981,12 @@ class _Recognizer:
             return True
         return bool(gz.flags.get(word, 0) & _build.KEY_STRONG)
 
+    def _kind_word(self, word: str) -> bool:
+        """Lower-case text: a people's name or a word of ``lower_kind_words`` before a head word
+        says what kind of landmark it is, not which one ("hindu temple", "taiwanese street food",
+        "british fortress")."""
+        return word in _LOWER_KIND_WORDS or _is_demonym(self.gz, word)
+
     def _lower_name_phrase(self, text: str, tokens: list[re.Match[str]]) -> bool:
         """Lower-case text: the words, one space apart, are a multi-word gazetteer name."""
         if any(b.start() != a.end() + 1 for a, b in zip(tokens, tokens[1:], strict=False)):
@@ -987,8 +995,10 @@ class _Recognizer:
 
     def _lower_pois(self, text: str) -> list[Mention]:
         """Lower-case text: "north nokomis street", "bucknell drive", "salinas valley", "lake
-        texoma", "costa brava": a head word (``POI_HEADS``) after up to three words of a name
-        (``_lower_name_word``, and a compass word before them) or after a multi-word place name
+        texoma", "costa brava": a head word (``POI_HEADS``, or one with a word of
+        ``lower_head_modifiers`` before it: "kruger national park") after up to three words of a name
+        (``_lower_name_word``, and a compass word before them; not a people's name or a word of
+        ``lower_kind_words`` first: "hindu temple") or after a multi-word place name
         ("holy spirit rock"), a Romance head word before one to three ("castello di malpaga"), or
         "lake"/"mount" before one or two: what capitals mark in a cased text (``_pois``,
         ``_romance_pois``), here marked by the words themselves."""
@@ -1002,14 +1012,24 @@ class _Recognizer:
                     if i >= n and self._lower_name_phrase(text, tokens[i - n : i]):
                         j = i - n
                         break
-                while (
-                    j == i
-                    and j > 0
-                    and i - j < _LOWER_POI_WORDS
-                    and tokens[j].start() == tokens[j - 1].end() + 1
-                    and self._lower_name_word(words[j - 1])
+                if j == i:  # up to three name words before the head ("old alton edwardsville road")
+                    h = i  # the head's first word: "kruger national park", "shilin night market"
+                    if i > 1 and words[i - 1] in _LOWER_HEAD_MODIFIERS and tokens[i].start() == tokens[i - 1].end() + 1:
+                        h = i - 1
+                    j = h
+                    while (
+                        j > 0
+                        and h - j < _LOWER_POI_WORDS
+                        and tokens[j].start() == tokens[j - 1].end() + 1
+                        and self._lower_name_word(words[j - 1])
+                    ):
+                        j -= 1
+                    if j == h:
+                        j = i
+                if j < i and self._kind_word(words[j]) and not any(
+                    self._lower_name_phrase(text, tokens[j:n]) for n in range(j + 2, i + 2)
                 ):
-                    j -= 1
+                    continue  # "hindu temple", "taiwanese street food" (not "indian ocean", "indian lake road")
             if j < i:
                 if j > 0 and words[j - 1] in _LOWER_COMPASS and tokens[j].start() == tokens[j - 1].end() + 1:
                     j -= 1
@@ -1130,6 +1150,7 @@ class _Recognizer:
         out = set()
         for m in waiting:
             cands = self.entries(m.key)
+            multi_word = " " in m.key and not m.key.startswith("the ")  # ("magnetic island"; not "the hill")
             if m.marker == "country":  # another place of that country ("fujian china"), or another country
                 code = cands[0].country_code if cands else ""
                 if code and any(cc == code and k != m.key for k, cc in countries):
@@ -1137,7 +1158,7 @@ class _Recognizer:
                 elif other_countries - {m.key}:  # ("mexico china japan ukraine and brazil")
                     out.add(m.key)
             elif any(
-                (e.country_code, e.admin1) in areas and e.population >= t.lower_context_pop
+                (e.country_code, e.admin1) in areas and (e.population >= t.lower_context_pop or multi_word)
                 for e in cands[: t.lower_context_candidates]
             ):
                 out.add(m.key)
