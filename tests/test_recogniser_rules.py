@@ -246,6 +246,13 @@ def test_lower_case_multi_word_name_in_the_region_the_text_names():
     assert "magnetic island" not in _names("a few kilometers from here magnetic island was the perfect getaway")
 
 
+def test_lower_case_village_of_names_a_small_town():
+    # "flumeri" (a village in Campania) needs no region named when the text calls it a village
+    assert "flumeri" in _names("he was born in the small village of flumeri in 1931")
+    assert "flumeri" not in _names("he said flumeri was fine")
+    assert "angels" not in _names("welcome to the city of angels")  # an English word stays a word
+
+
 def test_lower_case_cues_of_age_and_services():
     # "roswell" needs a cue in lower-case text: a person's age and "of", or "police" after it
     assert "roswell" in _names("daniel ray hufstetler 29 of roswell was listed in stable condition")

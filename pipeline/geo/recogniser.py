@@ -1688,6 +1688,15 @@ def _lower_country_word(c: Candidate) -> bool:
     return c.common and not c.cued and c.strong and c.marker == "country"
 
 
+def _lower_settlement_of(c: Candidate) -> bool:
+    """Lower-case text: "the village of lao chai", "the town of cintra": the text says the name is
+    a settlement, so a small town of that name is meant even without a region named (not an
+    English word: "the city of angels")."""
+    if c.common or c.marker in ("country", "continent") or _english_plural(c.gz, c.key):
+        return False
+    return _settlement_of(c.text, c.prev_start)
+
+
 def _lower_in_context(c: Candidate) -> bool:
     """A town's name that is no English word or person's name, without a cue: kept only if it
     lies in a region the text names for sure ("columbus" beside "ohio", ``_Recognizer._in_context``)."""
@@ -1833,6 +1842,7 @@ RULES: tuple[Rule, ...] = (
     _R("lower_the_abbreviation", _V.ACCEPT, _lower_the_abbreviation, "lower", THRESHOLDS.conf_lower_abbreviation),
     _R("lower_the_feature", _V.ACCEPT, _lower_the_feature, "lower", THRESHOLDS.conf_lower_feature),
     _R("lower_country_word", _V.NEEDS_SUPPORT, _lower_country_word, "lower", THRESHOLDS.discount_context),
+    _R("lower_settlement_of", _V.ACCEPT, _lower_settlement_of, "lower", THRESHOLDS.conf_lower_settlement),
     _R("lower_in_context", _V.NEEDS_SUPPORT, _lower_in_context, "lower", THRESHOLDS.discount_context),
     _R("lower_unknown", _V.NEEDS_NAME, _lower_unknown, "lower"),
     _R("lower_word_uncued", _V.NEEDS_NAME, _lower_word_uncued, "lower"),
