@@ -85,6 +85,18 @@ def test_former_and_native_names_of_states(geocoder):
     assert [m.surface for m in recognize(said)] == ["Soviet Union"]
 
 
+def test_short_country_names_and_prominent_travel_features(geocoder):
+    # "Korea" is South Korea (not Koréa, a town in Côte d'Ivoire); "Persia" is Iran
+    for name, cc in (("Korea", "KR"), ("Bosnia", "BA"), ("Persia", "IR")):
+        hit = _one(geocoder, name).hit
+        assert hit is not None and (hit.country_code, hit.feature) == (cc, "A.PCLI"), name
+    # islands, bays and regions that no populated place or admin area of the extracts names
+    for name, cc, lat, lon in (("Mallorca", "ES", 39.6, 2.9), ("Ha Long Bay", "VN", 20.9, 107.1), ("Uluru", "AU", -25.3, 131.0)):
+        hit = _one(geocoder, name).hit
+        assert hit is not None and hit.country_code == cc, name
+        assert distance_km(hit.latitude, hit.longitude, lat, lon) < 30, name
+
+
 def test_context_disambiguates(geocoder):
     france = _one(geocoder, "Paris").hit
     assert france.country_code == "FR"

@@ -51,7 +51,7 @@ from .text import (
 
 log = logging.getLogger(__name__)
 
-BUILD_VERSION = "25"
+BUILD_VERSION = "26"
 
 # countryinfo's point for the US (38, -97) is 240 km from GeoNames' own (39.76, -98.5).
 COUNTRY_POINT_OVERRIDES: dict[str, tuple[float, float]] = {"US": (39.76, -98.5)}

@@ -143,7 +143,8 @@ COUNTRY_EXTRA_NAMES: dict[str, tuple[str, ...]] = {
     "AE": ("UAE", "U.A.E.", "Emirates"),
     "CD": ("DRC", "DR Congo", "Democratic Republic of Congo", "Congo-Kinshasa"),
     "CG": ("Congo-Brazzaville", "Republic of Congo"),
-    "KR": ("South Korea",),
+    "KR": ("South Korea", "Korea"),  # (as English speakers and GeoCorpora's gold use it)
+    "BA": ("Bosnia",),
     "KP": ("North Korea",),
     "RU": ("Russia",),
     "CZ": ("Czech Republic", "Czechia"),
@@ -178,6 +179,7 @@ COUNTRY_FORMER_NAMES: dict[str, tuple[str, ...]] = {
     "CD": ("Zaire",),
     "LK": ("Ceylon",),
     "TH": ("Siam",),
+    "IR": ("Persia",),
 }
 for _cc, _former in COUNTRY_FORMER_NAMES.items():
     COUNTRY_EXTRA_NAMES[_cc] = COUNTRY_EXTRA_NAMES.get(_cc, ()) + _former
