@@ -91,7 +91,8 @@ def test_short_country_names_and_prominent_travel_features(geocoder):
         hit = _one(geocoder, name).hit
         assert hit is not None and (hit.country_code, hit.feature) == (cc, "A.PCLI"), name
     # islands, bays and regions that no populated place or admin area of the extracts names
-    for name, cc, lat, lon in (("Mallorca", "ES", 39.6, 2.9), ("Ha Long Bay", "VN", 20.9, 107.1), ("Uluru", "AU", -25.3, 131.0)):
+    features = (("Mallorca", "ES", 39.6, 2.9), ("Ha Long Bay", "VN", 20.9, 107.1), ("Uluru", "AU", -25.3, 131.0))
+    for name, cc, lat, lon in features:
         hit = _one(geocoder, name).hit
         assert hit is not None and hit.country_code == cc, name
         assert distance_km(hit.latitude, hit.longitude, lat, lon) < 30, name
