@@ -253,6 +253,13 @@ def test_lower_case_village_of_names_a_small_town():
     assert "angels" not in _names("welcome to the city of angels")  # an English word stays a word
 
 
+def test_lower_case_locative_before_a_word_that_modifies_a_noun_is_no_cue():
+    # "from buffalo skin": the word is the animal; one such cue made every "buffalo" of a text the city
+    assert "buffalo" not in _names("we have a paste made from buffalo skin and some buffalo jerky")
+    assert "buffalo" in _names("my cousin drove to buffalo yesterday")
+    assert "buffalo" in _names("we flew from buffalo and landed in denver")
+
+
 def test_lower_case_cues_of_age_and_services():
     # "roswell" needs a cue in lower-case text: a person's age and "of", or "police" after it
     assert "roswell" in _names("daniel ray hufstetler 29 of roswell was listed in stable condition")

@@ -197,6 +197,8 @@ _LOWER_ROMANCE_HEADS = frozenset(h.lower() for h in _ROMANCE_POI_HEADS) | _LOWER
 )
 _LOWER_ROMANCE_CONNECTORS = frozenset(_ROMANCE_CONNECTORS)
 _LOWER_KIND_WORDS = word_list("lower_kind_words")
+_LOWER_TIME_WORDS = word_list("lower_time_words") | _CALENDAR_WORDS
+_LOWER_DISCOURSE_WORDS = word_list("lower_discourse_words")
 _LOWER_HEAD_MODIFIERS = word_list("lower_head_modifiers")
 _LOWER_POI_STOP = STOPWORDS | _LOCATIVE | _CONNECTORS | word_list("articles") | _ALL_HEADS | _LOWER_COMPASS
 _PLACE_NUMBER = re.compile(r"\s(\d{3})\b(?![.,]\d)(?!\s*(?:%|percent|people|km|miles|years|am|pm|a\.m|p\.m))")
@@ -1388,13 +1390,33 @@ class Candidate:
         )
 
     @cached_property
+    def modifies_noun(self) -> bool:
+        """Lower-case text: an English word right before another English word that is a noun of
+        the phrase, not a word of time or place ("made from buffalo skin", "in reading glasses";
+        not "to bath today", "in nice and cannes"): the locative word before is no cue for it."""
+        if not self.common or self.multi or self.marker in ("country", "continent", "region"):
+            return False
+        nxt = self.nxt
+        gz = self.gz
+        return (
+            nxt in gz.common_words
+            and nxt not in STOPWORDS
+            and nxt not in _NOUN_PHRASE_END
+            and nxt not in _ALL_HEADS
+            and nxt not in _LOWER_PLACE_AFTER
+            and nxt not in _LOWER_TIME_WORDS
+            and nxt not in _LOWER_DISCOURSE_WORDS
+            and not gz.flags.get(nxt, 0) & _build.KEY_STRONG
+        )
+
+    @cached_property
     def cued(self) -> bool:
         """Lower-case text: a locative word, "the town of" or a person's age and "of" ("smith 30 of
         roswell") right before, a word of its people or services right after ("roswell police",
         ``lower_place_after``; not after an English word), or the state, region or country it
         lies in ("orlando fla")."""
         return (
-            self.prev_l in _LOCATIVE
+            (self.prev_l in _LOCATIVE and not self.modifies_noun)
             or _place_of(self.text, self.prev_start)
             or (self.nxt in _LOWER_PLACE_AFTER and not self.common)  # (not "the large delta area")
             or bool(_AGE_OF.search(self.text, max(0, self.start - 8), self.start))
