@@ -260,6 +260,12 @@ def test_lower_case_locative_before_a_word_that_modifies_a_noun_is_no_cue():
     assert "buffalo" in _names("we flew from buffalo and landed in denver")
 
 
+def test_lower_case_prominent_feature_needs_no_cue():
+    # a curated prominent feature or travel region is known by its name alone
+    assert "meteora" in _names("sam and i are currently visiting meteora which means suspended in the air")
+    assert "south ossetia" in _names("tensions have only escalated in breakaway south ossetia")
+
+
 def test_lower_case_cues_of_age_and_services():
     # "roswell" needs a cue in lower-case text: a person's age and "of", or "police" after it
     assert "roswell" in _names("daniel ray hufstetler 29 of roswell was listed in stable condition")

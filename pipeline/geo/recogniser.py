@@ -1702,6 +1702,13 @@ def _lower_the_feature(c: Candidate) -> bool:
     return c.prev_l == "the" and _is_feature(c.ids) and not c.common and c.key not in c.gz.common_words
 
 
+def _lower_feature_name(c: Candidate) -> bool:
+    """Lower-case text: "angkor", "meteora", "uluru": the name of one of the curated prominent
+    features and travel regions (``features.tsv``) that is no English word or person's name
+    needs no cue; the list holds only names known by themselves."""
+    return _is_feature(c.ids) and not c.common and c.key not in c.gz.common_words and not c.person_name
+
+
 def _lower_country_word(c: Candidate) -> bool:
     """Lower-case text: a country whose name is also an English word ("china", "turkey",
     "russia" in web2), without a cue: kept only if the text names another place in that
@@ -1863,6 +1870,7 @@ RULES: tuple[Rule, ...] = (
     # lower-case text
     _R("lower_the_abbreviation", _V.ACCEPT, _lower_the_abbreviation, "lower", THRESHOLDS.conf_lower_abbreviation),
     _R("lower_the_feature", _V.ACCEPT, _lower_the_feature, "lower", THRESHOLDS.conf_lower_feature),
+    _R("lower_feature_name", _V.ACCEPT, _lower_feature_name, "lower", THRESHOLDS.conf_lower_feature),
     _R("lower_country_word", _V.NEEDS_SUPPORT, _lower_country_word, "lower", THRESHOLDS.discount_context),
     _R("lower_settlement_of", _V.ACCEPT, _lower_settlement_of, "lower", THRESHOLDS.conf_lower_settlement),
     _R("lower_in_context", _V.NEEDS_SUPPORT, _lower_in_context, "lower", THRESHOLDS.discount_context),
