@@ -174,7 +174,9 @@ def test_lower_case_the_feature_is_the_feature():
     assert "pyrenees" in _names("we flew over the pyrenees mountains at dawn")
     assert "pyrenees" not in {
         m.surface
-        for m in rc.recognize("we flew over the pyrenees mountains at dawn", disabled=frozenset({"lower_the_feature"}))
+        for m in rc.recognize(
+            "we flew over the pyrenees mountains at dawn", disabled=frozenset({"lower_the_feature", "lower_feature_name"})
+        )
     }
 
 
