@@ -265,6 +265,12 @@ def test_lower_case_prominent_feature_needs_no_cue():
     assert "south ossetia" in _names("tensions have only escalated in breakaway south ossetia")
 
 
+def test_peoples_and_languages_named_like_towns_are_no_places():
+    # "Romans" (Romans-sur-Isère), "Inca" (Mallorca), "Hindi": the people or language, as the "the Aztecs"
+    for said in ("it was seized by the Romans", "roti means bread in Hindi and Malay", "the Inca built it", "an Aztec temple"):
+        assert not _names(said), said
+
+
 def test_lower_case_cues_of_age_and_services():
     # "roswell" needs a cue in lower-case text: a person's age and "of", or "police" after it
     assert "roswell" in _names("daniel ray hufstetler 29 of roswell was listed in stable condition")
