@@ -267,8 +267,9 @@ def test_lower_case_prominent_feature_needs_no_cue():
 
 def test_peoples_and_languages_named_like_towns_are_no_places():
     # "Romans" (Romans-sur-Isère), "Inca" (Mallorca), "Hindi": the people or language, as the "the Aztecs"
-    for said in ("it was seized by the Romans", "roti means bread in Hindi and Malay", "the Inca built it", "an Aztec temple"):
-        assert not _names(said), said
+    said = ("it was seized by the Romans", "roti means bread in Hindi and Malay", "the Inca built it", "an Aztec temple")
+    for text in said:
+        assert not _names(text), text
 
 
 def test_lower_case_cues_of_age_and_services():
