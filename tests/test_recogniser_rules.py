@@ -267,7 +267,7 @@ def test_lower_case_prominent_feature_needs_no_cue():
 
 def test_peoples_and_languages_named_like_towns_are_no_places():
     # "Romans" (Romans-sur-Isère), "Inca" (Mallorca), "Hindi": the people or language, as the "the Aztecs"
-    said = ("it was seized by the Romans", "roti means bread in Hindi and Malay", "the Inca built it", "an Aztec temple")
+    said = ("it was seized by the Romans", "bread in Hindi and Malay", "the Inca built it", "an Aztec temple")
     for text in said:
         assert not _names(text), text
 
