@@ -272,6 +272,15 @@ def test_peoples_and_languages_named_like_towns_are_no_places():
         assert not _names(text), text
 
 
+def test_name_ending_a_romance_of_phrase_is_no_town():
+    # "Dulce de Leche", "Champ de Mars", "Francisco de Goya": the end of a longer name
+    assert not _names("It kind of reminds me of Dulce de Leche.")
+    assert not _names("They have works by artists like Francisco de Goya, and El Greco.")
+    # after a division word, or a well-known place, it is the place
+    assert "Buenos Aires" in _names("We drove across the Provincia de Buenos Aires all day.")
+    assert "Montréal" in _names("The top of the day is at Fête des neiges de Montréal.")
+
+
 def test_lower_case_cues_of_age_and_services():
     # "roswell" needs a cue in lower-case text: a person's age and "of", or "police" after it
     assert "roswell" in _names("daniel ray hufstetler 29 of roswell was listed in stable condition")

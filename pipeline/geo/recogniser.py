@@ -197,6 +197,8 @@ _LOWER_ROMANCE_HEADS = frozenset(h.lower() for h in _ROMANCE_POI_HEADS) | _LOWER
 )
 _LOWER_ROMANCE_CONNECTORS = frozenset(_ROMANCE_CONNECTORS)
 _LOWER_KIND_WORDS = word_list("lower_kind_words")
+_ROMANCE_OF = frozenset({"de", "del", "des", "da", "do", "du", "dos", "das"})  # (not "di": Malay "in")
+_ROMANCE_PLACE_WORDS = word_list("romance_place_words")
 _LOWER_TIME_WORDS = word_list("lower_time_words") | _CALENDAR_WORDS
 _LOWER_DISCOURSE_WORDS = word_list("lower_discourse_words")
 _LOWER_HEAD_MODIFIERS = word_list("lower_head_modifiers")
@@ -1554,6 +1556,26 @@ def _title_before(c: Candidate) -> bool:
     )
 
 
+def _romance_of_phrase(c: Candidate) -> bool:
+    """ "Dulce de Leche", "Pastel de Nata", "Bois de Boulogne", "Champ de Mars", "Francisco de
+    Goya": a one-word name after a Romance "de"/"del"/"des"/"da"/"do"/"du" that follows a
+    word of no place is the end of a longer name (a dish, a park, a person), not the town; after a
+    division or place word ("Ciudad de México", "Provincia de Buenos Aires": ``romance_place_words``)
+    or a well-known place's name, when the name is itself well known, and when the whole phrase is
+    a place ("Rio de Janeiro"), it is the place."""
+    if c.multi or c.strong or c.prev_l not in _ROMANCE_OF:  # (not "Fête des neiges de Montréal")
+        return False
+    word, start = _prev_word(c.text, c.prev_start)
+    if not word or start + len(word) + 1 != c.prev_start:
+        return False
+    low = word.lower()
+    if low in _ROMANCE_PLACE_WORDS or low in STOPWORDS or not word[:1].isalpha():
+        return False
+    gz = c.gz
+    strong = gz.flags.get(name_key(word), 0) & _build.KEY_STRONG
+    return not strong and not gz.has_key(name_key(f"{word} {c.prev} {c.surface}"))
+
+
 def _saint_name(c: Candidate) -> bool:
     """ "St. Patrick's Day", "St. Michael": a saint, unless "St. X" is itself a place."""
     return _not_country(c) and c.prev_l in _SAINTS and not c.gz.has_key(name_key(c.prev + " " + c.surface))
@@ -1855,6 +1877,7 @@ RULES: tuple[Rule, ...] = (
     _R("inside_longer_name", _V.REJECT, _inside_longer, "cased"),
     _R("given_name_before_surname", _V.GIVEN, _given_name_before_surname, "cased", THRESHOLDS.discount_given),
     _R("title_before", _V.SURNAME, _title_before, "cased"),
+    _R("romance_of_phrase", _V.REJECT, _romance_of_phrase, "cased"),
     _R("saint_name", _V.REJECT, _saint_name, "cased"),
     _R("name_before", _V.SURNAME, _name_before, "cased"),
     _R("age_after", _V.SURNAME, _age_after, "cased"),
