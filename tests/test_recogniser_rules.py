@@ -281,6 +281,10 @@ def test_name_ending_a_romance_of_phrase_is_no_town():
     assert "Montréal" in _names("The top of the day is at Fête des neiges de Montréal.")
 
 
+def test_contraction_is_no_town():
+    assert not _names("Aren't we clever? Health officials aren't sure why.")
+
+
 def test_lower_case_cues_of_age_and_services():
     # "roswell" needs a cue in lower-case text: a person's age and "of", or "police" after it
     assert "roswell" in _names("daniel ray hufstetler 29 of roswell was listed in stable condition")

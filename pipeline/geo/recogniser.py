@@ -693,6 +693,8 @@ class _Recognizer:
             if not cjk:
                 if end < n and folded[end].isalnum():
                     continue
+                if end + 1 < n and folded[end] in "'\u2019" and folded[end + 1] == "t" and key[-1] == "n":
+                    continue  # "Aren't", "Isn't": the verb, not Aren (a town)
                 if start > 0:
                     before = folded[start - 1]
                     if before.isalnum() or before == "'":
