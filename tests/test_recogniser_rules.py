@@ -285,6 +285,12 @@ def test_contraction_is_no_town():
     assert not _names("Aren't we clever? Health officials aren't sure why.")
 
 
+def test_currency_after_an_amount_is_no_town():
+    assert not _names("It came in at three Lira which is about a dollar fifty.")
+    assert not _names("the ride cost us 50 cordobas")
+    assert "Lira" in _names("We drove north to Lira, Uganda.")
+
+
 def test_lower_case_cues_of_age_and_services():
     # "roswell" needs a cue in lower-case text: a person's age and "of", or "police" after it
     assert "roswell" in _names("daniel ray hufstetler 29 of roswell was listed in stable condition")

@@ -197,6 +197,8 @@ _LOWER_ROMANCE_HEADS = frozenset(h.lower() for h in _ROMANCE_POI_HEADS) | _LOWER
 )
 _LOWER_ROMANCE_CONNECTORS = frozenset(_ROMANCE_CONNECTORS)
 _LOWER_KIND_WORDS = word_list("lower_kind_words")
+_CURRENCY_NAMES = word_list("currency_names")
+_NUMBER_WORDS = word_list("number_words")
 _ROMANCE_OF = frozenset({"de", "del", "des", "da", "do", "du", "dos", "das"})  # (not "di": Malay "in")
 _ROMANCE_PLACE_WORDS = word_list("romance_place_words")
 _LOWER_TIME_WORDS = word_list("lower_time_words") | _CALENDAR_WORDS
@@ -1463,6 +1465,15 @@ def _currency(c: Candidate) -> bool:
     return c.text[c.end : c.end + 1] == "$"
 
 
+def _currency_amount(c: Candidate) -> bool:
+    """ "three Lira", "50 cordobas", "10 naira": after an amount, a currency named like a town
+    (``currency_names``: Lira, Uganda; Córdoba, Argentina; Colón, Panama) is the currency."""
+    if c.key not in _CURRENCY_NAMES:
+        return False
+    prev = c.prev_l.replace(",", "")
+    return prev.replace(".", "").isdigit() or prev in _NUMBER_WORDS
+
+
 def _strain_name(c: Candidate) -> bool:
     """ "A/California/7/2009": an influenza strain's name."""
     return c.start > 0 and c.text[c.start - 1] == "/" and c.text[c.end : c.end + 1] == "/"
@@ -1865,6 +1876,7 @@ RULES: tuple[Rule, ...] = (
     _R("generic_prefix", _V.REJECT, _generic_prefix),
     _R("disease_name", _V.REJECT, _disease_name),
     _R("currency", _V.REJECT, _currency),
+    _R("currency_amount", _V.REJECT, _currency_amount),
     _R("strain_name", _V.REJECT, _strain_name),
     _R("the_building", _V.REJECT, _the_building),
     _R("short_name", _V.REJECT, _short_name),
