@@ -291,6 +291,13 @@ def test_currency_after_an_amount_is_no_town():
     assert "Lira" in _names("We drove north to Lira, Uganda.")
 
 
+def test_capitalised_compass_word_does_not_place_an_english_word():
+    # "the Central Market" is a market's name, not central Market (a town); "central Reading" places it
+    assert not _names("Right now we're visiting the Central Market which has a large fish section.")
+    assert "Terminal" not in _names("Journeys begin at Penn Station or Grand Central Terminal, and then you walk.")
+    assert "Reading" in _names("The fire spread across central Reading on Monday.")
+
+
 def test_lower_case_cues_of_age_and_services():
     # "roswell" needs a cue in lower-case text: a person's age and "of", or "police" after it
     assert "roswell" in _names("daniel ray hufstetler 29 of roswell was listed in stable condition")

@@ -1382,10 +1382,12 @@ class Candidate:
     @cached_property
     def placed(self) -> bool:
         """The text places the name: "in Bath", "northern Sumatra", "Nice, France", "the city of
-        Reading", "the Pacific.", "Nyanza Province", "the Fife area" (cased text)."""
+        Reading", "the Pacific.", "Nyanza Province", "the Fife area" (cased text); not a capitalised
+        compass word before an English word ("the Central Market", "Grand Central Terminal")."""
         text, start, end, nxt = self.text, self.start, self.end, self.nxt
         return (
-            self.cue_l in _LOCATIVE | _COMPASS_ADJECTIVES
+            self.cue_l in _LOCATIVE
+            or (self.cue_l in _COMPASS_ADJECTIVES and not (self.common and self.prev[:1].isupper()))
             or _followed_by_region(self.gz, text, end)
             or _place_of(text, self.prev_start)
             or (self.prev_l == "the" and _is_feature(self.ids) and _ends_noun_phrase(text, end))
