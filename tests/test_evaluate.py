@@ -290,6 +290,20 @@ def test_vlog_text_change_is_refused(tmp_path):
     assert [m["start"] for m in vlogs.resolve("Kyoto, Kyoto, Kyoto", [("Kyoto", "city", "2")])] == [7]
 
 
+def test_caption_agreement_on_the_vlogs_the_gold_does_not_sample(capsys):
+    from pipeline.evaluate import vlogs
+    from pipeline.evaluate.cli import main
+
+    rows = vlogs.caption_agreement(VLOGS)
+    whole, a, b = rows
+    assert (whole.docs, a.docs, b.docs) == (10, 5, 5)  # the 12 records but the two sampled ones
+    assert whole.cased == a.cased + b.cased and whole.agreed == a.agreed + b.agreed
+    assert 0 < whole.agreed <= min(whole.cased, whole.lower)
+    assert whole.recall == whole.agreed / whole.cased and 0 < whole.f1 <= 1
+    assert main([str(VLOGS), "--caption-agreement"]) == 0
+    assert "| vlogs-sample unannotated | 10 |" in capsys.readouterr().out
+
+
 def test_ignored_spans_are_neither_right_nor_wrong():
     rows, _ = ev.evaluate_paths([str(VLOGS)], areas=False)
     by = {(r.corpus, r.system): r for r in rows}

@@ -41,6 +41,12 @@ def main(argv: list[str] | None = None) -> int:
         help="recognition only: what each recogniser rule decided on each corpus (decided/wrong against gold)",
     )
     ap.add_argument(
+        "--caption-agreement",
+        action="store_true",
+        help="recognition only, travel-vlog folders: lower-cased output against the cased output on the vlogs the "
+        "gold does not sample (how much automatic captions lose, measured without annotation)",
+    )
+    ap.add_argument(
         "--ablation", action="store_true", help="with --rule-report: also the span F1 change with each rule disabled"
     )
     ap.add_argument("--extractor", choices=("offline", "llm"), default="offline",
@@ -77,6 +83,15 @@ def main(argv: list[str] | None = None) -> int:
         print()
     if not args.paths:
         print(f"(total {time.perf_counter() - t0:.1f} s)")
+        return 0
+    if args.caption_agreement:
+        from .vlogs import agreement_table, caption_agreement, is_vlog_folder
+
+        folders = [Path(p) for p in args.paths if is_vlog_folder(Path(p))]
+        if not folders:
+            ap.error("--caption-agreement needs a travel-vlog folder")
+        print(agreement_table([a for f in folders for a in caption_agreement(f)]))
+        print(f"\n(total {time.perf_counter() - t0:.1f} s)")
         return 0
     if args.rule_report:
         from .rules import report_markdown, rule_report

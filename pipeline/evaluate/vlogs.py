@@ -164,6 +164,76 @@ def load_vlogs(folder: Path, gold: Path | None = None) -> list[Document]:
     return docs
 
 
+@dataclass
+class Agreement:
+    """Lower-cased recognition measured against the cased recognition of the same texts."""
+
+    name: str
+    docs: int
+    cased: int  # mentions found in the texts as written
+    lower: int  # mentions found in the same texts lower-cased without punctuation
+    agreed: int  # of those, the same span
+
+    @property
+    def precision(self) -> float:
+        return self.agreed / self.lower if self.lower else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.agreed / self.cased if self.cased else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def caption_agreement(folder: Path, gold: Path | None = None) -> list[Agreement]:
+    """How far recognition on automatic captions (lower case, no punctuation) keeps what it finds
+    in the same subtitles as written, on the vlogs the gold does not sample (their windows, read
+    as ``load_vlogs`` reads the sampled ones): no annotation is needed, so every other video of
+    the folder counts. Reported for all of them and for their halves by position (a, b), which
+    show how stable the figure is. Recognition only (``recognize``), as ``--rule-report``."""
+    from ..geo.recogniser import recognize
+    from .corpora import speech_like_text
+
+    if gold is None:
+        gold = folder / LOCAL_GOLD if (folder / LOCAL_GOLD).exists() else GOLD
+    sampled = {json.loads(line)["id"] for line in gold.read_text(encoding="utf-8").splitlines() if line.strip()}
+    rest = [r for r in read_records(folder) if r["id"] not in sampled]
+    counts: list[tuple[int, int, int]] = []
+    for rec in rest:
+        text, _ = window_text(rec["srt"])
+        low, mapping = speech_like_text(text)
+        cased = set()
+        for m in recognize(text, cased=True):
+            s, e = mapping[m.start], mapping[m.end]
+            while e > s and low[e - 1] == " ":
+                e -= 1
+            if e > s:
+                cased.add((s, e))
+        lower = {(m.start, m.end) for m in recognize(low, cased=False)}
+        counts.append((len(cased), len(lower), len(cased & lower)))
+    name = folder.name
+    out = []
+    for label, part in ((f"{name} unannotated", counts), (f"{name} unannotated a", counts[0::2]),
+                        (f"{name} unannotated b", counts[1::2])):
+        out.append(Agreement(label, len(part), sum(c[0] for c in part), sum(c[1] for c in part),
+                             sum(c[2] for c in part)))
+    return out
+
+
+def agreement_table(rows: list[Agreement]) -> str:
+    lines = [
+        "| videos | docs | mentions as written | mentions lower-cased | same span | P | R | F1 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for a in rows:
+        lines.append(f"| {a.name} | {a.docs} | {a.cased} | {a.lower} | {a.agreed} | {a.precision:.3f} | "
+                     f"{a.recall:.3f} | {a.f1:.3f} |")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":  # python -m pipeline.evaluate.vlogs ../shared/eval/travel-vlogs-en
     import sys
 
