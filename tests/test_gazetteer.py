@@ -98,6 +98,16 @@ def test_short_country_names_and_prominent_travel_features(geocoder):
         assert distance_km(hit.latitude, hit.longitude, lat, lon) < 30, name
 
 
+def test_generic_district_is_the_video_towns_part(geocoder):
+    # "Old Town" is an alternate name of Bratislava's Staré Mesto: not meant in a Warsaw video
+    hit = _one(geocoder, "Old Town", context=["Warsaw", "Poland", "Krakow"]).hit
+    assert hit is not None and hit.country_code == "PL" and hit.feature.startswith("approx:")
+    assert distance_km(hit.latitude, hit.longitude, 52.23, 21.01) < 20
+    # near the places the video names, the gazetteer's namesake stands
+    near = _one(geocoder, "Old Town", context=["Bratislava", "Slovakia"]).hit
+    assert near is not None and near.country_code == "SK" and not near.feature.startswith("approx:")
+
+
 def test_context_disambiguates(geocoder):
     france = _one(geocoder, "Paris").hit
     assert france.country_code == "FR"

@@ -35,11 +35,11 @@ from typing import Any
 
 from ..datatypes import GeocodeOutcome, GeocodeRequest, GeoHit
 from .toponyms import build as _build
-from .toponyms.text import fold, name_key
+from .toponyms.text import fold, name_key, word_list
 
 log = logging.getLogger(__name__)
 
-METHOD_VERSION = "gz-7"
+METHOD_VERSION = "gz-8"
 
 
 @dataclass(frozen=True, slots=True)
@@ -448,6 +448,9 @@ POI_TOWN_MIN_POP = 100_000
 # a city walk's street and house ("La Rambla", "Pedrera" in Andalusia for a Barcelona video)
 # support each other, but lie far from every town and region the video is about.
 POI_REGION_KM = 150.0
+# names every town has a part of ("Old Town", "Chinatown"): a candidate only within POI_NEAR_KM
+# of a place the video names, else the part of the video's town (approximate)
+GENERIC_DISTRICTS = frozenset(w.replace("_", " ") for w in word_list("generic_districts"))
 FOREIGN_MAX_POP = 1_000_000  # towns below this need support when the document names other countries
 RESTARTS = 3  # alternatives per name from which the joint assignment is re-optimised
 RESTART_MARGIN = 2.5  # ... whose prior is at most this far below the name's pick
@@ -959,6 +962,8 @@ class GazetteerGeocoder:
         pick = picks.get(q)
         if pick is not None and (pick.entry.feature_code in POI_CODES or req.marker == "poi"):
             pick = self._poi_pick(q, pick, picks, context)
+        elif pick is not None and q in GENERIC_DISTRICTS and not self._near_named(pick.entry, picks, q, context):
+            pick = None  # "the Old Town" of a Warsaw video is not Bratislava's
         approx = None
         if pick is None:
             approx = self._fallback(req, picks, context)
@@ -990,6 +995,12 @@ class GazetteerGeocoder:
             score=_confidence(pick.score),
         )
         return GeocodeOutcome(query=req.query, hit=hit, geocoder=self.name)
+
+    def _near_named(self, e: Entry, picks: dict[str, _Cand], q: str, context: tuple[str, ...]) -> bool:
+        """The entry lies within ``POI_NEAR_KM`` of another place the video names."""
+        points = [p.entry for k, p in picks.items() if k in context and k != q and p.entry.feature_code not in _BROAD]
+        d = _nearest(e, [x for x in points if x.feature_code != "PCLI"])
+        return d is not None and d <= POI_NEAR_KM
 
     def _poi_pick(self, q: str, pick: _Cand, picks: dict[str, _Cand], context: tuple[str, ...]) -> _Cand | None:
         """The point of interest a POI name means in this video, or None (placed approximately).
