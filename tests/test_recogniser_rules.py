@@ -294,3 +294,13 @@ def test_hashtags_the_name_matching_cannot_see():
     got = {(text[m.start : m.end], m.surface) for m in rc.recognize(text)}
     assert {("SierraLeone", "Sierra Leone"), ("Gaza", "Gaza"), ("miami", "miami"), ("RockIsland", "Rock Island")} <= got
     assert not {s for s, _ in got} & {"DC", "Michael", "turkey", "Ferguson"}
+
+
+def test_a_place_before_a_company_word_names_the_firm():
+    text = "Do you work for Texas Instruments ?\nI work in Dallas , Texas ."
+    assert [text[m.start : m.end] for m in rc.recognize(text)] == ["Dallas", "Texas"]
+    assert text.index("Texas") not in {m.start for m in rc.recognize(text)}
+    assert text.index("Texas") in {m.start for m in rc.recognize(text, disabled=frozenset({"company_name"}))}
+    assert "texas" not in _names("my daughter s a temp at texas instruments in austin")
+    assert "Texas" in _names("I moved to Texas in the spring.")
+

@@ -1754,6 +1754,18 @@ def _title_plural(c: Candidate) -> bool:
     return not (c.cue_l in _LOCATIVE or _followed_by_region(c.gz, c.text, c.end) or _place_of(c.text, c.prev_start))
 
 
+_COMPANY_HEADS = word_list("company_heads")
+
+
+def _company_name(c: Candidate) -> bool:
+    """ "Texas Instruments", "Texas Industries": a place's name before one of ``company_heads``
+    (capitalised in a cased text) names a firm, not the place (SwNE annotates no place in a firm's
+    name; the corpora that annotate "Kansas State University" or "Melbourne Rebels" never write
+    these words)."""
+    nxt = c.nxt.rstrip(".,;:?!")
+    return nxt.lower() in _COMPANY_HEADS and (nxt[:1].isupper() or not c.surface[:1].isupper())
+
+
 def _lower_word_name(c: Candidate) -> bool:
     """ "mountains", "roles" (alternate names), "lakes" (small): English words, unless a country,
     continent or a big place's own name ("paris", "nice")."""
@@ -1816,6 +1828,7 @@ RULES: tuple[Rule, ...] = (
     _R("the_building", _V.REJECT, _the_building),
     _R("short_name", _V.REJECT, _short_name),
     _R("title_plural", _V.REJECT, _title_plural),
+    _R("company_name", _V.REJECT, _company_name),
     # cased text: capitals, compounds, persons, English words
     _R("abbreviation_lower", _V.REJECT, _abbreviation_lower, "cased"),
     _R("uncapitalised_word", _V.REJECT, _uncapitalised_word, "cased"),
