@@ -304,3 +304,15 @@ def test_a_place_before_a_company_word_names_the_firm():
     assert "texas" not in _names("my daughter s a temp at texas instruments in austin")
     assert "Texas" in _names("I moved to Texas in the spring.")
 
+
+def test_a_name_ending_its_phrase_after_a_or_my_is_a_thing():
+    assert "Winnebago" not in _names("if they had like a Winnebago or something they were fine")
+    assert "Pontiac" not in _names("my dad recently got a , um , a Pontiac , uh , last year")
+    assert "Pontiac" in _names("my dad drove to Pontiac , uh , last year")
+    assert "Paris" in _names("A Paris man was arrested Sunday.")
+    assert "Denison" in _names("Representatives of a Denison, Iowa-based firm came.")
+    assert "Winnebago" in _names_without("if they had like a Winnebago or something", "owned_thing")
+
+
+def _names_without(text: str, rule: str) -> list[str]:
+    return [m.surface for m in rc.recognize(text, disabled=frozenset({rule}))]

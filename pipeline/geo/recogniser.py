@@ -1766,6 +1766,19 @@ def _company_name(c: Candidate) -> bool:
     return nxt.lower() in _COMPANY_HEADS and (nxt[:1].isupper() or not c.surface[:1].isupper())
 
 
+_OWNED = word_list("owned_determiners")
+_THING_END = re.compile(r" ?(?:--|,(?! ?[A-Z]))| (?:or|and|did|does|is|was|a|an)(?![\w'\u2019])")
+
+
+def _owned_thing(c: Candidate) -> bool:
+    """ "I've got a Pontiac, uh", "like a Winnebago or something", "My Toyota did": a name right
+    after "a" or a possessive (``owned_determiners``) and followed by a comma, "or", "and", a verb
+    or another "a" ends its noun phrase there: a thing of that name (a car, a college), not the
+    place. Not a country, region or big city (a Spanish "a" is "to": "bienvenidos a Madrid, la
+    capital"); "a Paris man", "a Texas tornado", "a Denison, Iowa-based firm" keep the place."""
+    return c.prev_l in _OWNED and not c.strong and bool(_THING_END.match(c.text, c.end))
+
+
 def _lower_word_name(c: Candidate) -> bool:
     """ "mountains", "roles" (alternate names), "lakes" (small): English words, unless a country,
     continent or a big place's own name ("paris", "nice")."""
@@ -1829,6 +1842,7 @@ RULES: tuple[Rule, ...] = (
     _R("short_name", _V.REJECT, _short_name),
     _R("title_plural", _V.REJECT, _title_plural),
     _R("company_name", _V.REJECT, _company_name),
+    _R("owned_thing", _V.REJECT, _owned_thing),
     # cased text: capitals, compounds, persons, English words
     _R("abbreviation_lower", _V.REJECT, _abbreviation_lower, "cased"),
     _R("uncapitalised_word", _V.REJECT, _uncapitalised_word, "cased"),
