@@ -316,3 +316,10 @@ def test_a_name_ending_its_phrase_after_a_or_my_is_a_thing():
 
 def _names_without(text: str, rule: str) -> list[str]:
     return [m.surface for m in rc.recognize(text, disabled=frozenset({rule}))]
+
+
+def test_lower_case_person_name_after_in_is_a_town_of_the_named_region():
+    text = "emergency crews in hutchinson responded to calls across kansas"
+    assert _names(text) == ["hutchinson", "kansas"]
+    assert _names_without(text, "lower_person_in") == ["kansas"]
+    assert "hutchinson" not in _names("the storm hit kansas and crews were sent to hutchinson")

@@ -1779,6 +1779,25 @@ def _owned_thing(c: Candidate) -> bool:
     return c.prev_l in _OWNED and not c.strong and bool(_THING_END.match(c.text, c.end))
 
 
+_PERSON_IN = word_list("person_place_cues")
+
+
+def _lower_person_in(c: Candidate) -> bool:
+    """Lower-case text: "emergency crews in hutchinson", "the first baptist in sherman": a person's
+    name (not a strong one, no English word) right after "in" (``person_place_cues``) and big
+    enough to need no other cue (``lower_case_cued``) is kept when the text names its region or
+    takes the name as a place elsewhere (one is rarely "in" a person; after "from", "to", "at" the
+    name stays unsure: "talked to anderson")."""
+    return (
+        _person_scope(c)
+        and not c.strong  # (a strong name is taken anyway: "in raleigh")
+        and c.pop >= THRESHOLDS.lower_case_cued
+        and not c.common
+        and c.prev_l in _PERSON_IN
+    )
+
+
+
 def _lower_word_name(c: Candidate) -> bool:
     """ "mountains", "roles" (alternate names), "lakes" (small): English words, unless a country,
     continent or a big place's own name ("paris", "nice")."""
@@ -1870,6 +1889,7 @@ RULES: tuple[Rule, ...] = (
     _R("lower_the_feature", _V.ACCEPT, _lower_the_feature, "lower", THRESHOLDS.conf_lower_feature),
     _R("lower_country_word", _V.NEEDS_SUPPORT, _lower_country_word, "lower", THRESHOLDS.discount_context),
     _R("lower_settlement_of", _V.ACCEPT, _lower_settlement_of, "lower", THRESHOLDS.conf_lower_settlement),
+    _R("lower_person_in", _V.NEEDS_SUPPORT, _lower_person_in, "lower", THRESHOLDS.discount_context),
     _R("lower_in_context", _V.NEEDS_SUPPORT, _lower_in_context, "lower", THRESHOLDS.discount_context),
     _R("lower_unknown", _V.NEEDS_NAME, _lower_unknown, "lower"),
     _R("lower_word_uncued", _V.NEEDS_NAME, _lower_word_uncued, "lower"),
