@@ -323,3 +323,9 @@ def test_lower_case_person_name_after_in_is_a_town_of_the_named_region():
     assert _names(text) == ["hutchinson", "kansas"]
     assert _names_without(text, "lower_person_in") == ["kansas"]
     assert "hutchinson" not in _names("the storm hit kansas and crews were sent to hutchinson")
+
+
+def test_lower_case_direction_phrase_is_no_region():
+    text = "councillors backed the north west bicester plan and it is too far north for me"
+    assert not {"north west", "far north"} & set(_names(text))
+    assert {"north west", "far north"} <= set(_names_without(text, "lower_direction_phrase"))

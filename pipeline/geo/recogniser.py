@@ -1779,6 +1779,21 @@ def _owned_thing(c: Candidate) -> bool:
     return c.prev_l in _OWNED and not c.strong and bool(_THING_END.match(c.text, c.end))
 
 
+_DIRECTION_WORDS = word_list("direction_words")
+
+
+def _lower_direction_phrase(c: Candidate) -> bool:
+    """Lower-case text: "the north west", "the south east", "too far north", "the northern border":
+    a name made of direction words only (``direction_words``; "far" only before "north" or
+    "south") is a direction or a part of the place the text is about, not the region of that
+    name (North West, South Africa; Far North, Cameroon; Northern Borders, Saudi Arabia). Cased
+    text writes the region with capitals; "the far east" stays."""
+    words = c.key.split()
+    if len(words) < 2 or words[0] == "far" and words[1] not in ("north", "south"):
+        return False
+    return all(w in _DIRECTION_WORDS or (i == 0 and w == "far") for i, w in enumerate(words))
+
+
 _PERSON_IN = word_list("person_place_cues")
 
 
@@ -1885,6 +1900,7 @@ RULES: tuple[Rule, ...] = (
     _R("person_name", _V.NEEDS_SUPPORT, _person_name, "cased", THRESHOLDS.discount_person),
     _R("small_town_elsewhere", _V.NEEDS_COUNTRY, _small_town, "cased"),
     # lower-case text
+    _R("lower_direction_phrase", _V.REJECT, _lower_direction_phrase, "lower"),
     _R("lower_the_abbreviation", _V.ACCEPT, _lower_the_abbreviation, "lower", THRESHOLDS.conf_lower_abbreviation),
     _R("lower_the_feature", _V.ACCEPT, _lower_the_feature, "lower", THRESHOLDS.conf_lower_feature),
     _R("lower_country_word", _V.NEEDS_SUPPORT, _lower_country_word, "lower", THRESHOLDS.discount_context),
