@@ -329,3 +329,10 @@ def test_lower_case_direction_phrase_is_no_region():
     text = "councillors backed the north west bicester plan and it is too far north for me"
     assert not {"north west", "far north"} & set(_names(text))
     assert {"north west", "far north"} <= set(_names_without(text, "lower_direction_phrase"))
+
+
+def test_a_possessive_ending_the_phrase_after_at_is_a_shop():
+    text = "We eat at Shoney 's .\nbut we live in Shoney , near the lake ."
+    assert text.index("Shoney") not in {m.start for m in rc.recognize(text)}
+    assert text.index("Shoney") in {m.start for m in rc.recognize(text, disabled=frozenset({"possessive_business"}))}
+    assert "Cambridge" in _names("He swam 26 miles in the pool at Cambridge's Chesterton sports centre.")

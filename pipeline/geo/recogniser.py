@@ -1779,6 +1779,18 @@ def _owned_thing(c: Candidate) -> bool:
     return c.prev_l in _OWNED and not c.strong and bool(_THING_END.match(c.text, c.end))
 
 
+_BUSINESS_CUES = word_list("business_cues")
+_BUSINESS_END = re.compile(r" ?['\u2019]s(?: ?[,.;:?!)]| and\b| or\b|$)")
+
+
+def _possessive_business(c: Candidate) -> bool:
+    """ "we eat at Shoney 's .", "at Sam 's and things like that", "held at Culver's, 1200 DeKalb
+    Ave.", "a spokeswoman from McDonald's,": a name with a possessive that ends the phrase after
+    "at", "to" or "from" (``business_cues``) is a shop or restaurant named after a person, not the
+    place; "at Cambridge's Chesterton sports centre", "to Richmond's east side" keep the place."""
+    return c.prev_l in _BUSINESS_CUES and bool(_BUSINESS_END.match(c.text, c.end))
+
+
 _DIRECTION_WORDS = word_list("direction_words")
 
 
@@ -1877,6 +1889,7 @@ RULES: tuple[Rule, ...] = (
     _R("title_plural", _V.REJECT, _title_plural),
     _R("company_name", _V.REJECT, _company_name),
     _R("owned_thing", _V.REJECT, _owned_thing),
+    _R("possessive_business", _V.REJECT, _possessive_business),
     # cased text: capitals, compounds, persons, English words
     _R("abbreviation_lower", _V.REJECT, _abbreviation_lower, "cased"),
     _R("uncapitalised_word", _V.REJECT, _uncapitalised_word, "cased"),
