@@ -336,3 +336,10 @@ def test_a_possessive_ending_the_phrase_after_at_is_a_shop():
     assert text.index("Shoney") not in {m.start for m in rc.recognize(text)}
     assert text.index("Shoney") in {m.start for m in rc.recognize(text, disabled=frozenset({"possessive_business"}))}
     assert "Cambridge" in _names("He swam 26 miles in the pool at Cambridge's Chesterton sports centre.")
+
+
+def test_lower_case_the_name_before_a_newspaper_word_is_the_newspaper():
+    text = "mr kemp told the new york times that the shop in new york was closed"
+    assert [text[m.start : m.end] for m in rc.recognize(text)] == ["new york"]
+    assert len(rc.recognize(text, disabled=frozenset({"lower_the_institution"}))) == 2
+    assert "kentucky" in _names("a senior at the university of kentucky college of law")

@@ -1791,6 +1791,18 @@ def _possessive_business(c: Candidate) -> bool:
     return c.prev_l in _BUSINESS_CUES and bool(_BUSINESS_END.match(c.text, c.end))
 
 
+_THE_NAME_BEFORE = re.compile(r"(?:^|\s)the (?:(?!of )[\w'\u2019]+ ){0,2}$")
+
+
+def _lower_the_institution(c: Candidate) -> bool:
+    """Lower-case text: "the new york times", "the china daily", "the new zealand herald", "the
+    atlanta journal constitution": "the", a name (or its last words) and one of
+    ``institution_heads`` name a newspaper or a school, as the cased text's capitals say
+    ("the New York Times"; ``_names_institution``); "the university of kentucky college of law"
+    keeps the state."""
+    return c.nxt in _INSTITUTION_HEADS and bool(_THE_NAME_BEFORE.search(c.text, max(0, c.start - 60), c.start))
+
+
 _DIRECTION_WORDS = word_list("direction_words")
 
 
@@ -1914,6 +1926,7 @@ RULES: tuple[Rule, ...] = (
     _R("small_town_elsewhere", _V.NEEDS_COUNTRY, _small_town, "cased"),
     # lower-case text
     _R("lower_direction_phrase", _V.REJECT, _lower_direction_phrase, "lower"),
+    _R("lower_the_institution", _V.REJECT, _lower_the_institution, "lower"),
     _R("lower_the_abbreviation", _V.ACCEPT, _lower_the_abbreviation, "lower", THRESHOLDS.conf_lower_abbreviation),
     _R("lower_the_feature", _V.ACCEPT, _lower_the_feature, "lower", THRESHOLDS.conf_lower_feature),
     _R("lower_country_word", _V.NEEDS_SUPPORT, _lower_country_word, "lower", THRESHOLDS.discount_context),
