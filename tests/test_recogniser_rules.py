@@ -339,3 +339,52 @@ def test_hashtags_the_name_matching_cannot_see():
     got = {(text[m.start : m.end], m.surface) for m in rc.recognize(text)}
     assert {("SierraLeone", "Sierra Leone"), ("Gaza", "Gaza"), ("miami", "miami"), ("RockIsland", "Rock Island")} <= got
     assert not {s for s, _ in got} & {"DC", "Michael", "turkey", "Ferguson"}
+
+
+def test_a_place_before_a_company_word_names_the_firm():
+    text = "Do you work for Texas Instruments ?\nI work in Dallas , Texas ."
+    assert [text[m.start : m.end] for m in rc.recognize(text)] == ["Dallas", "Texas"]
+    assert text.index("Texas") not in {m.start for m in rc.recognize(text)}
+    assert text.index("Texas") in {m.start for m in rc.recognize(text, disabled=frozenset({"company_name"}))}
+    assert "texas" not in _names("my daughter s a temp at texas instruments in austin")
+    assert "Texas" in _names("I moved to Texas in the spring.")
+
+
+def test_a_name_ending_its_phrase_after_a_or_my_is_a_thing():
+    assert "Winnebago" not in _names("if they had like a Winnebago or something they were fine")
+    assert "Pontiac" not in _names("my dad recently got a , um , a Pontiac , uh , last year")
+    assert "Pontiac" in _names("my dad drove to Pontiac , uh , last year")
+    assert "Paris" in _names("A Paris man was arrested Sunday.")
+    assert "Denison" in _names("Representatives of a Denison, Iowa-based firm came.")
+    assert "Winnebago" in _names_without("if they had like a Winnebago or something", "owned_thing")
+
+
+def _names_without(text: str, rule: str) -> list[str]:
+    return [m.surface for m in rc.recognize(text, disabled=frozenset({rule}))]
+
+
+def test_lower_case_person_name_after_in_is_a_town_of_the_named_region():
+    text = "emergency crews in hutchinson responded to calls across kansas"
+    assert _names(text) == ["hutchinson", "kansas"]
+    assert _names_without(text, "lower_person_in") == ["kansas"]
+    assert "hutchinson" not in _names("the storm hit kansas and crews were sent to hutchinson")
+
+
+def test_lower_case_direction_phrase_is_no_region():
+    text = "councillors backed the north west bicester plan and it is too far north for me"
+    assert not {"north west", "far north"} & set(_names(text))
+    assert {"north west", "far north"} <= set(_names_without(text, "lower_direction_phrase"))
+
+
+def test_a_possessive_ending_the_phrase_after_at_is_a_shop():
+    text = "We eat at Shoney 's .\nbut we live in Shoney , near the lake ."
+    assert text.index("Shoney") not in {m.start for m in rc.recognize(text)}
+    assert text.index("Shoney") in {m.start for m in rc.recognize(text, disabled=frozenset({"possessive_business"}))}
+    assert "Cambridge" in _names("He swam 26 miles in the pool at Cambridge's Chesterton sports centre.")
+
+
+def test_lower_case_the_name_before_a_newspaper_word_is_the_newspaper():
+    text = "mr kemp told the new york times that the shop in new york was closed"
+    assert [text[m.start : m.end] for m in rc.recognize(text)] == ["new york"]
+    assert len(rc.recognize(text, disabled=frozenset({"lower_the_institution"}))) == 2
+    assert "kentucky" in _names("a senior at the university of kentucky college of law")

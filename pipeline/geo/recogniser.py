@@ -1820,6 +1820,89 @@ def _title_plural(c: Candidate) -> bool:
     return not (c.cue_l in _LOCATIVE or _followed_by_region(c.gz, c.text, c.end) or _place_of(c.text, c.prev_start))
 
 
+_COMPANY_HEADS = word_list("company_heads")
+
+
+def _company_name(c: Candidate) -> bool:
+    """ "Texas Instruments", "Texas Industries": a place's name before one of ``company_heads``
+    (capitalised in a cased text) names a firm, not the place (SwNE annotates no place in a firm's
+    name; the corpora that annotate "Kansas State University" or "Melbourne Rebels" never write
+    these words)."""
+    nxt = c.nxt.rstrip(".,;:?!")
+    return nxt.lower() in _COMPANY_HEADS and (nxt[:1].isupper() or not c.surface[:1].isupper())
+
+
+_OWNED = word_list("owned_determiners")
+_THING_END = re.compile(r" ?(?:--|,(?! ?[A-Z]))| (?:or|and|did|does|is|was|a|an)(?![\w'\u2019])")
+
+
+def _owned_thing(c: Candidate) -> bool:
+    """ "I've got a Pontiac, uh", "like a Winnebago or something", "My Toyota did": a name right
+    after "a" or a possessive (``owned_determiners``) and followed by a comma, "or", "and", a verb
+    or another "a" ends its noun phrase there: a thing of that name (a car, a college), not the
+    place. Not a country, region or big city (a Spanish "a" is "to": "bienvenidos a Madrid, la
+    capital"); "a Paris man", "a Texas tornado", "a Denison, Iowa-based firm" keep the place."""
+    return c.prev_l in _OWNED and not c.strong and bool(_THING_END.match(c.text, c.end))
+
+
+_BUSINESS_CUES = word_list("business_cues")
+_BUSINESS_END = re.compile(r" ?['\u2019]s(?: ?[,.;:?!)]| and\b| or\b|$)")
+
+
+def _possessive_business(c: Candidate) -> bool:
+    """ "we eat at Shoney 's .", "at Sam 's and things like that", "held at Culver's, 1200 DeKalb
+    Ave.", "a spokeswoman from McDonald's,": a name with a possessive that ends the phrase after
+    "at", "to" or "from" (``business_cues``) is a shop or restaurant named after a person, not the
+    place; "at Cambridge's Chesterton sports centre", "to Richmond's east side" keep the place."""
+    return c.prev_l in _BUSINESS_CUES and bool(_BUSINESS_END.match(c.text, c.end))
+
+
+_THE_NAME_BEFORE = re.compile(r"(?:^|\s)the (?:(?!of )[\w'\u2019]+ ){0,2}$")
+
+
+def _lower_the_institution(c: Candidate) -> bool:
+    """Lower-case text: "the new york times", "the china daily", "the new zealand herald", "the
+    atlanta journal constitution": "the", a name (or its last words) and one of
+    ``institution_heads`` name a newspaper or a school, as the cased text's capitals say
+    ("the New York Times"; ``_names_institution``); "the university of kentucky college of law"
+    keeps the state."""
+    return c.nxt in _INSTITUTION_HEADS and bool(_THE_NAME_BEFORE.search(c.text, max(0, c.start - 60), c.start))
+
+
+_DIRECTION_WORDS = word_list("direction_words")
+
+
+def _lower_direction_phrase(c: Candidate) -> bool:
+    """Lower-case text: "the north west", "the south east", "too far north", "the northern border":
+    a name made of direction words only (``direction_words``; "far" only before "north" or
+    "south") is a direction or a part of the place the text is about, not the region of that
+    name (North West, South Africa; Far North, Cameroon; Northern Borders, Saudi Arabia). Cased
+    text writes the region with capitals; "the far east" stays."""
+    words = c.key.split()
+    if len(words) < 2 or words[0] == "far" and words[1] not in ("north", "south"):
+        return False
+    return all(w in _DIRECTION_WORDS or (i == 0 and w == "far") for i, w in enumerate(words))
+
+
+_PERSON_IN = word_list("person_place_cues")
+
+
+def _lower_person_in(c: Candidate) -> bool:
+    """Lower-case text: "emergency crews in hutchinson", "the first baptist in sherman": a person's
+    name (not a strong one, no English word) right after "in" (``person_place_cues``) and big
+    enough to need no other cue (``lower_case_cued``) is kept when the text names its region or
+    takes the name as a place elsewhere (one is rarely "in" a person; after "from", "to", "at" the
+    name stays unsure: "talked to anderson")."""
+    return (
+        _person_scope(c)
+        and not c.strong  # (a strong name is taken anyway: "in raleigh")
+        and c.pop >= THRESHOLDS.lower_case_cued
+        and not c.common
+        and c.prev_l in _PERSON_IN
+    )
+
+
+
 def _lower_word_name(c: Candidate) -> bool:
     """ "mountains", "roles" (alternate names), "lakes" (small): English words, unless a country,
     continent or a big place's own name ("paris", "nice")."""
@@ -1883,6 +1966,9 @@ RULES: tuple[Rule, ...] = (
     _R("the_building", _V.REJECT, _the_building),
     _R("short_name", _V.REJECT, _short_name),
     _R("title_plural", _V.REJECT, _title_plural),
+    _R("company_name", _V.REJECT, _company_name),
+    _R("owned_thing", _V.REJECT, _owned_thing),
+    _R("possessive_business", _V.REJECT, _possessive_business),
     # cased text: capitals, compounds, persons, English words
     _R("abbreviation_lower", _V.REJECT, _abbreviation_lower, "cased"),
     _R("uncapitalised_word", _V.REJECT, _uncapitalised_word, "cased"),
@@ -1907,11 +1993,14 @@ RULES: tuple[Rule, ...] = (
     _R("person_name", _V.NEEDS_SUPPORT, _person_name, "cased", THRESHOLDS.discount_person),
     _R("small_town_elsewhere", _V.NEEDS_COUNTRY, _small_town, "cased"),
     # lower-case text
+    _R("lower_direction_phrase", _V.REJECT, _lower_direction_phrase, "lower"),
+    _R("lower_the_institution", _V.REJECT, _lower_the_institution, "lower"),
     _R("lower_the_abbreviation", _V.ACCEPT, _lower_the_abbreviation, "lower", THRESHOLDS.conf_lower_abbreviation),
     _R("lower_the_feature", _V.ACCEPT, _lower_the_feature, "lower", THRESHOLDS.conf_lower_feature),
     _R("lower_feature_name", _V.ACCEPT, _lower_feature_name, "lower", THRESHOLDS.conf_lower_feature),
     _R("lower_country_word", _V.NEEDS_SUPPORT, _lower_country_word, "lower", THRESHOLDS.discount_context),
     _R("lower_settlement_of", _V.ACCEPT, _lower_settlement_of, "lower", THRESHOLDS.conf_lower_settlement),
+    _R("lower_person_in", _V.NEEDS_SUPPORT, _lower_person_in, "lower", THRESHOLDS.discount_context),
     _R("lower_in_context", _V.NEEDS_SUPPORT, _lower_in_context, "lower", THRESHOLDS.discount_context),
     _R("lower_unknown", _V.NEEDS_NAME, _lower_unknown, "lower"),
     _R("lower_word_uncued", _V.NEEDS_NAME, _lower_word_uncued, "lower"),
