@@ -294,3 +294,12 @@ def test_hashtags_the_name_matching_cannot_see():
     got = {(text[m.start : m.end], m.surface) for m in rc.recognize(text)}
     assert {("SierraLeone", "Sierra Leone"), ("Gaza", "Gaza"), ("miami", "miami"), ("RockIsland", "Rock Island")} <= got
     assert not {s for s, _ in got} & {"DC", "Michael", "turkey", "Ferguson"}
+
+
+def test_a_city_that_is_no_persons_name_before_a_capitalised_word_is_the_city():
+    """Tweets capitalise the nouns after a place ("Gaza Militants", "Manchester Dogs Home"); a
+    city's name that is nobody's is no given name there; a brand's is ("his Toyota Hilux")."""
+    assert "Gaza" in _names("Officials in Israel say Gaza Militants crossed the border overnight.")
+    assert "Manchester" in _names("Hello people up North! After Manchester Dogs Home fire, 150 dogs need a home.")
+    assert "Toyota" not in _names("He owns a vandalised Toyota Hilux and a car.")
+    assert "Paris" not in _names("Paris Hilton arrived.")

@@ -100,6 +100,7 @@ class Thresholds:
     conf_lower_feature: float = 0.6  # "the pyrenees" in lower-case text
     conf_abbreviation: float = 0.8  # "U.S.", "Napa, CA"
     conf_lower_abbreviation: float = 0.7  # "the us" in lower-case text
+    conf_city_capitalised: float = 0.8  # "Gaza Militants": a city (nobody's name) before a capitalised word
     conf_hashtag: float = 0.7  # "#SierraLeone", "#SupportGaza", "#miami" in a cased text (a tweet)
     conf_zh_sure: float = 0.75  # Chinese: an admin area or a city of ``zh_confident``
     conf_zh_other: float = 0.55  # ... other Chinese names
@@ -1592,6 +1593,30 @@ def _said_before(c: Candidate) -> bool:
     )
 
 
+_BRAND_DETERMINERS = word_list("brand_determiners")
+_BRAND_CITIES = word_list("brand_cities")
+
+
+def _city_before_capitalised(c: Candidate) -> bool:
+    """ "the Napa Earthquake", "Melbourne Rebels", "Gaza Militants", "Glasgow Ebola case": a
+    well-known city whose name is nobody's given name or surname (and no English word) before a
+    capitalised word is the city, not a given name before a surname (tweets and headlines
+    capitalise the nouns after a place; "Paris Hilton", "Denver Riot Fest" are persons' names), but
+    not after an article or possessive ("the Atlanta Journal", "his Toyota Hilux": a brand's name),
+    nor a city named like a car make ("Plymouth Fury")."""
+    return (
+        c.strong
+        and not c.multi
+        and c.marker == "city"
+        and not c.person_name
+        and not c.common
+        and c.key not in c.gz.person_names
+        and c.nxt[:1].isupper()
+        and c.prev_l not in _BRAND_DETERMINERS
+        and c.key not in _BRAND_CITIES
+    )
+
+
 def _given_name_before_capitalised(c: Candidate) -> bool:
     """ "George Bush", "Chiquita Raquel Henry", "Paris Hilton": a city's (or weak) name before a
     capitalised word that is no head word, title or place. A hashtag is a word on its own
@@ -1831,6 +1856,7 @@ RULES: tuple[Rule, ...] = (
     _R("age_after", _V.SURNAME, _age_after, "cased"),
     _R("speech_verb_after", _V.SURNAME, _speech_verb_after, "cased"),
     _R("said_before", _V.SURNAME, _said_before, "cased"),
+    _R("city_before_capitalised", _V.ACCEPT, _city_before_capitalised, "cased", THRESHOLDS.conf_city_capitalised),
     _R("given_name_before_capitalised", _V.GIVEN, _given_name_before_capitalised, "cased", THRESHOLDS.discount_given),
     _R("english_word_at_start", _V.REJECT, _english_word_at_start, "cased"),
     _R("english_word_unplaced", _V.REJECT, _english_word_unplaced, "cased"),
