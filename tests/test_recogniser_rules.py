@@ -303,3 +303,12 @@ def test_a_city_that_is_no_persons_name_before_a_capitalised_word_is_the_city():
     assert "Manchester" in _names("Hello people up North! After Manchester Dogs Home fire, 150 dogs need a home.")
     assert "Toyota" not in _names("He owns a vandalised Toyota Hilux and a car.")
     assert "Paris" not in _names("Paris Hilton arrived.")
+
+
+def test_a_state_postal_code_with_a_cue_in_a_tweet():
+    """ "Napa, CA" needs no cue; without the comma a two-letter code needs a locative word or a
+    hashtag of its own, and no code that is a word in capitals ("IN", "OK") nor a road ("NJ-33")."""
+    assert "CA" in _names("Number of #Measles in CA now 46, officials say.")
+    assert {"AR", "TN"} <= set(_names("New #tornado warnings straddle the #AR and #TN state line."))
+    assert "OK" not in _names("We are in OK shape after the storm, thanks.")
+    assert "NJ" not in _names("Flood conditions on NJ-33 blocking the right lane.")

@@ -1259,13 +1259,34 @@ class _Recognizer:
                 break
         return out
 
+    def _state_code_cued(self, text: str, start: int, end: int, key: str, place: Mention | None) -> bool:
+        """Cased text (tweets): a state's two-letter postal code in capitals without the comma of
+        "Napa, CA": after a locative word ("measles in CA now", "in WI top"), as a whole hashtag
+        ("#TN", "#NH") or right after a name of one of its places ("Kingsport TN"). Never a code
+        that is a word in capitals ("IN", "OK", "ME", ``spoken_state_codes``), nor one joined to
+        more ("NJ-33": a road)."""
+        if len(key) != 2 or key in STOPWORDS or key in _SPOKEN_CODES:
+            return False
+        if end < len(text) and (text[end].isalnum() or text[end] in "-/"):
+            return False
+        if start > 0 and text[start - 1] == "#":
+            return True
+        prev, _ = _prev_word(text, start)
+        if prev.lower() in _LOCATIVE:
+            return True
+        after = self.container_after(text, place.end, place.key) if place is not None else None
+        return after is not None and after[0] == end and after[1] == key
+
     def _abbreviations(self, text: str, abbrev: list[tuple[int, int, str]], chosen: list[Mention]) -> list[Mention]:
         out = []
         ends = {m.end for m in chosen if m.kind == "gazetteer"}
+        before = {m.end: m for m in chosen if m.kind == "gazetteer"}
         for start, end, key in abbrev:
             if len(key) == 2 and not text[start:end].isupper():
                 continue  # postal codes only in capitals ("Napa, CA"; not "Chicago, in 2009")
-            if start >= 2 and text[start - 2 : start] == ", " and (start - 2) in ends:
+            if (start >= 2 and text[start - 2 : start] == ", " and (start - 2) in ends) or self._state_code_cued(
+                text, start, end, key, before.get(start - 1)
+            ):
                 marker, ids, _, _ = self._best_entry_info(key)
                 out.append(
                     Mention(start, end, text[start:end], key, marker, ids, "gazetteer", THRESHOLDS.conf_abbreviation)
