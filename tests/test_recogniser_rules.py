@@ -312,3 +312,10 @@ def test_a_state_postal_code_with_a_cue_in_a_tweet():
     assert {"AR", "TN"} <= set(_names("New #tornado warnings straddle the #AR and #TN state line."))
     assert "OK" not in _names("We are in OK shape after the storm, thanks.")
     assert "NJ" not in _names("Flood conditions on NJ-33 blocking the right lane.")
+
+
+def test_a_name_inside_a_users_handle_is_no_place():
+    """ "@AIESEC_Lagos", "@Queen_UK": part of an account's name; the same name in the text stays."""
+    names = _names("RT @Queen_UK: The RAF are heading to Iraq. cc @AIESEC_Lagos")
+    assert "Iraq" in names
+    assert not {"UK", "Lagos"} & set(names)

@@ -1432,6 +1432,15 @@ def _stopword(c: Candidate) -> bool:
     return c.key in STOPWORDS and not (c.key in ABBREVIATION_KEYS and (c.surface.isupper() or c.prev_l == "the"))
 
 
+def _inside_handle(c: Candidate) -> bool:
+    """ "@AIESEC_Lagos", "@Queen_UK", "@Tokyo_Trev": a name inside a user's handle (an "@" and
+    the word characters of one token) is part of the account's name, not a place the text names."""
+    j = c.start
+    while j > 0 and (c.text[j - 1].isalnum() or c.text[j - 1] == "_"):
+        j -= 1
+    return j > 0 and c.text[j - 1] == "@"
+
+
 def _demonym(c: Candidate) -> bool:
     """A people's name ("Americans", "Ohioans"): LGL and GeoVirus annotate the place, not its people."""
     return _is_demonym(c.gz, c.key)
@@ -1853,6 +1862,7 @@ _R, _V = Rule, Verdict
 RULES: tuple[Rule, ...] = (
     # every text: names that are never places where they stand
     _R("stopword", _V.REJECT, _stopword),
+    _R("inside_handle", _V.REJECT, _inside_handle),
     _R("demonym", _V.REJECT, _demonym),
     _R("demonym_phrase", _V.REJECT, _demonym_phrase),
     _R("generic_prefix", _V.REJECT, _generic_prefix),
