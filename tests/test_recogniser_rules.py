@@ -319,3 +319,13 @@ def test_a_name_inside_a_users_handle_is_no_place():
     names = _names("RT @Queen_UK: The RAF are heading to Iraq. cc @AIESEC_Lagos")
     assert "Iraq" in names
     assert not {"UK", "Lagos"} & set(names)
+
+
+def test_a_well_known_place_written_in_lower_case_in_a_tweet():
+    """ "pray for malaysia", "in las vegas": a strong name that is no English word is the place;
+    English words the American word list lacks, compass phrases and ends of names stay out."""
+    assert "malaysia" in _names("Please pray for malaysia, the Flood is Bad.")
+    assert "las vegas" in _names("The first person who has Measles in las vegas was confirmed.")
+    assert "centre" not in _names("Keep in mind this is the city centre of Dublin.")
+    assert "north west" not in _names("Before Pamela came to live in the north west, we had not met.")
+    assert "bharu" not in _names("Kota bharu after the Flood.")

@@ -101,6 +101,7 @@ class Thresholds:
     conf_abbreviation: float = 0.8  # "U.S.", "Napa, CA"
     conf_lower_abbreviation: float = 0.7  # "the us" in lower-case text
     conf_city_capitalised: float = 0.8  # "Gaza Militants": a city (nobody's name) before a capitalised word
+    conf_lowercase_well_known: float = 0.5  # "flood in kashmir" in a cased text (a tweet)
     conf_hashtag: float = 0.7  # "#SierraLeone", "#SupportGaza", "#miami" in a cased text (a tweet)
     conf_zh_sure: float = 0.75  # Chinese: an admin area or a city of ``zh_confident``
     conf_zh_other: float = 0.55  # ... other Chinese names
@@ -1500,6 +1501,33 @@ def _abbreviation_lower(c: Candidate) -> bool:
 
 
 # --- cased text
+_LOWERCASE_WORDS = word_list("lowercase_words")
+
+
+def _lowercase_well_known(c: Candidate) -> bool:
+    """ "flood in kashmir", "pray for malaysia", "dancing in hollywood": a tweet's lower-case
+    spelling of a well-known place (a country, region or big city: strong, and its own name,
+    not an alternate one) whose name is no English word, plural or inflection and nobody's name
+    is the place ("china", "jordan", "centre", "mountains" stay words); not a compass phrase
+    ("the north west"), a word cut short ("the regio..."), nor the end of a capitalised name
+    ("Kota bharu")."""
+    gz, key, text = c.gz, c.key, c.text
+    if not c.surface.islower() or not c.strong or c.common or c.person_name:
+        return False
+    if key in gz.common_words or key in ABBREVIATION_KEYS or _english_plural(gz, key) or _english_inflection(gz, key):
+        return False
+    first = re.split(r"[ \-]", key, maxsplit=1)[0]
+    if first in _COMPASS_ADJECTIVES | _LOWER_COMPASS | _LOWERCASE_WORDS or key in _LOWERCASE_WORDS:
+        return False
+    if text.startswith("...", c.end) or text.startswith("\u2026", c.end):
+        return False
+    if c.prev[:1].isupper() or c.prev_l in _LOWER_COMPASS:
+        return False  # ("Kota bharu", "South africa", "west africa": the end of a longer name)
+    if c.marker == "city" and c.pop < THRESHOLDS.word_town:
+        return False
+    return any(name_key(e.name) == key for e in c.rec.entries(key)[:5])
+
+
 def _uncapitalised_word(c: Candidate) -> bool:
     """A name written in lower case in a cased text is a word ("the city of commerce"), unless
     it is a one-word non-English name after a settlement noun (see the next rule)."""
@@ -1874,6 +1902,7 @@ RULES: tuple[Rule, ...] = (
     _R("title_plural", _V.REJECT, _title_plural),
     # cased text: capitals, compounds, persons, English words
     _R("abbreviation_lower", _V.REJECT, _abbreviation_lower, "cased"),
+    _R("lowercase_well_known", _V.ACCEPT, _lowercase_well_known, "cased", THRESHOLDS.conf_lowercase_well_known),
     _R("uncapitalised_word", _V.REJECT, _uncapitalised_word, "cased"),
     _R("uncapitalised_settlement", _V.ACCEPT, _uncapitalised_settlement, "cased", THRESHOLDS.conf_lower_settlement),
     _R("dateline", _V.ACCEPT, _dateline, "cased", THRESHOLDS.conf_dateline),
