@@ -329,3 +329,11 @@ def test_a_well_known_place_written_in_lower_case_in_a_tweet():
     assert "centre" not in _names("Keep in mind this is the city centre of Dublin.")
     assert "north west" not in _names("Before Pamela came to live in the north west, we had not met.")
     assert "bharu" not in _names("Kota bharu after the Flood.")
+
+
+def test_lower_case_persons_name_after_in_is_the_town():
+    """Lower-case text: "protest in ferguson" is the town; "from linda wasserman", "at williams"
+    and a possessive ("in johnson's office") are persons."""
+    assert "ferguson" in _names("police fire teargas in ferguson days after the shooting")
+    assert "linda" not in _names("she gets a lunch delivery from linda wasserman every day")
+    assert "johnson" not in _names("we met in johnson's office after lunch")

@@ -102,6 +102,7 @@ class Thresholds:
     conf_lower_abbreviation: float = 0.7  # "the us" in lower-case text
     conf_city_capitalised: float = 0.8  # "Gaza Militants": a city (nobody's name) before a capitalised word
     conf_lowercase_well_known: float = 0.5  # "flood in kashmir" in a cased text (a tweet)
+    conf_lower_person_town: float = 0.4  # "protest in ferguson" in lower-case text
     conf_hashtag: float = 0.7  # "#SierraLeone", "#SupportGaza", "#miami" in a cased text (a tweet)
     conf_zh_sure: float = 0.75  # Chinese: an admin area or a city of ``zh_confident``
     conf_zh_other: float = 0.55  # ... other Chinese names
@@ -1780,6 +1781,21 @@ def _lower_settlement_of(c: Candidate) -> bool:
     return _settlement_of(c.text, c.prev_start)
 
 
+_LOWER_PERSON_TOWN_CUES = word_list("lower_person_town_cues")
+
+
+def _lower_person_town_cued(c: Candidate) -> bool:
+    """Lower-case text: "protest in ferguson", "police in ferguson mo": a town's name that is also a
+    person's, right after "in", "near", "outside" ... (``lower_person_town_cues``; not "at",
+    "from", "to": "at williams", "from linda wasserman"), is the town when the town is big enough
+    to need no region named (``lower_case_cued``) and no possessive follows ("in johnson's office")."""
+    if c.multi or c.common or not c.person_name or c.key in c.gz.common_words:
+        return False
+    if c.text.startswith(("'s", "\u2019s"), c.end) or c.marker in ("country", "continent"):
+        return False
+    return c.prev_l in _LOWER_PERSON_TOWN_CUES and c.pop >= THRESHOLDS.lower_case_cued
+
+
 def _lower_in_context(c: Candidate) -> bool:
     """A town's name that is no English word or person's name, without a cue: kept only if it
     lies in a region the text names for sure ("columbus" beside "ohio", ``_Recognizer._in_context``)."""
@@ -1929,6 +1945,7 @@ RULES: tuple[Rule, ...] = (
     _R("lower_the_feature", _V.ACCEPT, _lower_the_feature, "lower", THRESHOLDS.conf_lower_feature),
     _R("lower_country_word", _V.NEEDS_SUPPORT, _lower_country_word, "lower", THRESHOLDS.discount_context),
     _R("lower_settlement_of", _V.ACCEPT, _lower_settlement_of, "lower", THRESHOLDS.conf_lower_settlement),
+    _R("lower_person_town_cued", _V.ACCEPT, _lower_person_town_cued, "lower", THRESHOLDS.conf_lower_person_town),
     _R("lower_in_context", _V.NEEDS_SUPPORT, _lower_in_context, "lower", THRESHOLDS.discount_context),
     _R("lower_unknown", _V.NEEDS_NAME, _lower_unknown, "lower"),
     _R("lower_word_uncued", _V.NEEDS_NAME, _lower_word_uncued, "lower"),
