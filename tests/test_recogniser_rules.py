@@ -337,3 +337,11 @@ def test_lower_case_persons_name_after_in_is_the_town():
     assert "ferguson" in _names("police fire teargas in ferguson days after the shooting")
     assert "linda" not in _names("she gets a lunch delivery from linda wasserman every day")
     assert "johnson" not in _names("we met in johnson's office after lunch")
+
+
+def test_a_world_famous_surname_is_the_person_unless_placed():
+    """ "Obama promised ...": the person, not Obama (Fukui); "in Obama, Fukui" is the town, but
+    "in Obama's stimulus law" is the person's."""
+    assert "Obama" not in _names("No worries; Obama promised to stop all bad weather.")
+    assert "Obama" not in _names("A provision in Obama's stimulus law was changed.")
+    assert "Obama" in _names("The ferry leaves from a harbour in Obama, Fukui, every morning.")

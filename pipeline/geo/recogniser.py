@@ -1845,6 +1845,20 @@ def _lower_the_word(c: Candidate) -> bool:
     )
 
 
+_PUBLIC_FIGURES = word_list("public_figures")
+
+
+def _public_figure(c: Candidate) -> bool:
+    """ "Obama promised ...", "obama is back at the white house": a world-famous person's surname
+    that is also a town's (``public_figures``: Obama, Fukui) is the person, unless the text
+    places it ("in Obama", "Obama, Fukui"; but "in Obama's stimulus law" is the person's)."""
+    if c.key not in _PUBLIC_FIGURES:
+        return False
+    if c.text.startswith(("'s", "\u2019s"), c.end):
+        return True  # ("in Obama's stimulus law")
+    return not (c.cue_l in _LOCATIVE or _followed_by_region(c.gz, c.text, c.end) or _place_of(c.text, c.prev_start))
+
+
 def _title_plural(c: Candidate) -> bool:
     """ "ate like Kings and Queens": the plural of a title of rulers or nobles (``ruler_titles``) that
     the text does not place ("in Queens") is the people, not Queens (New York) or Kings County."""
@@ -1916,6 +1930,7 @@ RULES: tuple[Rule, ...] = (
     _R("the_building", _V.REJECT, _the_building),
     _R("short_name", _V.REJECT, _short_name),
     _R("title_plural", _V.REJECT, _title_plural),
+    _R("public_figure", _V.REJECT, _public_figure),
     # cased text: capitals, compounds, persons, English words
     _R("abbreviation_lower", _V.REJECT, _abbreviation_lower, "cased"),
     _R("lowercase_well_known", _V.ACCEPT, _lowercase_well_known, "cased", THRESHOLDS.conf_lowercase_well_known),
