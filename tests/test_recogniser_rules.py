@@ -345,3 +345,11 @@ def test_a_world_famous_surname_is_the_person_unless_placed():
     assert "Obama" not in _names("No worries; Obama promised to stop all bad weather.")
     assert "Obama" not in _names("A provision in Obama's stimulus law was changed.")
     assert "Obama" in _names("The ferry leaves from a harbour in Obama, Fukui, every morning.")
+
+
+def test_lower_case_name_before_an_event_noun_is_the_place():
+    """Lower-case text: "the napa earthquake", "japan earthquake" are places; "monster tornado"
+    and "the post earthquake" are words."""
+    assert "grantham" in _names("we felt the grantham earthquake while watching tv")
+    assert "japan" in _names("powerful magnitude japan earthquake triggers tsunami advisory")
+    assert "monster" not in _names("largest tornadoes monster tornado caught on tape")

@@ -103,6 +103,7 @@ class Thresholds:
     conf_city_capitalised: float = 0.8  # "Gaza Militants": a city (nobody's name) before a capitalised word
     conf_lowercase_well_known: float = 0.5  # "flood in kashmir" in a cased text (a tweet)
     conf_lower_person_town: float = 0.4  # "protest in ferguson" in lower-case text
+    conf_lower_event_place: float = 0.5  # "the napa earthquake" in lower-case text
     conf_hashtag: float = 0.7  # "#SierraLeone", "#SupportGaza", "#miami" in a cased text (a tweet)
     conf_zh_sure: float = 0.75  # Chinese: an admin area or a city of ``zh_confident``
     conf_zh_other: float = 0.55  # ... other Chinese names
@@ -1764,6 +1765,22 @@ def _lower_the_feature(c: Candidate) -> bool:
     return c.prev_l == "the" and _is_feature(c.ids) and not c.common and c.key not in c.gz.common_words
 
 
+_LOWER_EVENT_AFTER = word_list("lower_event_after")
+
+
+def _lower_event_place(c: Candidate) -> bool:
+    """Lower-case text: "the napa earthquake", "japan earthquake", "ferguson protesters": a name
+    right before the noun of an event (``lower_event_after``) is the place where it happened; an
+    English word only when a country's name ("japan earthquake"; not "monster tornado", "the gulf
+    coast tornado"), not "the X" ("the post earthquake") nor after a given name ("alan henning flood")."""
+    if c.nxt not in _LOWER_EVENT_AFTER or c.marker == "other" or c.key.startswith("the "):
+        return False
+    if c.prev_l in c.gz.person_names:
+        return False  # ("alan henning flood the world": a person)
+    wordlike = c.common or c.key in c.gz.common_words or _english_plural(c.gz, c.key)
+    return not wordlike or c.marker in ("country", "continent")
+
+
 def _lower_country_word(c: Candidate) -> bool:
     """Lower-case text: a country whose name is also an English word ("china", "turkey",
     "russia" in web2), without a cue: kept only if the text names another place in that
@@ -1958,6 +1975,7 @@ RULES: tuple[Rule, ...] = (
     # lower-case text
     _R("lower_the_abbreviation", _V.ACCEPT, _lower_the_abbreviation, "lower", THRESHOLDS.conf_lower_abbreviation),
     _R("lower_the_feature", _V.ACCEPT, _lower_the_feature, "lower", THRESHOLDS.conf_lower_feature),
+    _R("lower_event_place", _V.ACCEPT, _lower_event_place, "lower", THRESHOLDS.conf_lower_event_place),
     _R("lower_country_word", _V.NEEDS_SUPPORT, _lower_country_word, "lower", THRESHOLDS.discount_context),
     _R("lower_settlement_of", _V.ACCEPT, _lower_settlement_of, "lower", THRESHOLDS.conf_lower_settlement),
     _R("lower_person_town_cued", _V.ACCEPT, _lower_person_town_cued, "lower", THRESHOLDS.conf_lower_person_town),
