@@ -353,3 +353,9 @@ def test_lower_case_name_before_an_event_noun_is_the_place():
     assert "grantham" in _names("we felt the grantham earthquake while watching tv")
     assert "japan" in _names("powerful magnitude japan earthquake triggers tsunami advisory")
     assert "monster" not in _names("largest tornadoes monster tornado caught on tape")
+
+
+def test_a_name_before_an_event_noun_is_the_place_in_cased_text_too():
+    """ "the Ferguson riot" is the town (a person's name elsewhere); "Tim Flood plays" is a person."""
+    assert "Ferguson" in _names("Stop comparing the Ferguson riot picture to the old one.")
+    assert "Tim" not in _names("RT: Tim Flood plays music from and for the soul.")

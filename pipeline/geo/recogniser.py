@@ -103,6 +103,7 @@ class Thresholds:
     conf_city_capitalised: float = 0.8  # "Gaza Militants": a city (nobody's name) before a capitalised word
     conf_lowercase_well_known: float = 0.5  # "flood in kashmir" in a cased text (a tweet)
     conf_lower_person_town: float = 0.4  # "protest in ferguson" in lower-case text
+    conf_event_place: float = 0.6  # "the Napa earthquake" in a cased text
     conf_lower_event_place: float = 0.5  # "the napa earthquake" in lower-case text
     conf_hashtag: float = 0.7  # "#SierraLeone", "#SupportGaza", "#miami" in a cased text (a tweet)
     conf_zh_sure: float = 0.75  # Chinese: an admin area or a city of ``zh_confident``
@@ -1677,6 +1678,20 @@ def _city_before_capitalised(c: Candidate) -> bool:
     )
 
 
+def _event_place(c: Candidate) -> bool:
+    """ "the Napa earthquake", "the Ferguson riot", "Alfreton Tornado": a name right before the noun
+    of an event (``lower_event_after``, in any case) is the place where it happened, as in
+    lower-case text (``lower_event_place``): an English word only when a country's name, not
+    after a given name ("Alan Henning flood"), and a person's name not before a capitalised one
+    ("Tim Flood")."""
+    if c.nxt.lower() not in _LOWER_EVENT_AFTER or c.marker == "other" or c.key.startswith("the "):
+        return False
+    if c.prev_l in c.gz.person_names or (c.nxt[:1].isupper() and c.key in c.gz.person_names):
+        return False  # ("Tim Flood plays": a person)
+    wordlike = c.common or c.key in c.gz.common_words or _english_plural(c.gz, c.key)
+    return not wordlike or c.marker in ("country", "continent")
+
+
 def _given_name_before_capitalised(c: Candidate) -> bool:
     """ "George Bush", "Chiquita Raquel Henry", "Paris Hilton": a city's (or weak) name before a
     capitalised word that is no head word, title or place. A hashtag is a word on its own
@@ -1965,6 +1980,7 @@ RULES: tuple[Rule, ...] = (
     _R("speech_verb_after", _V.SURNAME, _speech_verb_after, "cased"),
     _R("said_before", _V.SURNAME, _said_before, "cased"),
     _R("city_before_capitalised", _V.ACCEPT, _city_before_capitalised, "cased", THRESHOLDS.conf_city_capitalised),
+    _R("event_place", _V.ACCEPT, _event_place, "cased", THRESHOLDS.conf_event_place),
     _R("given_name_before_capitalised", _V.GIVEN, _given_name_before_capitalised, "cased", THRESHOLDS.discount_given),
     _R("english_word_at_start", _V.REJECT, _english_word_at_start, "cased"),
     _R("english_word_unplaced", _V.REJECT, _english_word_unplaced, "cased"),
