@@ -359,3 +359,9 @@ def test_a_name_before_an_event_noun_is_the_place_in_cased_text_too():
     """ "the Ferguson riot" is the town (a person's name elsewhere); "Tim Flood plays" is a person."""
     assert "Ferguson" in _names("Stop comparing the Ferguson riot picture to the old one.")
     assert "Tim" not in _names("RT: Tim Flood plays music from and for the soul.")
+
+
+def test_an_area_named_with_a_common_noun_after_a_capitalised_word_ends_a_longer_name():
+    """ "the Gulf Coast", "the East Midlands": not Coast (Kenya) nor the Midlands alone."""
+    assert "Coast" not in _names("Dangerous day along the Gulf Coast for storms.")
+    assert "Midlands" not in _names("There were reports of an earthquake in parts of the East Midlands.")

@@ -1574,6 +1574,16 @@ def _inside_longer(c: Candidate) -> bool:
     return not c.multi and c.rec._inside_longer_name(c.text, c.key, c.start, c.prev)
 
 
+_GENERIC_TAILS = word_list("generic_tails")
+
+
+def _generic_tail(c: Candidate) -> bool:
+    """ "the Gulf Coast", "East Midlands", "Cork Direct Provision Centre": an area named with a
+    common noun (``generic_tails``: Coast, Kenya) right after a capitalised word ends a longer
+    name, not the area."""
+    return c.key in _GENERIC_TAILS and _capitalised_before(c.text, c.start)
+
+
 def _given_name_before_surname(c: Candidate) -> bool:
     """A country's or region's name that is also a given name, before a surname: "Chad Walker",
     "Paul Mifsud", "Virginia L. Lane", "KENT MALLETT"."""
@@ -1972,6 +1982,7 @@ RULES: tuple[Rule, ...] = (
     _R("headline_capitals", _V.REJECT, _headline_capitals, "cased"),
     _R("compound_word", _V.REJECT, _compound, "cased"),
     _R("inside_longer_name", _V.REJECT, _inside_longer, "cased"),
+    _R("generic_tail", _V.REJECT, _generic_tail, "cased"),
     _R("given_name_before_surname", _V.GIVEN, _given_name_before_surname, "cased", THRESHOLDS.discount_given),
     _R("title_before", _V.SURNAME, _title_before, "cased"),
     _R("saint_name", _V.REJECT, _saint_name, "cased"),
