@@ -365,3 +365,10 @@ def test_an_area_named_with_a_common_noun_after_a_capitalised_word_ends_a_longer
     """ "the Gulf Coast", "the East Midlands": not Coast (Kenya) nor the Midlands alone."""
     assert "Coast" not in _names("Dangerous day along the Gulf Coast for storms.")
     assert "Midlands" not in _names("There were reports of an earthquake in parts of the East Midlands.")
+
+
+def test_lower_case_state_postal_code_after_in():
+    """A lower-cased tweet: "lyme disease is in ny" names New York (as "NY"); "in pa's house" and
+    English words ("in ma") do not."""
+    assert "NY" in _names("it's terrifying how common lyme disease is in ny people are so casual")
+    assert "PA" not in _names("we stayed in pa's old house all summer long")

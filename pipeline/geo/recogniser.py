@@ -1263,6 +1263,17 @@ class _Recognizer:
                 break
         return out
 
+    def _lower_state_code_cued(self, text: str, start: int, end: int, key: str) -> bool:
+        """Lower-case text (a tweet lower-cased): "measles in ca now", "bridge in nj": a state's
+        postal code right after "in" when the whole text is lower case and the code is no English
+        word ("pa", "ma", "co") nor a spoken one (``spoken_state_codes``); named as written
+        in capitals ("NY"), for the geocoder."""
+        if key in STOPWORDS or key in _SPOKEN_CODES or key in self.gz.common_words:
+            return False
+        if end < len(text) and (text[end].isalnum() or text[end] in "-/'\u2019"):
+            return False
+        return _prev_word(text, start)[0] == "in" and text[start:end].islower() and not text_is_cased(text)
+
     def _state_code_cued(self, text: str, start: int, end: int, key: str, place: Mention | None) -> bool:
         """Cased text (tweets): a state's two-letter postal code in capitals without the comma of
         "Napa, CA": after a locative word ("measles in CA now", "in WI top"), as a whole hashtag
@@ -1287,6 +1298,10 @@ class _Recognizer:
         before = {m.end: m for m in chosen if m.kind == "gazetteer"}
         for start, end, key in abbrev:
             if len(key) == 2 and not text[start:end].isupper():
+                if self._lower_state_code_cued(text, start, end, key):
+                    marker, ids, _, _ = self._best_entry_info(key)
+                    conf = THRESHOLDS.conf_abbreviation
+                    out.append(Mention(start, end, key.upper(), key, marker, ids, "gazetteer", conf))
                 continue  # postal codes only in capitals ("Napa, CA"; not "Chicago, in 2009")
             if (start >= 2 and text[start - 2 : start] == ", " and (start - 2) in ends) or self._state_code_cued(
                 text, start, end, key, before.get(start - 1)
