@@ -363,13 +363,6 @@ def _names_without(text: str, rule: str) -> list[str]:
     return [m.surface for m in rc.recognize(text, disabled=frozenset({rule}))]
 
 
-def test_lower_case_person_name_after_in_is_a_town_of_the_named_region():
-    text = "emergency crews in hutchinson responded to calls across kansas"
-    assert _names(text) == ["hutchinson", "kansas"]
-    assert _names_without(text, "lower_person_in") == ["kansas"]
-    assert "hutchinson" not in _names("the storm hit kansas and crews were sent to hutchinson")
-
-
 def test_lower_case_direction_phrase_is_no_region():
     text = "councillors backed the north west bicester plan and it is too far north for me"
     assert not {"north west", "far north"} & set(_names(text))
@@ -388,3 +381,80 @@ def test_lower_case_the_name_before_a_newspaper_word_is_the_newspaper():
     assert [text[m.start : m.end] for m in rc.recognize(text)] == ["new york"]
     assert len(rc.recognize(text, disabled=frozenset({"lower_the_institution"}))) == 2
     assert "kentucky" in _names("a senior at the university of kentucky college of law")
+
+def test_a_city_that_is_no_persons_name_before_a_capitalised_word_is_the_city():
+    """Tweets capitalise the nouns after a place ("Gaza Militants", "Manchester Dogs Home"); a
+    city's name that is nobody's is no given name there; a brand's is ("his Toyota Hilux")."""
+    assert "Gaza" in _names("Officials in Israel say Gaza Militants crossed the border overnight.")
+    assert "Manchester" in _names("Hello people up North! After Manchester Dogs Home fire, 150 dogs need a home.")
+    assert "Toyota" not in _names("He owns a vandalised Toyota Hilux and a car.")
+    assert "Paris" not in _names("Paris Hilton arrived.")
+
+
+def test_a_state_postal_code_with_a_cue_in_a_tweet():
+    """ "Napa, CA" needs no cue; without the comma a two-letter code needs a locative word or a
+    hashtag of its own, and no code that is a word in capitals ("IN", "OK") nor a road ("NJ-33")."""
+    assert "CA" in _names("Number of #Measles in CA now 46, officials say.")
+    assert {"AR", "TN"} <= set(_names("New #tornado warnings straddle the #AR and #TN state line."))
+    assert "OK" not in _names("We are in OK shape after the storm, thanks.")
+    assert "NJ" not in _names("Flood conditions on NJ-33 blocking the right lane.")
+
+
+def test_a_name_inside_a_users_handle_is_no_place():
+    """ "@AIESEC_Lagos", "@Queen_UK": part of an account's name; the same name in the text stays."""
+    names = _names("RT @Queen_UK: The RAF are heading to Iraq. cc @AIESEC_Lagos")
+    assert "Iraq" in names
+    assert not {"UK", "Lagos"} & set(names)
+
+
+def test_a_well_known_place_written_in_lower_case_in_a_tweet():
+    """ "pray for malaysia", "in las vegas": a strong name that is no English word is the place;
+    English words the American word list lacks, compass phrases and ends of names stay out."""
+    assert "malaysia" in _names("Please pray for malaysia, the Flood is Bad.")
+    assert "las vegas" in _names("The first person who has Measles in las vegas was confirmed.")
+    assert "centre" not in _names("Keep in mind this is the city centre of Dublin.")
+    assert "north west" not in _names("Before Pamela came to live in the north west, we had not met.")
+    assert "bharu" not in _names("Kota bharu after the Flood.")
+
+
+def test_lower_case_persons_name_after_in_is_the_town():
+    """Lower-case text: "protest in ferguson" is the town; "from linda wasserman", "at williams"
+    and a possessive ("in johnson's office") are persons."""
+    assert "ferguson" in _names("police fire teargas in ferguson days after the shooting")
+    assert "linda" not in _names("she gets a lunch delivery from linda wasserman every day")
+    assert "johnson" not in _names("we met in johnson's office after lunch")
+
+
+def test_a_world_famous_surname_is_the_person_unless_placed():
+    """ "Obama promised ...": the person, not Obama (Fukui); "in Obama, Fukui" is the town, but
+    "in Obama's stimulus law" is the person's."""
+    assert "Obama" not in _names("No worries; Obama promised to stop all bad weather.")
+    assert "Obama" not in _names("A provision in Obama's stimulus law was changed.")
+    assert "Obama" in _names("The ferry leaves from a harbour in Obama, Fukui, every morning.")
+
+
+def test_lower_case_name_before_an_event_noun_is_the_place():
+    """Lower-case text: "the napa earthquake", "japan earthquake" are places; "monster tornado"
+    and "the post earthquake" are words."""
+    assert "grantham" in _names("we felt the grantham earthquake while watching tv")
+    assert "japan" in _names("powerful magnitude japan earthquake triggers tsunami advisory")
+    assert "monster" not in _names("largest tornadoes monster tornado caught on tape")
+
+
+def test_a_name_before_an_event_noun_is_the_place_in_cased_text_too():
+    """ "the Ferguson riot" is the town (a person's name elsewhere); "Tim Flood plays" is a person."""
+    assert "Ferguson" in _names("Stop comparing the Ferguson riot picture to the old one.")
+    assert "Tim" not in _names("RT: Tim Flood plays music from and for the soul.")
+
+
+def test_an_area_named_with_a_common_noun_after_a_capitalised_word_ends_a_longer_name():
+    """ "the Gulf Coast", "the East Midlands": not Coast (Kenya) nor the Midlands alone."""
+    assert "Coast" not in _names("Dangerous day along the Gulf Coast for storms.")
+    assert "Midlands" not in _names("There were reports of an earthquake in parts of the East Midlands.")
+
+
+def test_lower_case_state_postal_code_after_in():
+    """A lower-cased tweet: "lyme disease is in ny" names New York (as "NY"); "in pa's house" and
+    English words ("in ma") do not."""
+    assert "NY" in _names("it's terrifying how common lyme disease is in ny people are so casual")
+    assert "PA" not in _names("we stayed in pa's old house all summer long")

@@ -52,7 +52,7 @@ from .toponyms.text import (
     word_list,
 )
 
-VERSION = "14"
+VERSION = "15"
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,11 @@ class Thresholds:
     conf_lower_feature: float = 0.6  # "the pyrenees" in lower-case text
     conf_abbreviation: float = 0.8  # "U.S.", "Napa, CA"
     conf_lower_abbreviation: float = 0.7  # "the us" in lower-case text
+    conf_city_capitalised: float = 0.8  # "Gaza Militants": a city (nobody's name) before a capitalised word
+    conf_lowercase_well_known: float = 0.5  # "flood in kashmir" in a cased text (a tweet)
+    conf_lower_person_town: float = 0.4  # "protest in ferguson" in lower-case text
+    conf_event_place: float = 0.6  # "the Napa earthquake" in a cased text
+    conf_lower_event_place: float = 0.5  # "the napa earthquake" in lower-case text
     conf_hashtag: float = 0.7  # "#SierraLeone", "#SupportGaza", "#miami" in a cased text (a tweet)
     conf_zh_sure: float = 0.75  # Chinese: an admin area or a city of ``zh_confident``
     conf_zh_other: float = 0.55  # ... other Chinese names
@@ -1266,13 +1271,49 @@ class _Recognizer:
                 break
         return out
 
+    def _lower_state_code_cued(self, text: str, start: int, end: int, key: str) -> bool:
+        """Lower-case text (a tweet lower-cased): "measles in ca now", "bridge in nj": a state's
+        postal code right after "in" when the whole text is lower case and the code is no English
+        word ("pa", "ma", "co") nor a spoken one (``spoken_state_codes``); named as written
+        in capitals ("NY"), for the geocoder."""
+        if key in STOPWORDS or key in _SPOKEN_CODES or key in self.gz.common_words:
+            return False
+        if end < len(text) and (text[end].isalnum() or text[end] in "-/'\u2019"):
+            return False
+        return _prev_word(text, start)[0] == "in" and text[start:end].islower() and not text_is_cased(text)
+
+    def _state_code_cued(self, text: str, start: int, end: int, key: str, place: Mention | None) -> bool:
+        """Cased text (tweets): a state's two-letter postal code in capitals without the comma of
+        "Napa, CA": after a locative word ("measles in CA now", "in WI top"), as a whole hashtag
+        ("#TN", "#NH") or right after a name of one of its places ("Kingsport TN"). Never a code
+        that is a word in capitals ("IN", "OK", "ME", ``spoken_state_codes``), nor one joined to
+        more ("NJ-33": a road)."""
+        if len(key) != 2 or key in STOPWORDS or key in _SPOKEN_CODES:
+            return False
+        if end < len(text) and (text[end].isalnum() or text[end] in "-/"):
+            return False
+        if start > 0 and text[start - 1] == "#":
+            return True
+        prev, _ = _prev_word(text, start)
+        if prev.lower() in _LOCATIVE:
+            return True
+        after = self.container_after(text, place.end, place.key) if place is not None else None
+        return after is not None and after[0] == end and after[1] == key
+
     def _abbreviations(self, text: str, abbrev: list[tuple[int, int, str]], chosen: list[Mention]) -> list[Mention]:
         out = []
         ends = {m.end for m in chosen if m.kind == "gazetteer"}
+        before = {m.end: m for m in chosen if m.kind == "gazetteer"}
         for start, end, key in abbrev:
             if len(key) == 2 and not text[start:end].isupper():
+                if self._lower_state_code_cued(text, start, end, key):
+                    marker, ids, _, _ = self._best_entry_info(key)
+                    conf = THRESHOLDS.conf_abbreviation
+                    out.append(Mention(start, end, key.upper(), key, marker, ids, "gazetteer", conf))
                 continue  # postal codes only in capitals ("Napa, CA"; not "Chicago, in 2009")
-            if start >= 2 and text[start - 2 : start] == ", " and (start - 2) in ends:
+            if (start >= 2 and text[start - 2 : start] == ", " and (start - 2) in ends) or self._state_code_cued(
+                text, start, end, key, before.get(start - 1)
+            ):
                 marker, ids, _, _ = self._best_entry_info(key)
                 out.append(
                     Mention(start, end, text[start:end], key, marker, ids, "gazetteer", THRESHOLDS.conf_abbreviation)
@@ -1440,6 +1481,15 @@ def _stopword(c: Candidate) -> bool:
     return c.key in STOPWORDS and not (c.key in ABBREVIATION_KEYS and (c.surface.isupper() or c.prev_l == "the"))
 
 
+def _inside_handle(c: Candidate) -> bool:
+    """ "@AIESEC_Lagos", "@Queen_UK", "@Tokyo_Trev": a name inside a user's handle (an "@" and
+    the word characters of one token) is part of the account's name, not a place the text names."""
+    j = c.start
+    while j > 0 and (c.text[j - 1].isalnum() or c.text[j - 1] == "_"):
+        j -= 1
+    return j > 0 and c.text[j - 1] == "@"
+
+
 def _demonym(c: Candidate) -> bool:
     """A people's name ("Americans", "Ohioans"): LGL and GeoVirus annotate the place, not its people."""
     return _is_demonym(c.gz, c.key)
@@ -1508,6 +1558,33 @@ def _abbreviation_lower(c: Candidate) -> bool:
 
 
 # --- cased text
+_LOWERCASE_WORDS = word_list("lowercase_words")
+
+
+def _lowercase_well_known(c: Candidate) -> bool:
+    """ "flood in kashmir", "pray for malaysia", "dancing in hollywood": a tweet's lower-case
+    spelling of a well-known place (a country, region or big city: strong, and its own name,
+    not an alternate one) whose name is no English word, plural or inflection and nobody's name
+    is the place ("china", "jordan", "centre", "mountains" stay words); not a compass phrase
+    ("the north west"), a word cut short ("the regio..."), nor the end of a capitalised name
+    ("Kota bharu")."""
+    gz, key, text = c.gz, c.key, c.text
+    if not c.surface.islower() or not c.strong or c.common or c.person_name:
+        return False
+    if key in gz.common_words or key in ABBREVIATION_KEYS or _english_plural(gz, key) or _english_inflection(gz, key):
+        return False
+    first = re.split(r"[ \-]", key, maxsplit=1)[0]
+    if first in _COMPASS_ADJECTIVES | _LOWER_COMPASS | _LOWERCASE_WORDS or key in _LOWERCASE_WORDS:
+        return False
+    if text.startswith("...", c.end) or text.startswith("\u2026", c.end):
+        return False
+    if c.prev[:1].isupper() or c.prev_l in _LOWER_COMPASS:
+        return False  # ("Kota bharu", "South africa", "west africa": the end of a longer name)
+    if c.marker == "city" and c.pop < THRESHOLDS.word_town:
+        return False
+    return any(name_key(e.name) == key for e in c.rec.entries(key)[:5])
+
+
 def _uncapitalised_word(c: Candidate) -> bool:
     """A name written in lower case in a cased text is a word ("the city of commerce"), unless
     it is a one-word non-English name after a settlement noun (see the next rule)."""
@@ -1549,6 +1626,16 @@ def _inside_longer(c: Candidate) -> bool:
     """The end of a longer capitalised name whose first word is an English word: "Wild Dunes",
     "Palmetto Health Richland", "United Russia"."""
     return not c.multi and c.rec._inside_longer_name(c.text, c.key, c.start, c.prev)
+
+
+_GENERIC_TAILS = word_list("generic_tails")
+
+
+def _generic_tail(c: Candidate) -> bool:
+    """ "the Gulf Coast", "East Midlands", "Cork Direct Provision Centre": an area named with a
+    common noun (``generic_tails``: Coast, Kenya) right after a capitalised word ends a longer
+    name, not the area."""
+    return c.key in _GENERIC_TAILS and _capitalised_before(c.text, c.start)
 
 
 def _given_name_before_surname(c: Candidate) -> bool:
@@ -1651,6 +1738,44 @@ def _said_before(c: Candidate) -> bool:
     )
 
 
+_BRAND_DETERMINERS = word_list("brand_determiners")
+_BRAND_CITIES = word_list("brand_cities")
+
+
+def _city_before_capitalised(c: Candidate) -> bool:
+    """ "the Napa Earthquake", "Melbourne Rebels", "Gaza Militants", "Glasgow Ebola case": a
+    well-known city whose name is nobody's given name or surname (and no English word) before a
+    capitalised word is the city, not a given name before a surname (tweets and headlines
+    capitalise the nouns after a place; "Paris Hilton", "Denver Riot Fest" are persons' names), but
+    not after an article or possessive ("the Atlanta Journal", "his Toyota Hilux": a brand's name),
+    nor a city named like a car make ("Plymouth Fury")."""
+    return (
+        c.strong
+        and not c.multi
+        and c.marker == "city"
+        and not c.person_name
+        and not c.common
+        and c.key not in c.gz.person_names
+        and c.nxt[:1].isupper()
+        and c.prev_l not in _BRAND_DETERMINERS
+        and c.key not in _BRAND_CITIES
+    )
+
+
+def _event_place(c: Candidate) -> bool:
+    """ "the Napa earthquake", "the Ferguson riot", "Alfreton Tornado": a name right before the noun
+    of an event (``lower_event_after``, in any case) is the place where it happened, as in
+    lower-case text (``lower_event_place``): an English word only when a country's name, not
+    after a given name ("Alan Henning flood"), and a person's name not before a capitalised one
+    ("Tim Flood")."""
+    if c.nxt.lower() not in _LOWER_EVENT_AFTER or c.marker == "other" or c.key.startswith("the "):
+        return False
+    if c.prev_l in c.gz.person_names or (c.nxt[:1].isupper() and c.key in c.gz.person_names):
+        return False  # ("Tim Flood plays": a person)
+    wordlike = c.common or c.key in c.gz.common_words or _english_plural(c.gz, c.key)
+    return not wordlike or c.marker in ("country", "continent")
+
+
 def _given_name_before_capitalised(c: Candidate) -> bool:
     """ "George Bush", "Chiquita Raquel Henry", "Paris Hilton": a city's (or weak) name before a
     capitalised word that is no head word, title or place. A hashtag is a word on its own
@@ -1745,6 +1870,21 @@ def _lower_feature_name(c: Candidate) -> bool:
     needs no cue; the list holds only names known by themselves."""
     return _is_feature(c.ids) and not c.common and c.key not in c.gz.common_words and not c.person_name
 
+_LOWER_EVENT_AFTER = word_list("lower_event_after")
+
+
+def _lower_event_place(c: Candidate) -> bool:
+    """Lower-case text: "the napa earthquake", "japan earthquake", "ferguson protesters": a name
+    right before the noun of an event (``lower_event_after``) is the place where it happened; an
+    English word only when a country's name ("japan earthquake"; not "monster tornado", "the gulf
+    coast tornado"), not "the X" ("the post earthquake") nor after a given name ("alan henning flood")."""
+    if c.nxt not in _LOWER_EVENT_AFTER or c.marker == "other" or c.key.startswith("the "):
+        return False
+    if c.prev_l in c.gz.person_names:
+        return False  # ("alan henning flood the world": a person)
+    wordlike = c.common or c.key in c.gz.common_words or _english_plural(c.gz, c.key)
+    return not wordlike or c.marker in ("country", "continent")
+
 
 def _lower_country_word(c: Candidate) -> bool:
     """Lower-case text: a country whose name is also an English word ("china", "turkey",
@@ -1761,6 +1901,21 @@ def _lower_settlement_of(c: Candidate) -> bool:
     if c.common or c.marker in ("country", "continent") or _english_plural(c.gz, c.key):
         return False
     return _settlement_of(c.text, c.prev_start)
+
+
+_LOWER_PERSON_TOWN_CUES = word_list("lower_person_town_cues")
+
+
+def _lower_person_town_cued(c: Candidate) -> bool:
+    """Lower-case text: "protest in ferguson", "police in ferguson mo": a town's name that is also a
+    person's, right after "in", "near", "outside" ... (``lower_person_town_cues``; not "at",
+    "from", "to": "at williams", "from linda wasserman"), is the town when the town is big enough
+    to need no region named (``lower_case_cued``) and no possessive follows ("in johnson's office")."""
+    if c.multi or c.common or not c.person_name or c.key in c.gz.common_words:
+        return False
+    if c.text.startswith(("'s", "\u2019s"), c.end) or c.marker in ("country", "continent"):
+        return False
+    return c.prev_l in _LOWER_PERSON_TOWN_CUES and c.pop >= THRESHOLDS.lower_case_cued
 
 
 def _lower_in_context(c: Candidate) -> bool:
@@ -1810,6 +1965,20 @@ def _lower_the_word(c: Candidate) -> bool:
     return (
         " " not in rest and (rest in c.gz.common_words or _english_plural(c.gz, rest)) and c.pop < THRESHOLDS.word_town
     )
+
+
+_PUBLIC_FIGURES = word_list("public_figures")
+
+
+def _public_figure(c: Candidate) -> bool:
+    """ "Obama promised ...", "obama is back at the white house": a world-famous person's surname
+    that is also a town's (``public_figures``: Obama, Fukui) is the person, unless the text
+    places it ("in Obama", "Obama, Fukui"; but "in Obama's stimulus law" is the person's)."""
+    if c.key not in _PUBLIC_FIGURES:
+        return False
+    if c.text.startswith(("'s", "\u2019s"), c.end):
+        return True  # ("in Obama's stimulus law")
+    return not (c.cue_l in _LOCATIVE or _followed_by_region(c.gz, c.text, c.end) or _place_of(c.text, c.prev_start))
 
 
 def _title_plural(c: Candidate) -> bool:
@@ -1884,25 +2053,6 @@ def _lower_direction_phrase(c: Candidate) -> bool:
     return all(w in _DIRECTION_WORDS or (i == 0 and w == "far") for i, w in enumerate(words))
 
 
-_PERSON_IN = word_list("person_place_cues")
-
-
-def _lower_person_in(c: Candidate) -> bool:
-    """Lower-case text: "emergency crews in hutchinson", "the first baptist in sherman": a person's
-    name (not a strong one, no English word) right after "in" (``person_place_cues``) and big
-    enough to need no other cue (``lower_case_cued``) is kept when the text names its region or
-    takes the name as a place elsewhere (one is rarely "in" a person; after "from", "to", "at" the
-    name stays unsure: "talked to anderson")."""
-    return (
-        _person_scope(c)
-        and not c.strong  # (a strong name is taken anyway: "in raleigh")
-        and c.pop >= THRESHOLDS.lower_case_cued
-        and not c.common
-        and c.prev_l in _PERSON_IN
-    )
-
-
-
 def _lower_word_name(c: Candidate) -> bool:
     """ "mountains", "roles" (alternate names), "lakes" (small): English words, unless a country,
     continent or a big place's own name ("paris", "nice")."""
@@ -1956,6 +2106,7 @@ _R, _V = Rule, Verdict
 RULES: tuple[Rule, ...] = (
     # every text: names that are never places where they stand
     _R("stopword", _V.REJECT, _stopword),
+    _R("inside_handle", _V.REJECT, _inside_handle),
     _R("demonym", _V.REJECT, _demonym),
     _R("demonym_phrase", _V.REJECT, _demonym_phrase),
     _R("generic_prefix", _V.REJECT, _generic_prefix),
@@ -1969,14 +2120,18 @@ RULES: tuple[Rule, ...] = (
     _R("company_name", _V.REJECT, _company_name),
     _R("owned_thing", _V.REJECT, _owned_thing),
     _R("possessive_business", _V.REJECT, _possessive_business),
+
+    _R("public_figure", _V.REJECT, _public_figure),
     # cased text: capitals, compounds, persons, English words
     _R("abbreviation_lower", _V.REJECT, _abbreviation_lower, "cased"),
+    _R("lowercase_well_known", _V.ACCEPT, _lowercase_well_known, "cased", THRESHOLDS.conf_lowercase_well_known),
     _R("uncapitalised_word", _V.REJECT, _uncapitalised_word, "cased"),
     _R("uncapitalised_settlement", _V.ACCEPT, _uncapitalised_settlement, "cased", THRESHOLDS.conf_lower_settlement),
     _R("dateline", _V.ACCEPT, _dateline, "cased", THRESHOLDS.conf_dateline),
     _R("headline_capitals", _V.REJECT, _headline_capitals, "cased"),
     _R("compound_word", _V.REJECT, _compound, "cased"),
     _R("inside_longer_name", _V.REJECT, _inside_longer, "cased"),
+    _R("generic_tail", _V.REJECT, _generic_tail, "cased"),
     _R("given_name_before_surname", _V.GIVEN, _given_name_before_surname, "cased", THRESHOLDS.discount_given),
     _R("title_before", _V.SURNAME, _title_before, "cased"),
     _R("romance_of_phrase", _V.REJECT, _romance_of_phrase, "cased"),
@@ -1985,6 +2140,8 @@ RULES: tuple[Rule, ...] = (
     _R("age_after", _V.SURNAME, _age_after, "cased"),
     _R("speech_verb_after", _V.SURNAME, _speech_verb_after, "cased"),
     _R("said_before", _V.SURNAME, _said_before, "cased"),
+    _R("city_before_capitalised", _V.ACCEPT, _city_before_capitalised, "cased", THRESHOLDS.conf_city_capitalised),
+    _R("event_place", _V.ACCEPT, _event_place, "cased", THRESHOLDS.conf_event_place),
     _R("given_name_before_capitalised", _V.GIVEN, _given_name_before_capitalised, "cased", THRESHOLDS.discount_given),
     _R("english_word_at_start", _V.REJECT, _english_word_at_start, "cased"),
     _R("english_word_unplaced", _V.REJECT, _english_word_unplaced, "cased"),
@@ -1998,9 +2155,10 @@ RULES: tuple[Rule, ...] = (
     _R("lower_the_abbreviation", _V.ACCEPT, _lower_the_abbreviation, "lower", THRESHOLDS.conf_lower_abbreviation),
     _R("lower_the_feature", _V.ACCEPT, _lower_the_feature, "lower", THRESHOLDS.conf_lower_feature),
     _R("lower_feature_name", _V.ACCEPT, _lower_feature_name, "lower", THRESHOLDS.conf_lower_feature),
+    _R("lower_event_place", _V.ACCEPT, _lower_event_place, "lower", THRESHOLDS.conf_lower_event_place),
     _R("lower_country_word", _V.NEEDS_SUPPORT, _lower_country_word, "lower", THRESHOLDS.discount_context),
     _R("lower_settlement_of", _V.ACCEPT, _lower_settlement_of, "lower", THRESHOLDS.conf_lower_settlement),
-    _R("lower_person_in", _V.NEEDS_SUPPORT, _lower_person_in, "lower", THRESHOLDS.discount_context),
+    _R("lower_person_town_cued", _V.ACCEPT, _lower_person_town_cued, "lower", THRESHOLDS.conf_lower_person_town),
     _R("lower_in_context", _V.NEEDS_SUPPORT, _lower_in_context, "lower", THRESHOLDS.discount_context),
     _R("lower_unknown", _V.NEEDS_NAME, _lower_unknown, "lower"),
     _R("lower_word_uncued", _V.NEEDS_NAME, _lower_word_uncued, "lower"),
