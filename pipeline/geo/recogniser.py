@@ -1039,10 +1039,11 @@ class _Recognizer:
                         j -= 1
                     if j == h:
                         j = i
-                if j < i and self._kind_word(words[j]) and not any(
+                if j < i and w != "trail" and self._kind_word(words[j]) and not any(
                     self._lower_name_phrase(text, tokens[j:n]) for n in range(j + 2, i + 2)
                 ):
-                    continue  # "hindu temple", "taiwanese street food" (not "indian ocean", "indian lake road")
+                    continue  # "hindu temple", "taiwanese street food" (not "indian ocean", "indian lake road";
+                    # trails are named after peoples: "inca trail", "cherokee trail")
             if j < i:
                 if j > 0 and words[j - 1] in _LOWER_COMPASS and tokens[j].start() == tokens[j - 1].end() + 1:
                     j -= 1
