@@ -176,16 +176,20 @@ class Agreement:
 
     @property
     def precision(self) -> float:
-        return self.agreed / self.lower if self.lower else 0.0
+        return self._prf()[0]
 
     @property
     def recall(self) -> float:
-        return self.agreed / self.cased if self.cased else 0.0
+        return self._prf()[1]
 
     @property
     def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
+        return self._prf()[2]
+
+    def _prf(self) -> tuple[float, float, float]:
+        from .core import _prf
+
+        return _prf(self.agreed, self.lower, self.cased)
 
 
 def caption_agreement(folder: Path, gold: Path | None = None) -> list[Agreement]:
