@@ -52,7 +52,7 @@ def test_metrics_helpers():
     gold = [ev.GoldToponym(0, 5, "Paris"), ev.GoldToponym(20, 25, "Texas")]
     preds = [ev.Prediction(2, 7, "paris"), ev.Prediction(40, 45, "Texas")]
     assert ev.match_lenient(gold, preds) == {0: 0}  # same string, midpoints 2 apart; Texas too far
-    assert ev._prf(1, 2, 4) == pytest.approx((0.5, 0.25, 1 / 3))
+    assert ev.prf(1, 2, 4) == pytest.approx((0.5, 0.25, 1 / 3))
     assert ev.auc_log_error([0.0, 0.0]) == 0.0
     assert ev.auc_log_error([ev.MAX_ERROR_KM - 1] * 3) == pytest.approx(1.0)
     assert math.isnan(ev.auc_log_error([5.0]))

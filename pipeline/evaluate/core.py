@@ -54,7 +54,7 @@ MAX_ERROR_KM = 20039.0  # half the Earth's circumference: the error of a miss
 ACC_KM = 161.0
 
 
-from .documents import Corpus, Document, GoldToponym, Prediction  # noqa: E402  (re-exported)
+from .documents import Corpus, Document, GoldToponym, Prediction, prf  # noqa: E402  (re-exported)
 
 
 # ------------------------------------------------------------------ loading
@@ -408,13 +408,6 @@ def _distance(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return distance_km(lat1, lon1, lat2, lon2)
 
 
-def _prf(tp: int, n_pred: int, n_gold: int) -> tuple[float, float, float]:
-    p = tp / n_pred if n_pred else 0.0
-    r = tp / n_gold if n_gold else 0.0
-    f = 2 * p * r / (p + r) if p + r else 0.0
-    return p, r, f
-
-
 def match_lenient(gold: list[GoldToponym], preds: list[Prediction]) -> dict[int, int]:
     """EUPEG matching: same lower-cased string, span midpoints within 10 characters (one-to-one)."""
     used: set[int] = set()
@@ -542,9 +535,9 @@ def score(
         docs=len(results),
         gold=n_gold,
         predicted=n_pred,
-        exact=_prf(tp_exact, n_pred, n_gold),
-        lenient=_prf(tp_len, n_pred, n_gold),
-        unique=_prf(u_tp, u_pred, u_gold),
+        exact=prf(tp_exact, n_pred, n_gold),
+        lenient=prf(tp_len, n_pred, n_gold),
+        unique=prf(u_tp, u_pred, u_gold),
         docs_per_s=len(results) / elapsed if elapsed > 0 else float("inf"),
         startup_s=startup,
     )
@@ -564,7 +557,7 @@ def score(
         # the overlap figure: a gold name found by the predictions inside it ("Dallas" + "Texas"
         # for OntoNotes' one GPE "Dallas , Texas") counts once, as one right prediction
         s.extra["parts_of_longer_gold_names"] = n_parts
-        s.extra["overlap_prf"] = _prf(tp_exact + n_parts_found, n_pred - n_parts + n_parts_found, n_gold)
+        s.extra["overlap_prf"] = prf(tp_exact + n_parts_found, n_pred - n_parts + n_parts_found, n_gold)
     if n_non:
         s.non_places = n_non
         s.non_place_share = n_non_hit / n_non

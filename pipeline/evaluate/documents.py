@@ -50,3 +50,11 @@ class Corpus:
     kind: str  # "lgl" | "geovirus" | "weibo" | "speech-en" | "swne" | "geocorpora" | "vlogs"
     docs: list[Document]
     has_coordinates: bool = True
+
+
+def prf(tp: int, n_pred: int, n_gold: int) -> tuple[float, float, float]:
+    """Precision, recall and F1 from counts; 0.0 where a count is empty."""
+    p = tp / n_pred if n_pred else 0.0
+    r = tp / n_gold if n_gold else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return p, r, f

@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .documents import Corpus, Document
+from .documents import Corpus, Document, prf
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +55,7 @@ def _span_prf(docs: list[Document], mentions: list[list[tuple[int, int]]]) -> tu
         n_pred += len(spans)
         n_gold += len(doc.gold)
         tp += sum(1 for g in doc.gold if (g.start, g.end) in predicted)
-    p = tp / n_pred if n_pred else 0.0
-    r = tp / n_gold if n_gold else 0.0
-    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+    return prf(tp, n_pred, n_gold)
 
 
 def _ignored(doc: Document, span: tuple[int, int]) -> bool:

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .documents import Document, GoldToponym
+from .documents import Document, GoldToponym, prf
 
 log = logging.getLogger(__name__)
 
@@ -187,9 +187,7 @@ class Agreement:
         return self._prf()[2]
 
     def _prf(self) -> tuple[float, float, float]:
-        from .core import _prf
-
-        return _prf(self.agreed, self.lower, self.cased)
+        return prf(self.agreed, self.lower, self.cased)
 
 
 def caption_agreement(folder: Path, gold: Path | None = None) -> list[Agreement]:
