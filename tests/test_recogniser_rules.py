@@ -48,7 +48,7 @@ def test_thresholds_are_one_frozen_table():
 
 def test_moved_word_lists_are_read_from_data():
     assert "Township" in word_list("division_heads")
-    assert rc._NON_PLACE_PHRASES == {"white house"}
+    assert {"white house", "holy spirit"} <= rc._NON_PLACE_PHRASES
     assert {"town", "city", "village"} <= word_list("settlement_nouns")
 
 
@@ -432,6 +432,16 @@ def test_a_world_famous_surname_is_the_person_unless_placed():
     assert "Obama" not in _names("No worries; Obama promised to stop all bad weather.")
     assert "Obama" not in _names("A provision in Obama's stimulus law was changed.")
     assert "Obama" in _names("The ferry leaves from a harbour in Obama, Fukui, every morning.")
+    assert "Kennedy" not in _names("I guess Kennedy may be the one that actually started the thing.")
+    assert "Kennedy" in _names("We took the TransMilenio out to Kennedy, Bogota, for the market.")
+
+
+def test_names_of_god_and_of_a_company_are_no_places():
+    """ "the Holy Spirit" (an English name of Sancti Spiritus, Cuba), "Allah" (Hamidiyeh, Iran),
+    "Google it" (Topeka's name for a while): never the place."""
+    assert _names("a heart set ablaze by the Holy Spirit, full of love") == []
+    assert _names("They just want you to kill each other. Allah is great") == []
+    assert "Google" not in _names("Patented in 2009. Google it if you don't believe me.")
 
 
 def test_lower_case_name_before_an_event_noun_is_the_place():

@@ -52,7 +52,7 @@ from .toponyms.text import (
     word_list,
 )
 
-VERSION = "15"
+VERSION = "16"
 
 
 @dataclass(frozen=True)
