@@ -469,3 +469,18 @@ def test_lower_case_state_postal_code_after_in():
     English words ("in ma") do not."""
     assert "NY" in _names("it's terrifying how common lyme disease is in ny people are so casual")
     assert "PA" not in _names("we stayed in pa's old house all summer long")
+
+
+def test_lower_case_foreign_multi_word_name_after_a_cue_is_the_place():
+    """ "we hiked to machu picchu": no word of it is English or a person's name, so a cue is
+    enough although the town is small; uncued, or with an English word, it still needs more."""
+    assert "machu picchu" in _names("then we hiked to machu picchu with a guide")
+    assert "machu picchu" not in _names("machu picchu postcards and magazines")
+
+
+def test_lower_case_generic_district_is_the_district_not_its_last_word():
+    """ "little italy": the district of the video's town (the geocoder's ``generic_districts``),
+    not Italy; "a 27 year old city man" is an age."""
+    names = _names("little italy may be slowly shrinking but it's still a great place")
+    assert "little italy" in names and "italy" not in names
+    assert "old city" not in _names("a 27 year old city man was shot twice early tuesday in springfield")

@@ -37,8 +37,8 @@ from typing import Any, NamedTuple
 from ..datatypes import ExtractionResult, Place, Window
 from .describe import TAGS as _TAGS
 from .describe import describe_entry, describe_marker
+from .gazetteer import GENERIC_DISTRICTS, Entry, Gazetteer, Resolver, _resolve_cached, get_gazetteer
 from .gazetteer import METHOD_VERSION as GEOCODER_METHOD
-from .gazetteer import Entry, Gazetteer, Resolver, _resolve_cached, get_gazetteer
 from .toponyms import build as _build
 from .toponyms.text import (
     ABBREVIATION_KEYS,
@@ -1919,10 +1919,41 @@ def _lower_person_town_cued(c: Candidate) -> bool:
     return c.prev_l in _LOWER_PERSON_TOWN_CUES and c.pop >= THRESHOLDS.lower_case_cued
 
 
+def _lower_generic_district(c: Candidate) -> bool:
+    """Lower-case text: "little italy", "the latin quarter": a part every town has
+    (``generic_districts``), which the geocoder places in the video's own town; not its last word
+    alone ("italy") when the district's namesake elsewhere is too small to keep. Not an age ("a 27
+    year old city man")."""
+    return c.multi and c.key in GENERIC_DISTRICTS and not (c.key.startswith("old ") and c.prev_l in ("year", "years"))
+
+
+def _foreign_multiword_cued(c: Candidate) -> bool:
+    """Lower-case text: a multi-word name none of whose words is an English word (or a form of
+    one), a person's name or a function word, after a cue ("we hiked to machu picchu", "biking
+    out to tra que"): so unlike running English that it needs no population or named region."""
+    if not c.multi or not c.cued:
+        return False
+    gz = c.gz
+    for word in c.key.split():
+        if (
+            len(word) < THRESHOLDS.short_name_len
+            or not word.isalpha()
+            or word in STOPWORDS
+            or word in gz.common_words
+            or word in gz.person_names
+            or _english_plural(gz, word)
+            or _english_inflection(gz, word)
+        ):
+            return False
+    return True
+
+
 def _lower_in_context(c: Candidate) -> bool:
     """A town's name that is no English word or person's name, without a cue: kept only if it
     lies in a region the text names for sure ("columbus" beside "ohio", ``_Recognizer._in_context``)."""
     if c.strong or (c.multi and c.pop >= THRESHOLDS.lower_case_multi) or c.common or c.person_name:
+        return False
+    if _foreign_multiword_cued(c):
         return False
     return not c.cued or c.pop < THRESHOLDS.lower_case_cued
 
@@ -1930,7 +1961,7 @@ def _lower_in_context(c: Candidate) -> bool:
 def _lower_unknown(c: Candidate) -> bool:
     """A name that is not well known (strong, or multi-word and big) needs a cue, and even with
     one no English word, person's name or small town."""
-    if c.strong or (c.multi and c.pop >= THRESHOLDS.lower_case_multi):
+    if c.strong or (c.multi and c.pop >= THRESHOLDS.lower_case_multi) or _foreign_multiword_cued(c):
         return False
     return not c.cued or c.common or c.person_name or c.pop < THRESHOLDS.lower_case_cued
 
@@ -2160,6 +2191,7 @@ RULES: tuple[Rule, ...] = (
     _R("lower_country_word", _V.NEEDS_SUPPORT, _lower_country_word, "lower", THRESHOLDS.discount_context),
     _R("lower_settlement_of", _V.ACCEPT, _lower_settlement_of, "lower", THRESHOLDS.conf_lower_settlement),
     _R("lower_person_town_cued", _V.ACCEPT, _lower_person_town_cued, "lower", THRESHOLDS.conf_lower_person_town),
+    _R("lower_generic_district", _V.ACCEPT, _lower_generic_district, "lower", THRESHOLDS.conf_lower_feature),
     _R("lower_in_context", _V.NEEDS_SUPPORT, _lower_in_context, "lower", THRESHOLDS.discount_context),
     _R("lower_unknown", _V.NEEDS_NAME, _lower_unknown, "lower"),
     _R("lower_word_uncued", _V.NEEDS_NAME, _lower_word_uncued, "lower"),
