@@ -484,3 +484,10 @@ def test_lower_case_generic_district_is_the_district_not_its_last_word():
     names = _names("little italy may be slowly shrinking but it's still a great place")
     assert "little italy" in names and "italy" not in names
     assert "old city" not in _names("a 27 year old city man was shot twice early tuesday in springfield")
+
+
+def test_lower_case_name_before_in_and_its_state_is_cued():
+    """ "where is raleigh in north carolina": the state after "in" cues the town although Raleigh
+    is also a surname; an English word is not cued so ("the bank in texas")."""
+    assert "raleigh" in _names("yeah where is raleigh in north carolina uh well")
+    assert "bank" not in _names("we went to the bank in texas yesterday")

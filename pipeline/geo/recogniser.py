@@ -638,13 +638,16 @@ class _Recognizer:
         strong = _build.KEY_STRONG | _build.KEY_ABBREV
         return frozenset(_KEY_FIRST_WORD.split(k, 1)[0] for k, f in self.gz.flags.items() if f & strong)
 
-    def container_after(self, text: str, end: int, key: str) -> tuple[int, str] | None:
+    def container_after(self, text: str, end: int, key: str, via_in: bool = False) -> tuple[int, str] | None:
         """Lower-case text: "orlando fla", "kansas city kan", "canton ohio", "van turkey": the next
         one to three words name a state (or its abbreviation, written without its full stop), a
-        region or a country where one of the name's places lies. (The end of those words and
-        their key, or None.)"""
+        region or a country where one of the name's places lies; with ``via_in`` also after "in"
+        ("raleigh in north carolina"; not after an English word: "the bank in texas"). (The end
+        of those words and their key, or None.)"""
         if end >= len(text) or text[end] != " ":
             return None
+        if via_in and text.startswith(" in ", end) and not self.gz.flags.get(key, 0) & _build.KEY_COMMON:
+            end += 3
         words = _LOWER_WORDS.findall(text, end + 1, end + 1 + _CONTAINER_REACH)[:3]
         if not words or text[end + 1 : end + 1 + len(words[0])] != words[0]:
             return None
@@ -1464,13 +1467,13 @@ class Candidate:
         """Lower-case text: a locative word, "the town of" or a person's age and "of" ("smith 30 of
         roswell") right before, a word of its people or services right after ("roswell police",
         ``lower_place_after``; not after an English word), or the state, region or country it
-        lies in ("orlando fla")."""
+        lies in ("orlando fla", "raleigh in north carolina")."""
         return (
             (self.prev_l in _LOCATIVE and not self.modifies_noun)
             or _place_of(self.text, self.prev_start)
             or (self.nxt in _LOWER_PLACE_AFTER and not self.common)  # (not "the large delta area")
             or bool(_AGE_OF.search(self.text, max(0, self.start - 8), self.start))
-            or self.rec.container_after(self.text, self.end, self.key) is not None
+            or self.rec.container_after(self.text, self.end, self.key, via_in=True) is not None
         )
 
 
