@@ -491,3 +491,12 @@ def test_lower_case_name_before_in_and_its_state_is_cued():
     is also a surname; an English word is not cued so ("the bank in texas")."""
     assert "raleigh" in _names("yeah where is raleigh in north carolina uh well")
     assert "bank" not in _names("we went to the bank in texas yesterday")
+
+
+def test_centre_is_a_word_but_a_street_may_be_named_so():
+    """ "the historic centre of warsaw", "the Centre to ensure help": the word, not the French
+    region; a non-place word still begins a street's name ("Centre Street", "Duke Street")."""
+    assert _names("st anne's church is located here in the historic centre of warsaw") == ["warsaw"]
+    assert "Centre" not in _names("Centre to ensure all possible help to flood-hit Jammu and Kashmir")
+    assert "Centre Street" in _names("Gee Gong Chinese restaurant, Centre Street. It didn't survive the flood")
+    assert "Duke Street" in _names("The bakery on Duke Street reopened on Monday.")

@@ -42,6 +42,7 @@ from .gazetteer import METHOD_VERSION as GEOCODER_METHOD
 from .toponyms import build as _build
 from .toponyms.text import (
     ABBREVIATION_KEYS,
+    FUNCTION_WORDS,
     POI_HEADS,
     STOPWORDS,
     count_cjk,
@@ -948,7 +949,7 @@ class _Recognizer:
                 while (
                     words
                     and (
-                        (words[0].lower() in _CONNECTORS | STOPWORDS | _TITLES or words[0].isdigit())
+                        (words[0].lower() in _CONNECTORS | FUNCTION_WORDS | _TITLES or words[0].isdigit())
                         and words[0] not in _NAME_ARTICLES
                         or (  # "Forests of the Neches River": a sentence's first word
                             len(words) > 2

@@ -193,7 +193,7 @@ ABBREVIATION_KEYS = frozenset(
 # Words that are GeoNames place names but, even capitalised, are nearly always something
 # else (function words, months, days, titles). Common nouns such as "Bath", "Reading",
 # "Nice", "Mobile", "Man" are handled by the common-word rule of the recogniser instead.
-STOPWORDS = frozenset(
+FUNCTION_WORDS = frozenset(
     """
 a an and are as at be but by can did do does for from had has have he her him his how i if in
 into is it its me my no not of off on one or our out she so than that the their them then there
@@ -211,11 +211,15 @@ men woman women boy girl child children people family home house school hospital
 university college academy office court hall department region island highways marines
 nato hamas hezbollah fatah taliban
 """.split()
-) | frozenset(
+)
+# Words of ``non_place_words.txt``: place names that in speech and captions are nearly always
+# something else ("Okay", "Welcome", "Duke"); still words of a longer name ("Duke Street").
+NON_PLACE_WORDS = frozenset(
     w.strip()
     for w in (Path(__file__).with_name("non_place_words.txt")).read_text(encoding="utf-8").splitlines()
     if w.strip() and not w.startswith("#")
 )
+STOPWORDS = FUNCTION_WORDS | NON_PLACE_WORDS
 
 # Place-type head words: a capitalised phrase ending in one is a named place (POI etc.).
 POI_HEADS: dict[str, str] = {
