@@ -500,3 +500,10 @@ def test_centre_is_a_word_but_a_street_may_be_named_so():
     assert "Centre" not in _names("Centre to ensure all possible help to flood-hit Jammu and Kashmir")
     assert "Centre Street" in _names("Gee Gong Chinese restaurant, Centre Street. It didn't survive the flood")
     assert "Duke Street" in _names("The bakery on Duke Street reopened on Monday.")
+
+
+def test_place_before_a_capitalised_event_noun_is_the_place_unless_that_is_a_surname():
+    """Headlines capitalise the event: "Ferguson Protest Leader" is Ferguson although Ferguson is
+    also a surname; "Flood" is a surname too, so a person's name before it stays the person."""
+    assert "Ferguson" in _names("via @weaselzippers: Ferguson Protest Leader Urges The Police To Keep Calm")
+    assert "Tim" not in _names("RT: Tim Flood plays music from and for the soul.")

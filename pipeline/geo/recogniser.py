@@ -1771,12 +1771,15 @@ def _event_place(c: Candidate) -> bool:
     """ "the Napa earthquake", "the Ferguson riot", "Alfreton Tornado": a name right before the noun
     of an event (``lower_event_after``, in any case) is the place where it happened, as in
     lower-case text (``lower_event_place``): an English word only when a country's name, not
-    after a given name ("Alan Henning flood"), and a person's name not before a capitalised one
-    ("Tim Flood")."""
+    after a given name ("Alan Henning flood"), and a person's name not before a capitalised noun
+    that is a surname too ("Tim Flood"; but "Ferguson Protest Leader")."""
     if c.nxt.lower() not in _LOWER_EVENT_AFTER or c.marker == "other" or c.key.startswith("the "):
         return False
-    if c.prev_l in c.gz.person_names or (c.nxt[:1].isupper() and c.key in c.gz.person_names):
-        return False  # ("Tim Flood plays": a person)
+    nxt_l = c.nxt.lower()
+    if c.prev_l in c.gz.person_names or (
+        c.nxt[:1].isupper() and c.key in c.gz.person_names and nxt_l.rstrip("s") in c.gz.person_names
+    ):
+        return False  # ("Tim Flood plays": a person; "Ferguson Protest Leader": no one is named Protest)
     wordlike = c.common or c.key in c.gz.common_words or _english_plural(c.gz, c.key)
     return not wordlike or c.marker in ("country", "continent")
 
