@@ -507,3 +507,10 @@ def test_place_before_a_capitalised_event_noun_is_the_place_unless_that_is_a_sur
     also a surname; "Flood" is a surname too, so a person's name before it stays the person."""
     assert "Ferguson" in _names("via @weaselzippers: Ferguson Protest Leader Urges The Police To Keep Calm")
     assert "Tim" not in _names("RT: Tim Flood plays music from and for the soul.")
+
+
+def test_names_of_peoples_named_like_towns_are_no_places():
+    """ "more tolerant of Blacks and Hispanics", "half or more Oriental": peoples (OntoNotes NORP),
+    not Oriental, North Carolina."""
+    assert _names("both of my children are more tolerant of Blacks and Hispanics than I was") == []
+    assert _names("the valedictorian and salutatorian were half or more Oriental .") == []
