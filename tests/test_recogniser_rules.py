@@ -514,3 +514,11 @@ def test_names_of_peoples_named_like_towns_are_no_places():
     not Oriental, North Carolina."""
     assert _names("both of my children are more tolerant of Blacks and Hispanics than I was") == []
     assert _names("the valedictorian and salutatorian were half or more Oriental .") == []
+
+
+def test_place_name_with_a_romance_of_tail_is_the_longer_name():
+    """ "Santa Maria del Pi" (a Barcelona church), "Bois de Boulogne": the longer name, not Santa
+    Maria (a Galician parish) nor Bois; not after a given name ("Dominique de Villepin")."""
+    assert _names("Santa Maria del Pi is another nearby church.") == ["Santa Maria del Pi"]
+    assert _names("The Bois de Boulogne is the second largest park in Paris.") == ["Bois de Boulogne", "Paris"]
+    assert "Dominique de Villepin" not in _names("Dominique de Villepin has stated on French radio")

@@ -206,6 +206,10 @@ _LOWER_KIND_WORDS = word_list("lower_kind_words")
 _CURRENCY_NAMES = word_list("currency_names")
 _NUMBER_WORDS = word_list("number_words")
 _ROMANCE_OF = word_list("romance_of")
+_ROMANCE_TAIL = re.compile(
+    r" (?:" + "|".join(sorted(_ROMANCE_OF | {"della", "dei", "delle"}, key=len, reverse=True))
+    + r")(?: (?:la|las|los|le|les|lo))? [A-Z][\w\-]+(?![\w'])"
+)
 _ROMANCE_PLACE_WORDS = word_list("romance_place_words")
 _LOWER_TIME_WORDS = word_list("lower_time_words") | _CALENDAR_WORDS
 _LOWER_DISCOURSE_WORDS = word_list("lower_discourse_words")
@@ -786,7 +790,7 @@ class _Recognizer:
                 or (gz.flags.get(m.key, 0) & (_build.KEY_STRONG | _build.KEY_PERSON)) == _build.KEY_STRONG
             ]
         if cased:
-            found += self._pois(text) + self._romance_pois(text)
+            found += self._pois(text) + self._romance_pois(text) + self._romance_longer(text, found)
         else:
             found += self._lower_pois(text)
         found += self._abbreviations(text, abbrev, found)
@@ -1134,6 +1138,25 @@ class _Recognizer:
             head = phrase.split()[0]
             marker = "street" if head in _ROMANCE_STREET_HEADS else "poi"
             out.append(Mention(s, e, phrase, key, marker, [], "poi", 0.5))
+        return out
+
+    def _romance_longer(self, text: str, found: list[Mention]) -> list[Mention]:
+        """Cased text: "Santa Maria del Pi", "Santa Maria della Salute": a place's name and a Romance
+        "of" word (``romance_of``) before a capitalised word name something longer, a church or a
+        district the gazetteer lacks, not the place ("Santa Maria", a Galician parish); not after
+        a person's given name ("Dominique de Villepin")."""
+        out = []
+        for m in found:
+            if m.kind != "gazetteer" or m.key in self.gz.person_names:
+                continue
+            tail = _ROMANCE_TAIL.match(text, m.end)
+            if tail is None:
+                continue
+            s, e = m.start, tail.end()
+            key = name_key(text[s:e])
+            if self.gz.has_key(key):
+                continue  # the gazetteer's own match of the longer name stands
+            out.append(Mention(s, e, text[s:e], key, "poi", [], "poi", 0.5))
         return out
 
     def _cjk_pois(self, text: str) -> list[Mention]:
