@@ -98,6 +98,16 @@ def test_short_country_names_and_prominent_travel_features(geocoder):
         assert distance_km(hit.latitude, hit.longitude, lat, lon) < 30, name
 
 
+def test_nicknames_are_their_places(geocoder):
+    # nicknames.tsv: "the Eternal City" is Rome, "Sin City" Las Vegas, "the Land of the Rising Sun"
+    # Japan, "the Emerald Isle" Ireland (not Emerald Isle, North Carolina)
+    for name, cc, lat, lon in (("the Eternal City", "IT", 41.89, 12.51), ("Sin City", "US", 36.17, -115.14),
+                               ("Land of the Rising Sun", "JP", 36.0, 138.0), ("Emerald Isle", "IE", 53.0, -8.0)):
+        hit = _one(geocoder, name).hit
+        assert hit is not None and hit.country_code == cc, name
+        assert distance_km(hit.latitude, hit.longitude, lat, lon) < 100, name
+
+
 def test_generic_district_is_the_video_towns_part(geocoder):
     # "Old Town" is an alternate name of Bratislava's Staré Mesto: not meant in a Warsaw video
     hit = _one(geocoder, "Old Town", context=["Warsaw", "Poland", "Krakow"]).hit

@@ -522,3 +522,10 @@ def test_place_name_with_a_romance_of_tail_is_the_longer_name():
     assert _names("Santa Maria del Pi is another nearby church.") == ["Santa Maria del Pi"]
     assert _names("The Bois de Boulogne is the second largest park in Paris.") == ["Bois de Boulogne", "Paris"]
     assert "Dominique de Villepin" not in _names("Dominique de Villepin has stated on French radio")
+
+
+def test_nicknames_are_recognised_in_any_case():
+    """ "the Eternal City", "sin city", "San Antone": nicknames (``nicknames.tsv``) are names."""
+    assert "Eternal City" in _names("Rome is known as the Eternal City and we love it")
+    assert "sin city" in _names("a vacation to sin city is the best")
+    assert "San Antone" in _names("you have n't lived until you have been to San Antone , to the Alamo")

@@ -14,6 +14,8 @@ Sources (all GeoNames-derived, pinned by version):
   ("Harwinton", "Tennessee Colony") that cities500 leaves out.
 * ``cpca`` - China's prefectures, counties and districts by official code, with points
   ("丽江市", "张家川回族自治县"): GeoNames names few of them in Chinese.
+* ``nicknames.tsv`` (in this folder) - a hand-curated table of well-known nicknames of cities
+  and countries ("the Eternal City"), added as alternate names.
 * ``features.tsv`` (in this folder) - a hand-curated table of well-known seas, rivers,
   mountains, islands and regions ("Pacific Ocean", "Darfur", "长江") that none of the above has.
 * ``english_words`` (web2) - which single-word names are also lower-case English words.
@@ -51,7 +53,7 @@ from .text import (
 
 log = logging.getLogger(__name__)
 
-BUILD_VERSION = "26"
+BUILD_VERSION = "29"
 
 # countryinfo's point for the US (38, -97) is 240 km from GeoNames' own (39.76, -98.5).
 COUNTRY_POINT_OVERRIDES: dict[str, tuple[float, float]] = {"US": (39.76, -98.5)}
@@ -323,6 +325,35 @@ def _add_features(t: _Table) -> None:
         row += 1
         alts = [a for a in aliases.split("|") if a]
         t.add(-(FEATURE_ID_BASE + row), name, float(lat), float(lon), cc, "", "", FEATURE_CLASSES[code], code, 0, alts)
+
+
+def _add_nicknames(t: _Table) -> int:
+    """The nicknames of ``nicknames.tsv``: alternate names ("eternal city", "the eternal city") of
+    the most populous entry of that name in that country. Returns how many were added."""
+    def rank(i: int) -> tuple[bool, int]:  # a town (or a country) before a district of its name
+        return t.fcl[i] == "P" or t.fcode[i] == "PCLI", t.pop[i]
+
+    by_name: dict[tuple[str, str], int] = {}
+    for i, (name, cc) in enumerate(zip(t.names, t.cc, strict=True)):
+        k = (name_key(name), cc)
+        if t.fcl[i] in ("P", "A") and (k not in by_name or rank(i) > rank(by_name[k])):
+            by_name[k] = i
+    added = 0
+    path = Path(__file__).with_name("nicknames.tsv")
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        nickname, place, cc = (line.split("\t") + ["", ""])[:3]
+        i = by_name.get((name_key(place), cc.strip()))
+        if i is None:
+            log.warning("nicknames.tsv: no entry %s (%s) for %r", place, cc, nickname)
+            continue
+        for alt in (nickname, f"the {nickname}"):
+            key = name_key(alt)
+            if usable_key(key) and i * 2 + 1 not in t.index[key] and i * 2 not in t.index[key]:
+                t.index[key].append(i * 2 + 1)
+        added += 1
+    return added
 
 
 US_POSTAL_ID_BASE = 20_000_000  # US postal places get ids -(base + ZIP code)
@@ -798,6 +829,7 @@ def build() -> dict[str, Any]:
     log.debug("%d US postal places added", _add_us_postal_places(t, admin2_names, web2_lower, person_names))
     a1_by_name = {(code.split(".")[0], name_key(name)): code.split(".")[1] for code, name in admin1_names.items()}
     log.debug("%d airports added", _add_airports(t, a1_by_name))
+    log.debug("%d nicknames added", _add_nicknames(t))
     us_abbrevs = {name_key(a) for abbr in US_STATE_ABBREVIATIONS.values() for a in abbr}
     us_codes = {code.lower() for code in US_STATE_ABBREVIATIONS} - ABBREVIATION_KEYS  # ("DC" stands alone)
     flags: dict[str, int] = {}
