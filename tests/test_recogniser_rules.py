@@ -433,6 +433,8 @@ def test_a_world_famous_surname_is_the_person_unless_placed():
     assert "Obama" not in _names("A provision in Obama's stimulus law was changed.")
     assert "Obama" in _names("The ferry leaves from a harbour in Obama, Fukui, every morning.")
     assert "Kennedy" not in _names("I guess Kennedy may be the one that actually started the thing.")
+    assert "Reagan" not in _names("and even from Reagan , it was all just like a commercial")
+    assert "Kennedy" not in _names("I guess even back to Kennedy , as a matter of fact")
     assert "Kennedy" in _names("We took the TransMilenio out to Kennedy, Bogota, for the market.")
 
 

@@ -2040,7 +2040,9 @@ def _public_figure(c: Candidate) -> bool:
         return False
     if c.text.startswith(("'s", "\u2019s"), c.end):
         return True  # ("in Obama's stimulus law")
-    return not (c.cue_l in _LOCATIVE or _followed_by_region(c.gz, c.text, c.end) or _place_of(c.text, c.prev_start))
+    # (the cues that make a person's name a town: "in Obama", not "to"/"from": "back to Kennedy")
+    placed = c.cue_l in _LOWER_PERSON_TOWN_CUES or _followed_by_region(c.gz, c.text, c.end)
+    return not (placed or _place_of(c.text, c.prev_start))
 
 
 def _title_plural(c: Candidate) -> bool:
