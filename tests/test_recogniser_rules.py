@@ -531,3 +531,9 @@ def test_nicknames_are_recognised_in_any_case():
     assert "Eternal City" in _names("Rome is known as the Eternal City and we love it")
     assert "sin city" in _names("a vacation to sin city is the best")
     assert "San Antone" in _names("you have n't lived until you have been to San Antone , to the Alamo")
+
+
+def test_spelled_abbreviation_before_the_article_a():
+    """ "I do n't like D C a whole lot": in cased text the letters are capitals, so the article
+    after them is no third letter."""
+    assert "D.C." in _names("um , I really do n't like D C a whole lot at all .")

@@ -310,6 +310,10 @@ _SPELLED = re.compile(r"(?<![\w.'\u2019-])[A-Za-z](?: [A-Za-z]){1,2}(?![\w.'\u20
 _SPELLED_KEYS = word_list("spelled_letters")
 _SPELLED_AFTER = re.compile(r" [A-Za-z](?![\w'\u2019])")
 _SPELLED_BEFORE = re.compile(r"(?:^|.(?<![\w.'\u2019-]))[A-Za-z] $")
+# cased text: the letters are capitals ("I do n't like D C a whole lot": "a" is the article)
+_SPELLED_CASED = re.compile(r"(?<![\w.'\u2019-])[A-Z](?: [A-Z]){1,2}(?![\w.'\u2019-])")
+_SPELLED_AFTER_CASED = re.compile(r" [A-Z](?![\w'\u2019])")
+_SPELLED_BEFORE_CASED = re.compile(r"(?:^|.(?<![\w.'\u2019-]))[A-Z] $")
 
 
 def _sentence_initial(text: str, start: int) -> bool:
@@ -1224,13 +1228,15 @@ class _Recognizer:
         text. The mention takes the abbreviation's written form ("U.S.") as its name, so that it
         is geocoded as that."""
         out = []
-        for m in _SPELLED.finditer(text):
+        if cased:
+            spelled, after, before = _SPELLED_CASED, _SPELLED_AFTER_CASED, _SPELLED_BEFORE_CASED
+        else:
+            spelled, after, before = _SPELLED, _SPELLED_AFTER, _SPELLED_BEFORE
+        for m in spelled.finditer(text):
             st, en = m.span()
-            if _SPELLED_AFTER.match(text, en) or (st >= 2 and _SPELLED_BEFORE.match(text[max(0, st - 3) : st])):
+            if after.match(text, en) or (st >= 2 and before.match(text[max(0, st - 3) : st])):
                 continue  # part of a longer run of letters ("a b c d")
             letters = m.group(0).split()
-            if cased and not all(ch.isupper() for ch in letters):
-                continue
             key = ".".join(ch.lower() for ch in letters) + "."
             if key not in _SPELLED_KEYS:
                 continue
