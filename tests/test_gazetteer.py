@@ -118,6 +118,15 @@ def test_generic_district_is_the_video_towns_part(geocoder):
     assert near is not None and near.country_code == "SK" and not near.feature.startswith("approx:")
 
 
+def test_generic_district_named_after_a_country_is_not_in_that_country(geocoder):
+    # "Little Italy" in a video about Rome and Italy: a part of the video's town (New York's or
+    # Rome's), never Italy's representative point by the country its name contains
+    (out,) = geocoder.geocode([GeocodeRequest(query="little italy", marker="city",
+                                              context=["Rome", "Italy", "Peru"], nearby=["Rome"])])
+    assert out.hit is not None and out.hit.feature == "approx:nearby-city"
+    assert distance_km(out.hit.latitude, out.hit.longitude, 41.89, 12.51) < 20
+
+
 def test_context_disambiguates(geocoder):
     france = _one(geocoder, "Paris").hit
     assert france.country_code == "FR"

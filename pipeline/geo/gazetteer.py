@@ -39,7 +39,7 @@ from .toponyms.text import fold, name_key, word_list
 
 log = logging.getLogger(__name__)
 
-METHOD_VERSION = "gz-8"
+METHOD_VERSION = "gz-9"
 
 
 @dataclass(frozen=True, slots=True)
@@ -1056,7 +1056,8 @@ class GazetteerGeocoder:
         def at_home(e: Entry) -> bool:
             return not countries or e.country_code in countries
 
-        inner = self._contained(req, context, at_home)
+        # (not for a generic district: "Little Italy", "China Town" are not in Italy or China)
+        inner = None if name_key(req.query) in GENERIC_DISTRICTS else self._contained(req, context, at_home)
         if inner is not None:
             return inner, "contained-name"
         towns = [e for e in ctx if e.feature_class == "P" and at_home(e)]
