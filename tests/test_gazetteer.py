@@ -127,6 +127,15 @@ def test_generic_district_named_after_a_country_is_not_in_that_country(geocoder)
     assert distance_km(out.hit.latitude, out.hit.longitude, 41.89, 12.51) < 20
 
 
+def test_small_first_level_region_named_like_a_word_is_no_strong_name(gz):
+    # Slovenia's municipalities and the Isle of Man's parishes are ADM1s: "store" (Štore), "grad",
+    # "pool" must not count as strong names; big regions named like words still do ("Georgia")
+    from pipeline.geo.toponyms import build as b
+
+    assert not any(gz.flags.get(k, 0) & b.KEY_STRONG for k in ("store", "grad", "pool", "forest", "bride"))
+    assert gz.flags.get("georgia", 0) & b.KEY_STRONG and gz.flags.get("victoria", 0) & b.KEY_STRONG
+
+
 def test_context_disambiguates(geocoder):
     france = _one(geocoder, "Paris").hit
     assert france.country_code == "FR"

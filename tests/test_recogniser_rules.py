@@ -537,3 +537,8 @@ def test_spelled_abbreviation_before_the_article_a():
     """ "I do n't like D C a whole lot": in cased text the letters are capitals, so the article
     after them is no third letter."""
     assert "D.C." in _names("um , I really do n't like D C a whole lot at all .")
+
+
+def test_the_feature_before_punctuation_written_apart_is_the_feature():
+    """ "we sailed on the Mediterranean ." (a tokenised transcript): the noun, as "the Mediterranean."."""
+    assert "Mediterranean" in _names("and then we sailed on the Mediterranean . Lots of sun .")

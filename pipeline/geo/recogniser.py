@@ -492,7 +492,10 @@ _NOUN_PHRASE_END = word_list("noun_phrase_end")
 
 
 def _ends_noun_phrase(text: str, end: int) -> bool:
-    """ "the Pacific." / "the Pacific and ...": the word is a noun here, not "the Pacific coast"."""
+    """ "the Pacific." / "the Pacific and ...": the word is a noun here, not "the Pacific coast"
+    (also before punctuation written apart, as tokenised transcripts do: "from the Gulf .")."""
+    if end < len(text) and text[end] == " " and text[end + 1 : end + 2] in tuple(".,;:!?"):
+        end += 1
     if end >= len(text) or text[end] in ".,;:!?)\"'\u2019\n":
         return True
     return _next_word(text, end).lower() in _NOUN_PHRASE_END

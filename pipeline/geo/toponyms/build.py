@@ -53,8 +53,11 @@ from .text import (
 
 log = logging.getLogger(__name__)
 
-BUILD_VERSION = "29"
+BUILD_VERSION = "32"
 
+# A first-level region this small whose name is an English word does not make the word a strong
+# name: Slovenia's 212 municipalities, the parishes of Jersey and the Isle of Man are ADM1s.
+SMALL_ADM1_POP = 50_000
 # countryinfo's point for the US (38, -97) is 240 km from GeoNames' own (39.76, -98.5).
 COUNTRY_POINT_OVERRIDES: dict[str, tuple[float, float]] = {"US": (39.76, -98.5)}
 _PACKAGES = (
@@ -843,7 +846,9 @@ def build() -> dict[str, Any]:
                 f |= KEY_PRIMARY
             code = t.fcode[i]
             big_town = t.fcl[i] == "P" and t.pop[i] >= 100_000
-            if code in ("PCLI", "ADM1", "CONT", "RGN") or (
+            if code == "ADM1" and t.pop[i] < SMALL_ADM1_POP and " " not in key and key in web2_lower:
+                pass  # "store" (Štore, a Slovenian municipality), "grad", "pool": the word, not a region
+            elif code in ("PCLI", "ADM1", "CONT", "RGN") or (
                 big_town and (not alt or (len(key) >= 5 and key not in person_names))
             ):
                 f |= KEY_STRONG
