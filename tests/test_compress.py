@@ -113,3 +113,17 @@ def test_compress_options_budget_used():
 def test_entities_are_decoded_before_markup_is_stripped(cue, expected):
     [seg] = parse_subtitles(f"1\n00:00:01,000 --> 00:00:02,000\n{cue}\n\n", "srt")
     assert seg.text == expected
+
+
+@pytest.mark.parametrize("fmt,text", [
+    ("srt", "1\n00:00:01,000 --> 00:00:02,000\nRight now we're visiting PÃ¨re Lachaise\n\n"),
+    ("vtt", "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nRight now we're visiting PÃ¨re Lachaise\n\n"),
+    ("txt", "Right now we're visiting PÃ¨re Lachaise"),
+])
+def test_mojibake_is_repaired_and_nothing_else_changes(fmt, text):
+    """A file saved as UTF-8 and read as Windows-1252 on its way ("PÃ¨re"): repaired, so the
+    recogniser does not read "PÃ" as "PA" (Pennsylvania); quotes and CJK are left as they are."""
+    [seg] = parse_subtitles(text, fmt)
+    assert seg.text == "Right now we're visiting Père Lachaise"
+    [kept] = parse_subtitles("1\n00:00:01,000 --> 00:00:02,000\n“naïve” 龍環葡韻 café\n\n", "srt")
+    assert kept.text == "“naïve” 龍環葡韻 café"

@@ -1,10 +1,11 @@
 """Stage 3: normalise subtitles / ASR output into timed segments and windows.
 
 Subtitle files are parsed with ``srt`` and ``webvtt-py`` (no hand-written
-parsers). Auto-captions (YouTube's in particular) repeat the previous line in
-every cue ("rolling" captions); those repeats are dropped so the extractor
-sees each word once. Segments are then merged into windows that fit the
-extractor's token budget, keeping their timecodes.
+parsers); text decoded with the wrong code page ("PÃ¨re Lachaise") is repaired with
+``ftfy``. Auto-captions (YouTube's in particular) repeat the previous line in every
+cue ("rolling" captions); those repeats are dropped so the extractor sees each word
+once. Segments are then merged into windows that fit the extractor's token budget,
+keeping their timecodes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 import re
 from dataclasses import dataclass
 
+import ftfy
 import srt
 import webvtt
 from webvtt.errors import MalformedFileError
@@ -38,15 +40,20 @@ _SENTENCE_RE = re.compile(r"(?<=[.!?。！？])\s+|\n+")
 class CompressOptions(Record):
     window_tokens: int = 1500
     dedupe_rolling: bool = True
-    version: str = "1"
+    version: str = "2"  # 2: mojibake repaired (ftfy)
 
 
 def clean_cue_text(text: str) -> str:
-    """Decode entities, then drop markup (``<c>``, inline timestamps, ``{\\an8}``), squash spaces.
+    """Repair mojibake, decode entities, then drop markup (``<c>``, inline timestamps,
+    ``{\\an8}``), squash spaces.
 
-    Decoding first matters: stripping first would let ``&lt;img onerror=…&gt;`` survive
-    and then turn into real markup. The result is plain text; writers escape it.
+    Mojibake first: a subtitle file saved as UTF-8 and read as Windows-1252 somewhere on its
+    way says "PÃ¨re Lachaise", whose "PÃ" the gazetteer would read as "PA" (Pennsylvania);
+    ``ftfy.fix_encoding`` changes nothing else (no quotes, widths or entities). Decoding
+    entities before stripping matters: stripping first would let ``&lt;img onerror=…&gt;``
+    survive and then turn into real markup. The result is plain text; writers escape it.
     """
+    text = ftfy.fix_encoding(text)
     text = html.unescape(text)
     text = _TAG_RE.sub(" ", text)
     return _SPACE_RE.sub(" ", text).strip()
@@ -119,7 +126,7 @@ def _parse_plain(text: str) -> list[Segment]:
     """Plain transcripts have no times: place sentences at an estimated speaking rate."""
     segments = []
     clock = 0.0
-    for sentence in _SENTENCE_RE.split(text):
+    for sentence in _SENTENCE_RE.split(ftfy.fix_encoding(text)):
         sentence = _SPACE_RE.sub(" ", sentence).strip()
         if not sentence:
             continue
