@@ -491,10 +491,13 @@ def _is_feature(ids: list[int], sources: tuple[str, ...] = ("features",)) -> boo
 _NOUN_PHRASE_END = word_list("noun_phrase_end")
 
 
+_PUNCT_APART = frozenset(" " + p for p in ".,;:!?")  # " ." in a tokenised transcript
+
+
 def _ends_noun_phrase(text: str, end: int) -> bool:
     """ "the Pacific." / "the Pacific and ...": the word is a noun here, not "the Pacific coast"
     (also before punctuation written apart, as tokenised transcripts do: "from the Gulf .")."""
-    if end < len(text) and text[end] == " " and text[end + 1 : end + 2] in tuple(".,;:!?"):
+    if text[end : end + 2] in _PUNCT_APART:
         end += 1
     if end >= len(text) or text[end] in ".,;:!?)\"'\u2019\n":
         return True
@@ -1966,10 +1969,11 @@ def _lower_generic_district(c: Candidate) -> bool:
     return c.multi and c.key in GENERIC_DISTRICTS and not (c.key.startswith("old ") and c.prev_l in ("year", "years"))
 
 
-def _foreign_multiword_cued(c: Candidate) -> bool:
+def _lower_foreign_name_cued(c: Candidate) -> bool:
     """Lower-case text: a multi-word name none of whose words is an English word (or a form of
     one), a person's name or a function word, after a cue ("we hiked to machu picchu", "biking
-    out to tra que"): so unlike running English that it needs no population or named region."""
+    out to tra que"): so unlike running English that it needs no population or named region
+    (``lower_in_context``, ``lower_unknown`` would want them)."""
     if not c.multi or not c.cued:
         return False
     gz = c.gz
@@ -1992,15 +1996,13 @@ def _lower_in_context(c: Candidate) -> bool:
     lies in a region the text names for sure ("columbus" beside "ohio", ``_Recognizer._in_context``)."""
     if c.strong or (c.multi and c.pop >= THRESHOLDS.lower_case_multi) or c.common or c.person_name:
         return False
-    if _foreign_multiword_cued(c):
-        return False
     return not c.cued or c.pop < THRESHOLDS.lower_case_cued
 
 
 def _lower_unknown(c: Candidate) -> bool:
     """A name that is not well known (strong, or multi-word and big) needs a cue, and even with
     one no English word, person's name or small town."""
-    if c.strong or (c.multi and c.pop >= THRESHOLDS.lower_case_multi) or _foreign_multiword_cued(c):
+    if c.strong or (c.multi and c.pop >= THRESHOLDS.lower_case_multi):
         return False
     return not c.cued or c.common or c.person_name or c.pop < THRESHOLDS.lower_case_cued
 
@@ -2233,6 +2235,7 @@ RULES: tuple[Rule, ...] = (
     _R("lower_settlement_of", _V.ACCEPT, _lower_settlement_of, "lower", THRESHOLDS.conf_lower_settlement),
     _R("lower_person_town_cued", _V.ACCEPT, _lower_person_town_cued, "lower", THRESHOLDS.conf_lower_person_town),
     _R("lower_generic_district", _V.ACCEPT, _lower_generic_district, "lower", THRESHOLDS.conf_lower_feature),
+    _R("lower_foreign_name_cued", _V.ACCEPT, _lower_foreign_name_cued, "lower", THRESHOLDS.conf_lower_settlement),
     _R("lower_in_context", _V.NEEDS_SUPPORT, _lower_in_context, "lower", THRESHOLDS.discount_context),
     _R("lower_unknown", _V.NEEDS_NAME, _lower_unknown, "lower"),
     _R("lower_word_uncued", _V.NEEDS_NAME, _lower_word_uncued, "lower"),
