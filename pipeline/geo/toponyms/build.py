@@ -317,15 +317,17 @@ FEATURE_CLASSES: dict[str, str] = {
 FEATURE_ID_BASE = 10_000_000  # curated features get ids -(base + row): no GeoNames feature behind them
 
 
+def _curated_rows(filename: str, columns: int) -> list[list[str]]:
+    """The rows of a hand-curated table in this folder (tab-separated, "#" comments), each
+    padded to ``columns`` fields."""
+    lines = Path(__file__).with_name(filename).read_text(encoding="utf-8").splitlines()
+    rows = [line for line in lines if line.strip() and not line.startswith("#")]
+    return [(line.split("\t") + [""] * columns)[:columns] for line in rows]
+
+
 def _add_features(t: _Table) -> None:
     """The curated features of ``features.tsv`` (code, name, lat, lon, country, aliases)."""
-    path = Path(__file__).with_name("features.tsv")
-    row = 0
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        code, name, lat, lon, cc, aliases = (line.split("\t") + [""] * 6)[:6]
-        row += 1
+    for row, (code, name, lat, lon, cc, aliases) in enumerate(_curated_rows("features.tsv", 6), start=1):
         alts = [a for a in aliases.split("|") if a]
         t.add(-(FEATURE_ID_BASE + row), name, float(lat), float(lon), cc, "", "", FEATURE_CLASSES[code], code, 0, alts)
 
@@ -342,11 +344,7 @@ def _add_nicknames(t: _Table) -> int:
         if t.fcl[i] in ("P", "A") and (k not in by_name or rank(i) > rank(by_name[k])):
             by_name[k] = i
     added = 0
-    path = Path(__file__).with_name("nicknames.tsv")
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        nickname, place, cc = (line.split("\t") + ["", ""])[:3]
+    for nickname, place, cc in _curated_rows("nicknames.tsv", 3):
         i = by_name.get((name_key(place), cc.strip()))
         if i is None:
             log.warning("nicknames.tsv: no entry %s (%s) for %r", place, cc, nickname)
