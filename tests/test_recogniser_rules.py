@@ -542,3 +542,46 @@ def test_spelled_abbreviation_before_the_article_a():
 def test_the_feature_before_punctuation_written_apart_is_the_feature():
     """ "we sailed on the Mediterranean ." (a tokenised transcript): the noun, as "the Mediterranean."."""
     assert "Mediterranean" in _names("and then we sailed on the Mediterranean . Lots of sun .")
+
+
+def test_a_name_and_the_word_after_it_that_name_a_thing_are_no_place():
+    """ "we tried Guinea Pig", "a Mars bar", "Dulce De Leche": the animal, the sweet, not the
+    country or the planet's towns; "Guinea, and Mali" and "to Bermuda" stay places."""
+    assert "Guinea" not in _names("In Cusco we tried Guinea Pig for the first time.")
+    assert "Mars" not in _names("I grabbed a Mars bar at the station in Lima.")
+    assert "Dulce" not in _names("The pancakes came with Dulce De Leche on top.")
+    assert "Guinea" in _names("We flew from Guinea to Mali last spring.")
+
+
+def test_a_dish_named_like_a_town_is_the_dish_unless_placed():
+    """ "we ate Thali", "Tonkatsu and Udon": the food; "we drove to Udon" is Udon Thani's short name
+    only when the text places it."""
+    assert "Thali" not in _names("For lunch in Jaipur we ate Thali with lots of chapati.")
+    assert "Udon" not in _names("We had Tonkatsu and Udon near the station in Tokyo.")
+    assert "Udon" in _names("From Bangkok we took the night bus to Udon.")
+
+
+def test_the_and_a_word_before_of_heads_a_longer_phrase():
+    """ "nicknamed The Center of the Universe": not The Center, Texas."""
+    assert _names("Fremont is nicknamed The Center of the Universe by its people.") == ["Fremont"]
+
+
+def test_a_lower_case_noun_after_a_is_no_well_known_place():
+    """ "staying in a haveli" is the house, not Haveli District; "flood in kashmir" stays."""
+    assert _names("We are staying in a haveli in Jodhpur.") == ["Jodhpur"]
+    assert "malaysia" in _names("Please pray for malaysia, the Flood is Bad.")
+
+
+def test_a_name_spoken_to_is_a_person_everywhere_in_the_text():
+    """The presenters call each other by name: "Right, Sam?" makes every lone "Sam" of the text
+    the person ("according to Sam"); a town named in a question to someone stays the town."""
+    text = "We did the conversion according to Sam and it is very cheap. Right, Sam? Yeah, it is."
+    assert "Sam" not in _names(text)
+    assert "Sam" in _names_without(text, "addressed_person")
+    assert _names("Have you been to Salem, Sam?") == ["Salem"]
+    assert "Kerry" in _names("I'm planning a trip up to Kerry and I'm going to be coming back.")
+
+
+def test_goodbyes_and_cheers_are_no_places():
+    """ "see you next time. Tata.", "Woo Hoo!": Tata (Hungary) and Hoo (Kent) are not meant."""
+    assert _names("That's a wrap from Seoul. Tata. Woo Hoo!") == ["Seoul"]

@@ -53,7 +53,7 @@ from .toponyms.text import (
     word_list,
 )
 
-VERSION = "16"
+VERSION = "17"
 
 
 @dataclass(frozen=True)
@@ -1576,6 +1576,16 @@ def _the_building(c: Candidate) -> bool:
     return c.multi and c.key in _NON_PLACE_PHRASES and c.text[max(0, c.start - 4) : c.start].lower() == "the "
 
 
+def _the_word_of(c: Candidate) -> bool:
+    """ "nicknamed "The Center of the Universe" and "The Crossroads of the World"": a name made of
+    "the" and one English word (The Center, Texas; The Crossroads, Ohio) followed by "of" is the
+    head of a longer noun phrase, not that town."""
+    words = c.key.split()
+    if len(words) != 2 or words[0] != "the" or not c.text.startswith(" of ", c.end):
+        return False
+    return words[1] in c.gz.common_words or words[1] in STOPWORDS
+
+
 def _short_name(c: Candidate) -> bool:
     """Names of up to three letters are words or codes: "Ely", "Rye" only as written (capital,
     primary name), codes ("NSW", "QLD") only in capitals and only first-level regions."""
@@ -1605,7 +1615,8 @@ def _lowercase_well_known(c: Candidate) -> bool:
     """ "flood in kashmir", "pray for malaysia", "dancing in hollywood": a tweet's lower-case
     spelling of a well-known place (a country, region or big city: strong, and its own name,
     not an alternate one) whose name is no English word, plural or inflection and nobody's name
-    is the place ("china", "jordan", "centre", "mountains" stay words); not a compass phrase
+    is the place ("china", "jordan", "centre", "mountains" stay words); not a noun after "a"
+    ("staying in a haveli"), nor a compass phrase
     ("the north west"), a word cut short ("the regio..."), nor the end of a capitalised name
     ("Kota bharu")."""
     gz, key, text = c.gz, c.key, c.text
@@ -1620,6 +1631,8 @@ def _lowercase_well_known(c: Candidate) -> bool:
         return False
     if c.prev[:1].isupper() or c.prev_l in _LOWER_COMPASS:
         return False  # ("Kota bharu", "South africa", "west africa": the end of a longer name)
+    if c.prev_l in ("a", "an"):
+        return False  # ("staying in a haveli": a noun, not Haveli District)
     if c.marker == "city" and c.pop < THRESHOLDS.word_town:
         return False
     return any(name_key(e.name) == key for e in c.rec.entries(key)[:5])
@@ -1863,6 +1876,27 @@ def _person_scope(c: Candidate) -> bool:
     return c.person_name and not c.multi and not (c.strong and _big_place(c.marker, c.pop))
 
 
+_VOCATIVE_AFTER = re.compile(r" ?[?!]")
+_ADDRESS_WORDS = sorted((w.replace("_", " ") for w in word_list("address_words")), key=len, reverse=True)
+_ADDRESSED_BEFORE = re.compile(r"(?:^|[\s,.!?])(?:" + "|".join(_ADDRESS_WORDS) + r"),? $", re.IGNORECASE)
+_AND_ME = re.compile(r" and (?:i|me)(?=[ ,.!?]|$)", re.IGNORECASE)
+
+
+def _addressed_person(c: Candidate) -> bool:
+    """ "Right, Sam?", "thanks Sam", "Sam and I went": a person's name (not of a big place) spoken
+    to or paired with the speaker is a person, and every lone use of it in the text is that person
+    ("pass it on to Sam", "according to Sam"): the presenters of a video call each other by name."""
+    if not _person_scope(c):
+        return False
+    text, start, end = c.text, c.start, c.end
+    if _ADDRESSED_BEFORE.search(text, max(0, start - 16), start):
+        return True
+    if _AND_ME.match(text, end) and (c.sentence_initial or c.prev_l in ("with", "me")):
+        return True  # ("Sam and I went", "with Sam and me"; not "a trip up to Kerry and I went")
+    before = text[max(0, start - 2) : start]
+    return before.endswith((", ", ",")) and bool(_VOCATIVE_AFTER.match(text, end))
+
+
 def _person_name_cued(c: Candidate) -> bool:
     """ "in Hailey", "Flores, Texas", "Marshall County", "#Ferguson": a person's name (not of a big
     place) that this text uses as a place; its other uses in the text are kept too."""
@@ -2056,6 +2090,33 @@ def _public_figure(c: Candidate) -> bool:
     return not (placed or _place_of(c.text, c.prev_start))
 
 
+_THING_COMPOUNDS = frozenset(w.replace("_", " ") for w in word_list("thing_compounds"))
+_DISH_NAMES = word_list("dish_names")
+
+
+def _thing_compound(c: Candidate) -> bool:
+    """ "we tried Guinea Pig", "a Mars bar", "Dulce De Leche", "Bermuda grass": the name and the
+    words after it name a thing, an animal or a food (``thing_compounds``), not the place."""
+    rest = c.text[c.end : c.end + 30].lower()
+    return any(
+        phrase.startswith(c.key + " ") and rest.startswith(phrase[len(c.key) :])
+        and not rest[len(phrase) - len(c.key) : len(phrase) - len(c.key) + 1].isalpha()
+        for phrase in _THING_COMPOUNDS
+    )
+
+
+def _dish_name(c: Candidate) -> bool:
+    """ "we ate Thali", "Tonkatsu and Udon", "Korean mandu": a dish, snack or drink that is also a
+    town's name somewhere (``dish_names``) is the food, unless the text places it ("to Udon",
+    "Udon, Thailand", "the town of Pho")."""
+    if c.key not in _DISH_NAMES:
+        return False
+    placed = (
+        c.cue_l in _LOCATIVE or _followed_by_region(c.gz, c.text, c.end) or _place_of(c.text, c.prev_start)
+    )
+    return not placed
+
+
 def _title_plural(c: Candidate) -> bool:
     """ "ate like Kings and Queens": the plural of a title of rulers or nobles (``ruler_titles``) that
     the text does not place ("in Queens") is the people, not Queens (New York) or Kings County."""
@@ -2190,6 +2251,7 @@ RULES: tuple[Rule, ...] = (
     _R("currency_amount", _V.REJECT, _currency_amount),
     _R("strain_name", _V.REJECT, _strain_name),
     _R("the_building", _V.REJECT, _the_building),
+    _R("the_word_of", _V.REJECT, _the_word_of),
     _R("short_name", _V.REJECT, _short_name),
     _R("title_plural", _V.REJECT, _title_plural),
     _R("company_name", _V.REJECT, _company_name),
@@ -2197,6 +2259,9 @@ RULES: tuple[Rule, ...] = (
     _R("possessive_business", _V.REJECT, _possessive_business),
 
     _R("public_figure", _V.REJECT, _public_figure),
+    _R("addressed_person", _V.SURNAME, _addressed_person),
+    _R("thing_compound", _V.REJECT, _thing_compound),
+    _R("dish_name", _V.REJECT, _dish_name),
     # cased text: capitals, compounds, persons, English words
     _R("abbreviation_lower", _V.REJECT, _abbreviation_lower, "cased"),
     _R("lowercase_well_known", _V.ACCEPT, _lowercase_well_known, "cased", THRESHOLDS.conf_lowercase_well_known),

@@ -273,6 +273,7 @@ POI_HEADS: dict[str, str] = {
     "cave": "natural",
     "caves": "natural",
     "falls": "natural",
+    "peak": "natural",
     "forest": "natural",
     "desert": "natural",
     "sea": "natural",
