@@ -585,3 +585,9 @@ def test_a_name_spoken_to_is_a_person_everywhere_in_the_text():
 def test_goodbyes_and_cheers_are_no_places():
     """ "see you next time. Tata.", "Woo Hoo!": Tata (Hungary) and Hoo (Kent) are not meant."""
     assert _names("That's a wrap from Seoul. Tata. Woo Hoo!") == ["Seoul"]
+
+
+def test_a_word_broken_off_in_speech_is_no_place():
+    """ "We went to Pana- , he went to Panama": "Pana-" is the start of another word."""
+    assert _names("We went to Pana- , he went to Panama when he was young .") == ["Panama"]
+    assert "Pana" in _names_without("We went to Pana- , he went to Panama when he was young .", "cut_off_word")

@@ -1586,6 +1586,16 @@ def _the_word_of(c: Candidate) -> bool:
     return words[1] in c.gz.common_words or words[1] in STOPWORDS
 
 
+_CUT_OFF = re.compile(r"-(?=[\s,.;:!?]|$)")
+
+
+def _cut_off_word(c: Candidate) -> bool:
+    """ "We went to Pana- , he went to Panama": a word the speaker broke off (a hyphen and no
+    letter after it, as transcripts of speech write it) is the start of another word, not the
+    place it happens to spell ("Pana", Illinois)."""
+    return bool(_CUT_OFF.match(c.text, c.end))
+
+
 def _short_name(c: Candidate) -> bool:
     """Names of up to three letters are words or codes: "Ely", "Rye" only as written (capital,
     primary name), codes ("NSW", "QLD") only in capitals and only first-level regions."""
@@ -2252,6 +2262,7 @@ RULES: tuple[Rule, ...] = (
     _R("strain_name", _V.REJECT, _strain_name),
     _R("the_building", _V.REJECT, _the_building),
     _R("the_word_of", _V.REJECT, _the_word_of),
+    _R("cut_off_word", _V.REJECT, _cut_off_word),
     _R("short_name", _V.REJECT, _short_name),
     _R("title_plural", _V.REJECT, _title_plural),
     _R("company_name", _V.REJECT, _company_name),
