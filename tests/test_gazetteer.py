@@ -321,3 +321,12 @@ def test_a_region_named_with_other_regions_of_its_country(geocoder):
     """ "New York" alone is the city; in a list of states it is the state."""
     assert _one(geocoder, "New York").hit.feature.startswith("P.")
     assert _one(geocoder, "New York", ["Alabama", "Mississippi"]).hit.feature == "A.ADM1"
+
+
+def test_a_country_said_in_passing_does_not_pull_a_guides_names_abroad(geocoder):
+    """A Delhi-to-Kolkata guide that says "US dollars" once: "Lodi Gardens" (Delhi) is not Lodi,
+    California; with fewer of the country's towns named, the named country still counts."""
+    guide = ["India", "Delhi", "Old Delhi", "Kolkata", "Jaipur", "Agra", "Varanasi", "Jodhpur", "Jaisalmer", "US"]
+    lodi = _one(geocoder, "Lodi", guide).hit
+    assert lodi is not None and lodi.country_code == "IN" and lodi.feature.startswith("approx:")
+    assert _one(geocoder, "Lodi", ["India", "Delhi", "Old Delhi", "Agra", "US"]).hit.country_code == "US"

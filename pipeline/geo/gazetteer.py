@@ -39,7 +39,7 @@ from .toponyms.text import fold, name_key, word_list
 
 log = logging.getLogger(__name__)
 
-METHOD_VERSION = "gz-9"
+METHOD_VERSION = "gz-10"
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,6 +452,7 @@ POI_REGION_KM = 150.0
 # of a place the video names, else the part of the video's town (approximate)
 GENERIC_DISTRICTS = frozenset(w.replace("_", " ") for w in word_list("generic_districts"))
 FOREIGN_MAX_POP = 1_000_000  # towns below this need support when the document names other countries
+FOREIGN_FOCUS_TOWNS = 5  # ... and a country named in passing is no support once this many home towns are named
 RESTARTS = 3  # alternatives per name from which the joint assignment is re-optimised
 RESTART_MARGIN = 2.5  # ... whose prior is at most this far below the name's pick
 RESTART_MAX_NAMES = 60  # no restarts above this many names (each restart is a whole ascent; news articles name <= 44)
@@ -670,7 +671,10 @@ class Resolver:
         lies in another country that nothing else in the document points to (no other name
         there, no named place within 500 km), the namesake abroad ("Xinyi", Guangdong, for
         Taipei's Xinyi district) is almost surely wrong; the geocoder then places the name
-        approximately at the document's main town instead.
+        approximately at the document's main town instead. Once the document names
+        ``FOREIGN_FOCUS_TOWNS`` towns of its country (a travel guide), the other country's own name
+        said in passing ("prices in US dollars") is no longer such a pointer: "Palermo" in a Buenos
+        Aires guide is not Palermo, New York.
         """
         named = {p.entry.country_code for p in picks.values() if p.entry.feature_code == "PCLI"}
         if not named or len(picks) < 3:
@@ -696,6 +700,10 @@ class Resolver:
 
         anchors = [p.entry for p in picks.values() if not weak_foreign(p.entry)]
         anchor_countries = {o.country_code for o in anchors}
+        if len({t.geonameid for t in towns}) >= FOREIGN_FOCUS_TOWNS:
+            # a document about its country through many of its towns (a travel guide): a country
+            # said in passing ("US dollars") is no support for its towns, only a place in it is
+            anchor_countries = {o.country_code for o in anchors if o.feature_code != "PCLI"}
         out = dict(picks)
         for k, p in picks.items():
             e = p.entry
