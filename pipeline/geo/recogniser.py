@@ -2101,18 +2101,23 @@ def _public_figure(c: Candidate) -> bool:
 
 
 _THING_COMPOUNDS = frozenset(w.replace("_", " ") for w in word_list("thing_compounds"))
+_THING_FIRST_WORDS = frozenset(phrase.split(" ", 1)[0] for phrase in _THING_COMPOUNDS)
 _DISH_NAMES = word_list("dish_names")
 
 
 def _thing_compound(c: Candidate) -> bool:
     """ "we tried Guinea Pig", "a Mars bar", "Dulce De Leche", "Bermuda grass": the name and the
     words after it name a thing, an animal or a food (``thing_compounds``), not the place."""
+    if c.key.split(" ", 1)[0] not in _THING_FIRST_WORDS:
+        return False
     rest = c.text[c.end : c.end + 30].lower()
-    return any(
-        phrase.startswith(c.key + " ") and rest.startswith(phrase[len(c.key) :])
-        and not rest[len(phrase) - len(c.key) : len(phrase) - len(c.key) + 1].isalpha()
-        for phrase in _THING_COMPOUNDS
-    )
+    for phrase in _THING_COMPOUNDS:
+        if not phrase.startswith(c.key + " "):
+            continue
+        tail = phrase[len(c.key) :]  # " pig", " de leche"
+        if rest.startswith(tail) and not rest[len(tail) : len(tail) + 1].isalpha():
+            return True
+    return False
 
 
 def _dish_name(c: Candidate) -> bool:
