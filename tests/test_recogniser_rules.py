@@ -545,8 +545,8 @@ def test_the_feature_before_punctuation_written_apart_is_the_feature():
 
 
 def test_a_name_and_the_word_after_it_that_name_a_thing_are_no_place():
-    """ "we tried Guinea Pig", "a Mars bar", "Dulce De Leche": the animal, the sweet, not the
-    country or the planet's towns; "Guinea, and Mali" and "to Bermuda" stay places."""
+    """ "we tried Guinea Pig", "a Mars bar", "Dulce De Leche": the animal and the sweets, not the
+    country or the towns of those names; "from Guinea to Mali" stays the country."""
     assert "Guinea" not in _names("In Cusco we tried Guinea Pig for the first time.")
     assert "Mars" not in _names("I grabbed a Mars bar at the station in Lima.")
     assert "Dulce" not in _names("The pancakes came with Dulce De Leche on top.")
@@ -554,8 +554,8 @@ def test_a_name_and_the_word_after_it_that_name_a_thing_are_no_place():
 
 
 def test_a_dish_named_like_a_town_is_the_dish_unless_placed():
-    """ "we ate Thali", "Tonkatsu and Udon": the food; "we drove to Udon" is Udon Thani's short name
-    only when the text places it."""
+    """ "we ate Thali", "Tonkatsu and Udon": the food; "the night bus to Udon" places the name, so
+    there it is the town (Udon Thani's short name)."""
     assert "Thali" not in _names("For lunch in Jaipur we ate Thali with lots of chapati.")
     assert "Udon" not in _names("We had Tonkatsu and Udon near the station in Tokyo.")
     assert "Udon" in _names("From Bangkok we took the night bus to Udon.")
@@ -567,7 +567,7 @@ def test_the_and_a_word_before_of_heads_a_longer_phrase():
 
 
 def test_a_lower_case_noun_after_a_is_no_well_known_place():
-    """ "staying in a haveli" is the house, not Haveli District; "flood in kashmir" stays."""
+    """ "staying in a haveli" is the house, not Haveli District; "pray for malaysia" stays."""
     assert _names("We are staying in a haveli in Jodhpur.") == ["Jodhpur"]
     assert "malaysia" in _names("Please pray for malaysia, the Flood is Bad.")
 
