@@ -330,3 +330,12 @@ def test_a_country_said_in_passing_does_not_pull_a_guides_names_abroad(geocoder)
     lodi = _one(geocoder, "Lodi", guide).hit
     assert lodi is not None and lodi.country_code == "IN" and lodi.feature.startswith("approx:")
     assert _one(geocoder, "Lodi", ["India", "Delhi", "Old Delhi", "Agra", "US"]).hit.country_code == "US"
+
+
+def test_a_saint_written_without_a_space_is_the_well_known_town(geocoder):
+    """Tweets write "St.Louis" and "Ft.Worth": the same towns as "St. Louis" and "Fort Worth",
+    not the Seychelles village that carries "St.Louis" as an alternate name."""
+    louis = _one(geocoder, "St.Louis").hit
+    assert louis is not None and louis.country_code == "US" and abs(louis.latitude - 38.63) < 0.2
+    worth = _one(geocoder, "Ft.Worth").hit
+    assert worth is not None and worth.country_code == "US" and abs(worth.latitude - 32.7) < 0.3

@@ -229,3 +229,14 @@ def test_an_airport_said_in_a_video_is_one_landmark_at_its_point():
     airport = places["Barcelona International Airport"]
     assert airport.marker == "poi" and airport.tags == ["landmark"]
     assert airport.description.startswith("Airport in")
+
+
+def test_a_feature_word_in_a_landmarks_name_is_not_the_place_it_is_in(geocoder):
+    """"Island" is an alternate name of Iceland and "Islands" a Hong Kong district: neither is
+    where "Rikers Island" or "the Kuril Islands" lie. With nothing else said, they stay unplaced."""
+    for name in ("Rikers Island", "Kuril Islands"):
+        out = place(geocoder, name, [], [])
+        assert out.hit is None, (name, out.hit)
+    # the name's own town still counts: the video names New York
+    rikers = place(geocoder, "Rikers Island", ["New York"], ["New York"])
+    assert rikers.hit is not None and rikers.hit.country_code == "US"

@@ -24,6 +24,7 @@ import logging
 import math
 import os
 import pickle
+import re
 import tempfile
 import threading
 from collections import Counter
@@ -35,11 +36,11 @@ from typing import Any
 
 from ..datatypes import GeocodeOutcome, GeocodeRequest, GeoHit
 from .toponyms import build as _build
-from .toponyms.text import fold, name_key, word_list
+from .toponyms.text import POI_HEADS, fold, name_key, word_list
 
 log = logging.getLogger(__name__)
 
-METHOD_VERSION = "gz-10"
+METHOD_VERSION = "gz-11"
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +270,7 @@ def _variants(key: str) -> list[str]:
     return out
 
 
+_ABBREV_NO_SPACE = re.compile(r"^(st|mt|ft)\.(?=[a-z])")
 _DIVISION_WORDS = frozenset({"township", "province", "prefecture", "parish", "county", "governorate"})
 
 
@@ -483,11 +485,16 @@ class Resolver:
                 return inside
             key = head
         postings = self.gz.postings(key)
+        spaced = _ABBREV_NO_SPACE.sub(r"\1. ", key, count=1)  # "St.Louis", "Ft.Worth" as tweets write them
+        extra: tuple[int, ...] = ()
+        if spaced != key:  # both spellings: "St.Louis" is also an alternate name of a village in the Seychelles
+            key, extra, postings = spaced, postings, self.gz.postings(spaced)
         if not postings:
             for variant in _variants(key):
                 postings = self.gz.postings(variant)
                 if postings:
                     break
+        postings += extra
         best: dict[int, _Cand] = {}
         for p in postings:
             i, alt = p >> 1, p & 1
@@ -1108,6 +1115,8 @@ class GazetteerGeocoder:
             key = gz.keys[kid]
             start = end - len(key) + 1
             if key == own or (start > 0 and q[start - 1].isalnum()) or (end + 1 < len(q) and q[end + 1].isalnum()):
+                continue
+            if key in POI_HEADS:  # a kind of feature, never the place it is in: "Rikers Island" is not Iceland
                 continue
             flags = gz.flags.get(key, 0)
             if flags & _build.KEY_ABBREV or (flags & _build.KEY_COMMON and not flags & _build.KEY_STRONG):
