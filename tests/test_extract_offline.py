@@ -405,3 +405,27 @@ def test_lower_case_words_nicknames_and_person_names():
     assert _names("oil prices in the middle east") == ["middle east"]
     assert _names("michael said it was nice") == []  # a sheading of the Isle of Man, no cue
     assert _names("the paris plant like that at the crystal palace was a temporary exhibit") == ["paris"]
+
+
+def _placed(text):
+    """(name, country code, feature) per place, as the job places them: extractor, then geocoder."""
+    result = get_extractor("offline").extract(_windows(text), language="en")
+    names = [p.name for p in result.places]
+    reqs = [GeocodeRequest(p.name, p.marker, [n for n in names if n != p.name]) for p in result.places]
+    return [(o.query, o.hit.display_name.split(",")[0] if o.hit else None)
+            for o in GazetteerGeocoder().geocode(reqs)]
+
+
+def test_cities_short_forms_in_capitals():
+    """short_forms.tsv: "LA", "SF", "KL", "HK" written in capitals are their cities; "LA" right
+    after a town and a comma stays Louisiana's postal code; not the film, nor a brand's first word."""
+    assert _placed("Back in HK after a week in KL") == [("HK", "Hong Kong"), ("KL", "Kuala Lumpur")]
+    assert _placed("The last time a tornado hit LA was 1984. I didnt know you were in SF!") == [
+        ("LA", "Los Angeles"), ("SF", "San Francisco")]
+    assert _placed("We flew from Baton Rouge, LA to Dallas.") == [
+        ("Baton Rouge", "Baton Rouge"), ("LA", "Louisiana"), ("Dallas", "Dallas")]
+    assert _names("OH LA LA, we watched LA LA LAND", cased=True) == []
+    assert _names("PREP delivered 40 LA Cargo trailers.") == []
+    # captions: the lower-case form after a locative word only; "la" is the article there
+    assert _names("we moved to la last year and then to kl", cased=False) == ["kl"]
+    assert _names("the sf giants won and kl is great", cased=False) == []

@@ -36,7 +36,7 @@ from typing import Any
 
 from ..datatypes import GeocodeOutcome, GeocodeRequest, GeoHit
 from .toponyms import build as _build
-from .toponyms.text import POI_HEADS, fold, name_key, word_list
+from .toponyms.text import CITY_SHORT_FORMS, POI_HEADS, fold, name_key, word_list
 
 log = logging.getLogger(__name__)
 
@@ -495,6 +495,8 @@ class Resolver:
                 if postings:
                     break
         postings += extra
+        if key in CITY_SHORT_FORMS and marker != "region":  # "LA" standing alone: Los Angeles, not Louisiana
+            postings = tuple(p for p in postings if self.gz.entry(p >> 1).feature_class == "P") or postings
         best: dict[int, _Cand] = {}
         for p in postings:
             i, alt = p >> 1, p & 1

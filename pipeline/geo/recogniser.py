@@ -42,6 +42,7 @@ from .gazetteer import METHOD_VERSION as GEOCODER_METHOD
 from .toponyms import build as _build
 from .toponyms.text import (
     ABBREVIATION_KEYS,
+    CITY_SHORT_FORMS,
     FUNCTION_WORDS,
     POI_HEADS,
     STOPWORDS,
@@ -53,7 +54,7 @@ from .toponyms.text import (
     word_list,
 )
 
-VERSION = "17"
+VERSION = "18"
 
 
 @dataclass(frozen=True)
@@ -1351,14 +1352,33 @@ class _Recognizer:
                     conf = THRESHOLDS.conf_abbreviation
                     out.append(Mention(start, end, key.upper(), key, marker, ids, "gazetteer", conf))
                 continue  # postal codes only in capitals ("Napa, CA"; not "Chicago, in 2009")
-            if (start >= 2 and text[start - 2 : start] == ", " and (start - 2) in ends) or self._state_code_cued(
-                text, start, end, key, before.get(start - 1)
-            ):
+            qualifier = start >= 2 and text[start - 2 : start] == ", " and (start - 2) in ends
+            if not qualifier and _city_short_form(text, start, end, key):
+                _, ids, _, _ = self._best_entry_info(key)
+                out.append(Mention(start, end, text[start:end], key, "city", ids, "gazetteer",
+                                   THRESHOLDS.conf_abbreviation))
+                continue
+            if qualifier or self._state_code_cued(text, start, end, key, before.get(start - 1)):
                 marker, ids, _, _ = self._best_entry_info(key)
-                out.append(
-                    Mention(start, end, text[start:end], key, marker, ids, "gazetteer", THRESHOLDS.conf_abbreviation)
-                )
+                m = Mention(start, end, text[start:end], key, marker, ids, "gazetteer", THRESHOLDS.conf_abbreviation)
+                if key in CITY_SHORT_FORMS:  # "Baton Rouge, LA": the state, whose code the short form also is
+                    m.marker = m.marker_hint = "region"
+                out.append(m)
         return out
+
+
+def _city_short_form(text: str, start: int, end: int, key: str) -> bool:
+    """ "moving to LA", "LA's earthquake retrofitting": a city's short form that is also a state's
+    postal code (``CITY_SHORT_FORMS``), standing alone in capitals, is the city; right after
+    "<town>, " it stays the state (the caller checks that). Not in "LA LA Land", "oh la LA", nor
+    before a capitalised word, where it begins a name ("40 LA Cargo trailers", "LA Times")."""
+    if key not in CITY_SHORT_FORMS or not text[start:end].isupper():
+        return False
+    if end < len(text) and (text[end].isalnum() or text[end] in "-/"):
+        return False
+    prev, _ = _prev_word(text, start)
+    following = _next_word(text, end)
+    return prev.lower() != key and following.strip(".,;:!?").lower() != key and not following[:1].isupper()
 
 
 # ------------------------------------------------------------------- rules
@@ -1939,6 +1959,12 @@ def _small_town(c: Candidate) -> bool:
 
 
 # --- lower-case text: well-known names; others (and English words) need a cue ("in", "the town of")
+def _lower_short_form_uncued(c: Candidate) -> bool:
+    """Lower-case text: a city's short form (``short_forms.tsv``) is the city only after a locative
+    word ("we flew to kl", "back in hk"); elsewhere two letters are letters ("the sf giants")."""
+    return c.key in CITY_SHORT_FORMS and c.prev_l not in _LOCATIVE
+
+
 def _lower_the_abbreviation(c: Candidate) -> bool:
     """Lower-case text: "the us", "the uk", "the eu": a country's abbreviation after "the" is the
     country (the pronoun "us" never follows an article; captions write "U.S." as "us")."""
@@ -2306,6 +2332,7 @@ RULES: tuple[Rule, ...] = (
     _R("person_name", _V.NEEDS_SUPPORT, _person_name, "cased", THRESHOLDS.discount_person),
     _R("small_town_elsewhere", _V.NEEDS_COUNTRY, _small_town, "cased"),
     # lower-case text
+    _R("lower_short_form_uncued", _V.REJECT, _lower_short_form_uncued, "lower"),
     _R("lower_direction_phrase", _V.REJECT, _lower_direction_phrase, "lower"),
     _R("lower_the_institution", _V.REJECT, _lower_the_institution, "lower"),
     _R("lower_the_abbreviation", _V.ACCEPT, _lower_the_abbreviation, "lower", THRESHOLDS.conf_lower_abbreviation),

@@ -15,7 +15,8 @@ Sources (all GeoNames-derived, pinned by version):
 * ``cpca`` - China's prefectures, counties and districts by official code, with points
   ("丽江市", "张家川回族自治县"): GeoNames names few of them in Chinese.
 * ``nicknames.tsv`` (in this folder) - a hand-curated table of well-known nicknames of cities
-  and countries ("the Eternal City"), added as alternate names.
+  and countries ("the Eternal City"), added as alternate names; ``short_forms.tsv`` likewise
+  for cities' short forms written in capitals ("LA", "KL").
 * ``features.tsv`` (in this folder) - a hand-curated table of well-known seas, rivers,
   mountains, islands and regions ("Pacific Ocean", "Darfur", "长江") that none of the above has.
 * ``english_words`` (web2) - which single-word names are also lower-case English words.
@@ -53,7 +54,7 @@ from .text import (
 
 log = logging.getLogger(__name__)
 
-BUILD_VERSION = "32"
+BUILD_VERSION = "33"
 
 # A first-level region this small whose name is an English word does not make the word a strong
 # name: Slovenia's 212 municipalities, the parishes of Jersey and the Isle of Man are ADM1s.
@@ -332,9 +333,10 @@ def _add_features(t: _Table) -> None:
         t.add(-(FEATURE_ID_BASE + row), name, float(lat), float(lon), cc, "", "", FEATURE_CLASSES[code], code, 0, alts)
 
 
-def _add_nicknames(t: _Table) -> int:
-    """The nicknames of ``nicknames.tsv``: alternate names ("eternal city", "the eternal city") of
-    the most populous entry of that name in that country. Returns how many were added."""
+def _add_nicknames(t: _Table, filename: str = "nicknames.tsv", with_article: bool = True) -> int:
+    """The nicknames of ``nicknames.tsv`` (or the short forms of ``short_forms.tsv``, without
+    "the"): alternate names ("eternal city", "the eternal city") of the most populous entry of
+    that name in that country. Returns how many were added."""
     def rank(i: int) -> tuple[bool, int]:  # a town (or a country) before a district of its name
         return t.fcl[i] == "P" or t.fcode[i] == "PCLI", t.pop[i]
 
@@ -344,12 +346,12 @@ def _add_nicknames(t: _Table) -> int:
         if t.fcl[i] in ("P", "A") and (k not in by_name or rank(i) > rank(by_name[k])):
             by_name[k] = i
     added = 0
-    for nickname, place, cc in _curated_rows("nicknames.tsv", 3):
+    for nickname, place, cc in _curated_rows(filename, 3):
         i = by_name.get((name_key(place), cc.strip()))
         if i is None:
-            log.warning("nicknames.tsv: no entry %s (%s) for %r", place, cc, nickname)
+            log.warning("%s: no entry %s (%s) for %r", filename, place, cc, nickname)
             continue
-        for alt in (nickname, f"the {nickname}"):
+        for alt in (nickname, f"the {nickname}") if with_article else (nickname,):
             key = name_key(alt)
             if usable_key(key) and i * 2 + 1 not in t.index[key] and i * 2 not in t.index[key]:
                 t.index[key].append(i * 2 + 1)
@@ -831,6 +833,7 @@ def build() -> dict[str, Any]:
     a1_by_name = {(code.split(".")[0], name_key(name)): code.split(".")[1] for code, name in admin1_names.items()}
     log.debug("%d airports added", _add_airports(t, a1_by_name))
     log.debug("%d nicknames added", _add_nicknames(t))
+    log.debug("%d short forms added", _add_nicknames(t, "short_forms.tsv", with_article=False))
     us_abbrevs = {name_key(a) for abbr in US_STATE_ABBREVIATIONS.values() for a in abbr}
     us_codes = {code.lower() for code in US_STATE_ABBREVIATIONS} - ABBREVIATION_KEYS  # ("DC" stands alone)
     flags: dict[str, int] = {}

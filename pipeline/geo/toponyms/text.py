@@ -185,10 +185,19 @@ for _cc, _former in COUNTRY_FORMER_NAMES.items():
     COUNTRY_EXTRA_NAMES[_cc] = COUNTRY_EXTRA_NAMES.get(_cc, ()) + _former
 del _cc, _former
 
-# Short all-capital forms accepted although they are 2-3 letters long.
+# Cities' short forms written in capitals ("LA", "KL"; ``short_forms.tsv``): index keys. Standing
+# alone they are the city, even where the form is also a state's postal code ("LA").
+CITY_SHORT_FORMS = frozenset(
+    line.split("\t", 1)[0].strip().lower()
+    for line in (Path(__file__).with_name("short_forms.tsv")).read_text(encoding="utf-8").splitlines()
+    if line.strip() and not line.startswith("#")
+)
+_STATE_CODES = frozenset(code.lower() for code in US_STATE_ABBREVIATIONS)
+# Short all-capital forms accepted although they are 2-3 letters long (the short forms that are
+# also postal codes stay codes for the index: "Baton Rouge, LA").
 ABBREVIATION_KEYS = frozenset(
     {"us", "u.s.", "usa", "u.s.a.", "uk", "u.k.", "uae", "u.a.e.", "drc", "d.c.", "dc", "nyc", "l.a.", "eu", "e.u."}
-)
+) | (CITY_SHORT_FORMS - _STATE_CODES)
 
 # Words that are GeoNames place names but, even capitalised, are nearly always something
 # else (function words, months, days, titles). Common nouns such as "Bath", "Reading",
