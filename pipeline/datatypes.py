@@ -170,6 +170,9 @@ class GeocodeRequest(Record):
     # the other names said closest before (then after) this one, nearest first: where a landmark
     # that no geocoder knows is placed, and the area a POI is searched in (see stages.geocode)
     nearby: list[str] = field(default_factory=list)
+    # the enclosing region or country said right after the name ("Italy" in "Venice, Italy"):
+    # the place is one inside it when there is such a one (see runner.graph.geocode_requests)
+    qualifier: str = ""
 
 
 @dataclass

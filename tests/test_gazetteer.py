@@ -22,8 +22,8 @@ def geocoder(gz):
     return GazetteerGeocoder(gz)
 
 
-def _one(geocoder, query, context=(), marker="other"):
-    (out,) = geocoder.geocode([GeocodeRequest(query=query, marker=marker, context=list(context))])
+def _one(geocoder, query, context=(), marker="other", qualifier=""):
+    (out,) = geocoder.geocode([GeocodeRequest(query=query, marker=marker, context=list(context), qualifier=qualifier)])
     return out
 
 
@@ -339,3 +339,19 @@ def test_a_saint_written_without_a_space_is_the_well_known_town(geocoder):
     assert louis is not None and louis.country_code == "US" and abs(louis.latitude - 38.63) < 0.2
     worth = _one(geocoder, "Ft.Worth").hit
     assert worth is not None and worth.country_code == "US" and abs(worth.latitude - 32.7) < 0.3
+
+
+def test_a_name_said_with_its_region_is_the_one_in_it(geocoder):
+    """"Now we're in Venice, Italy" in a video that talks of Las Vegas and the US: the
+    qualifier the runner reads from the evidence decides (not Dayton, which GeoNames also
+    calls Venice); a qualifier with no such place inside it changes nothing."""
+    from pipeline.datatypes import Place
+    from pipeline.runner.graph import geocode_requests
+
+    evidence = "I love Las Vegas and the US. Now we're in Venice, Italy. Then Georgia, Oklahoma, Texas."
+    names = ("Las Vegas", "US", "Venice", "Italy", "Georgia", "Oklahoma", "Texas")
+    requests = geocode_requests([Place(name=n, evidence=evidence) for n in names])
+    assert [r.qualifier for r in requests] == ["", "", "Italy", "", "", "", ""]  # not inside a list of states
+    out = geocoder.geocode(requests)
+    assert out[2].hit.country_code == "IT" and "Veneto" in out[2].hit.display_name
+    assert _one(geocoder, "Lisbon", qualifier="Texas").hit.country_code == "PT"

@@ -480,3 +480,16 @@ def test_poi_box_comes_from_the_gazetteer_town(stub: NominatimStub) -> None:
     lon1, lat1, lon2, lat2 = _box(stub.requests[0])
     assert min(lat1, lat2) < 40.4165 < max(lat1, lat2) and min(lon1, lon2) < -3.70 < max(lon1, lon2)
     assert out.hit is not None and out.hit.latitude == 40.42403
+
+
+def test_a_name_said_with_its_region_is_asked_with_it_first(stub: NominatimStub) -> None:
+    """"Venice, Italy": Nominatim is asked "Venice, Italy", and the plain name only when that
+    finds nothing; the region is part of the cache key."""
+    venice = NominatimStub.place(45.4371, 12.3327, "Venezia, Veneto, Italia", country_code="it")
+    stub.reply(venice).reply().reply(LISBON)
+    geocoder = make(stub)
+    outs = geocoder.geocode([req("Venice", qualifier="Italy"), req("Lisbon", qualifier="Nowhere Land")])
+    assert [r.query["q"] for r in stub.requests] == [["Venice, Italy"], ["Lisbon, Nowhere Land"], ["Lisbon"]]
+    assert outs[0].hit is not None and outs[0].hit.country_code == "IT"
+    assert outs[1].hit is not None and outs[1].hit.country_code == "PT"
+    assert geocoder.cache_key(req("Venice", qualifier="Italy")) != geocoder.cache_key(req("Venice"))

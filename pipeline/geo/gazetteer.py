@@ -954,7 +954,8 @@ class GazetteerGeocoder:
         ctx = sorted({name_key(c) for c in request.context} - {q, ""})
         home = [",".join(sorted(set(request.home)))] if request.home else []
         near = ["near:" + ",".join(name_key(n) for n in request.nearby)] if request.nearby else []
-        raw = "\x1f".join([_build.data_version(), METHOD_VERSION, request.marker or "", *home, *near, q, *ctx])
+        qual = ["in:" + name_key(request.qualifier)] if request.qualifier else []
+        raw = "\x1f".join([_build.data_version(), METHOD_VERSION, request.marker or "", *home, *near, *qual, q, *ctx])
         return f"gazetteer:{hashlib.sha256(raw.encode()).hexdigest()[:40]}"
 
     def geocode(self, requests: list[GeocodeRequest]) -> list[GeocodeOutcome]:
@@ -975,6 +976,10 @@ class GazetteerGeocoder:
         gz = self.gazetteer
         q = name_key(req.query)
         context = tuple(sorted({name_key(c) for c in req.context} - {q, ""}))
+        if req.qualifier and ", " not in q:  # "Venice, Italy": Venice in Italy, when there is one
+            qualified = f"{q}, {name_key(req.qualifier)}"
+            if Resolver(gz)._candidates(qualified, req.marker or "other") and not gz.has_key(qualified):
+                q = qualified
         picks = _resolve_cached(gz, context + (q,), (q, req.marker or "other"), tuple(req.home))
         pick = picks.get(q)
         if pick is not None and (pick.entry.feature_code in POI_CODES or req.marker == "poi"):

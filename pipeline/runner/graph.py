@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -140,8 +141,31 @@ def geocode_requests(places: list[Place], *, language: str | None = None, contex
     # landmark without a point of its own is placed, and the town a POI is searched in
     near = nearby_names([(p.name, p.start_seconds) for p in places])
     return [GeocodeRequest(query=p.name, marker=p.marker, context=[n for n in names if n != p.name],
-                           language=language, home=list(home or []), nearby=near.get(p.name, []))
+                           language=language, home=list(home or []), nearby=near.get(p.name, []),
+                           qualifier=qualifier_of(p, names))
             for p in places]
+
+
+def qualifier_of(place: Place, names: list[str]) -> str:
+    """The other name of the video said right after this one and a comma in its evidence
+    ("Venice, Italy", "Springfield, Ill."): the region or country it lies in, when the
+    geocoder finds the name inside it. Not inside a list of names ("Georgia, Oklahoma,
+    Pennsylvania": Oklahoma is not the borough in Pennsylvania). Read from the evidence the
+    place keeps, so a retry of a stored place asks the same question."""
+    if not place.evidence or not place.name:
+        return ""
+    others = sorted({n for n in names if n and n != place.name}, key=len, reverse=True)
+    if not others:
+        return ""
+    alternatives = "|".join(re.escape(n) for n in others)
+    listed_before = re.compile(r"(?:" + alternatives + r"), $")
+    listed_after = re.compile(r", (?:" + alternatives + r")(?!\w)")
+    pattern = re.compile(r"(?<!\w)" + re.escape(place.name) + r", (" + alternatives + r")(?!\w)")
+    for m in pattern.finditer(place.evidence):
+        if listed_before.search(place.evidence, 0, m.start()) or listed_after.match(place.evidence, m.end()):
+            continue
+        return m.group(1)
+    return ""
 
 
 def run_geocode(payload: dict[str, Any], env: StageEnv) -> dict[str, Any]:

@@ -79,12 +79,14 @@ def viewbox(lat: float, lon: float, radius_km: float) -> list[tuple[float, float
 
 
 def poi_key_suffix(request: GeocodeRequest) -> str:
-    """What a POI's answer depends on besides its name (the names around it): a cache-key part."""
+    """What an answer depends on besides the name (the region said with it; for a POI, the
+    names around it): a cache-key part."""
+    qualifier = f"|in:{normalise_query(request.qualifier)}" if request.qualifier.strip() else ""
     if request.marker != "poi" or not (request.context or request.nearby):
-        return ""
+        return qualifier
     raw = "\x1f".join([*(normalise_query(n) for n in request.nearby), "|",
                         *sorted({normalise_query(n) for n in request.context})])
-    return "|poi:" + hashlib.sha256(raw.encode()).hexdigest()[:16]
+    return qualifier + "|poi:" + hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
 def is_acceptable_user_agent(user_agent: str | None) -> bool:
@@ -265,7 +267,12 @@ class NominatimGeocoder:
             return None
 
     def _search(self, request: GeocodeRequest, query: str, kwargs: dict[str, Any]) -> Any:
-        """The POI within its town's box first (when it has one), then the plain query."""
+        """The name inside the region the text gave it ("Venice, Italy") first, when it has
+        one; the POI within its town's box first (when it has one); then the plain query."""
+        if request.qualifier.strip():
+            location = self._ask(f"{query}, {' '.join(request.qualifier.split())}", kwargs)
+            if location is not None:
+                return location
         area = self._area(request)
         if area is not None:
             bounded = {**kwargs, "viewbox": viewbox(*area, self.poi_radius_km), "bounded": True}
