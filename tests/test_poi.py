@@ -240,3 +240,16 @@ def test_a_feature_word_in_a_landmarks_name_is_not_the_place_it_is_in(geocoder):
     # the name's own town still counts: the video names New York
     rikers = place(geocoder, "Rikers Island", ["New York"], ["New York"])
     assert rikers.hit is not None and rikers.hit.country_code == "US"
+
+
+def test_a_street_is_not_in_the_place_it_is_named_after(geocoder):
+    """"Avenida Corrientes" and "Florida Street" in a Buenos Aires guide are streets of Buenos
+    Aires, not in Corrientes (900 km away) or Florida; "Fortaleza do Monte" (a fortress) is not
+    in Fortaleza, Brazil."""
+    guide = ["Argentina", "Buenos Aires", "Palermo", "San Telmo", "America"]
+    buenos_aires = (-34.61, -58.38)
+    for name in ("Avenida Corrientes", "Florida Street", "Calle Florida"):
+        out = place(geocoder, name, guide, ["Buenos Aires"])
+        assert out.hit is not None and km(out.hit, buenos_aires) < 20, (name, out.hit)
+    fort = place(geocoder, "Fortaleza do Monte", ["Macau", "Taipa", "Cotai", "Hong Kong", "China"], ["Macau"])
+    assert fort.hit is not None and fort.hit.country_code == "MO", fort.hit

@@ -1117,14 +1117,17 @@ class GazetteerGeocoder:
         gz = self.gazetteer
         q = fold(req.query)
         own = name_key(req.query)
+        words = own.split()
+        if words and (words[0] in _STREET_HEADS or POI_HEADS.get(words[-1]) == "street"):
+            return None  # a street is named after a place, not in it: "Avenida Corrientes", "Florida Street"
         found: list[tuple[int, Entry]] = []
         for end, kid in gz.automaton.iter(q):
             key = gz.keys[kid]
             start = end - len(key) + 1
             if key == own or (start > 0 and q[start - 1].isalnum()) or (end + 1 < len(q) and q[end + 1].isalnum()):
                 continue
-            if key in POI_HEADS:  # a kind of feature, never the place it is in: "Rikers Island" is not Iceland
-                continue
+            if key.rsplit(" ", 1)[-1] in _FEATURE_WORDS:  # a kind of feature, never the place it is in:
+                continue  # "Rikers Island" is not Iceland, "Fortaleza do Monte" not Fortaleza, "National Park" NJ
             flags = gz.flags.get(key, 0)
             if flags & _build.KEY_ABBREV or (flags & _build.KEY_COMMON and not flags & _build.KEY_STRONG):
                 continue  # "Barcelona Cathedral": a big city's name even where it is also a word
@@ -1135,6 +1138,13 @@ class GazetteerGeocoder:
             if key in context or e.population >= POI_TOWN_MIN_POP or e.feature_code in ("PCLI", "ADM1"):
                 found.append((len(key), e))
         return max(found, key=lambda t: t[0])[1] if found else None
+
+
+# head words of landmark and street names (folded), which are never the place a landmark lies in
+_STREET_HEADS = frozenset(fold(w).lower() for w in word_list("romance_street_heads"))
+_FEATURE_WORDS = (
+    frozenset(POI_HEADS) | _STREET_HEADS | frozenset(fold(w).lower() for w in word_list("romance_poi_heads"))
+)
 
 
 def _video_countries(entries: list[Entry]) -> set[str]:
