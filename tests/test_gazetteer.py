@@ -355,3 +355,8 @@ def test_a_name_said_with_its_region_is_the_one_in_it(geocoder):
     out = geocoder.geocode(requests)
     assert out[2].hit.country_code == "IT" and "Veneto" in out[2].hit.display_name
     assert _one(geocoder, "Lisbon", qualifier="Texas").hit.country_code == "PT"
+    # a country is never a namesake inside the name after it, nor a list's first name qualified
+    assert _one(geocoder, "Brazil", qualifier="Argentina").hit.feature == "A.PCLI"
+    floods = "Floods in Brazil, Argentina and Chile."
+    listed = [Place(name=n, evidence=floods) for n in ("Brazil", "Argentina", "Chile")]
+    assert [r.qualifier for r in geocode_requests(listed)] == ["", "", ""]

@@ -976,9 +976,13 @@ class GazetteerGeocoder:
         gz = self.gazetteer
         q = name_key(req.query)
         context = tuple(sorted({name_key(c) for c in req.context} - {q, ""}))
-        if req.qualifier and ", " not in q:  # "Venice, Italy": Venice in Italy, when there is one
+        if req.qualifier and ", " not in q and not gz.has_key(f"{q}, {name_key(req.qualifier)}"):
+            # "Venice, Italy": Venice in Italy, when there is one; never a country or continent
+            # read as a namesake inside another ("Brazil, Argentina")
             qualified = f"{q}, {name_key(req.qualifier)}"
-            if Resolver(gz)._candidates(qualified, req.marker or "other") and not gz.has_key(qualified):
+            resolver = Resolver(gz)
+            if not any(c.entry.feature_code in _BROAD or c.entry.feature_code == "PCLI"
+                       for c in resolver._candidates(q)) and resolver._candidates(qualified, req.marker or "other"):
                 q = qualified
         picks = _resolve_cached(gz, context + (q,), (q, req.marker or "other"), tuple(req.home))
         pick = picks.get(q)

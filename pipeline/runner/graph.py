@@ -150,8 +150,9 @@ def qualifier_of(place: Place, names: list[str]) -> str:
     """The other name of the video said right after this one and a comma in its evidence
     ("Venice, Italy", "Springfield, Ill."): the region or country it lies in, when the
     geocoder finds the name inside it. Not inside a list of names ("Georgia, Oklahoma,
-    Pennsylvania": Oklahoma is not the borough in Pennsylvania). Read from the evidence the
-    place keeps, so a retry of a stored place asks the same question."""
+    Pennsylvania", "Brazil, Argentina and Chile": Oklahoma is not the borough in
+    Pennsylvania). Read from the evidence the place keeps, so a retry of a stored place asks
+    the same question."""
     if not place.evidence or not place.name:
         return ""
     others = sorted({n for n in names if n and n != place.name}, key=len, reverse=True)
@@ -159,7 +160,7 @@ def qualifier_of(place: Place, names: list[str]) -> str:
         return ""
     alternatives = "|".join(re.escape(n) for n in others)
     listed_before = re.compile(r"(?:" + alternatives + r"), $")
-    listed_after = re.compile(r", (?:" + alternatives + r")(?!\w)")
+    listed_after = re.compile(r"(?:,| and| or) (?:" + alternatives + r")(?!\w)")
     pattern = re.compile(r"(?<!\w)" + re.escape(place.name) + r", (" + alternatives + r")(?!\w)")
     for m in pattern.finditer(place.evidence):
         if listed_before.search(place.evidence, 0, m.start()) or listed_after.match(place.evidence, m.end()):
