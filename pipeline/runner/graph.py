@@ -140,33 +140,53 @@ def geocode_requests(places: list[Place], *, language: str | None = None, contex
     # the names said around each one (by timecode, then in order of first mention): where a
     # landmark without a point of its own is placed, and the town a POI is searched in
     near = nearby_names([(p.name, p.start_seconds) for p in places])
+    qualifiers = _Qualifiers(names)
     return [GeocodeRequest(query=p.name, marker=p.marker, context=[n for n in names if n != p.name],
                            language=language, home=list(home or []), nearby=near.get(p.name, []),
-                           qualifier=qualifier_of(p, names))
+                           qualifier=qualifiers.of(p))
             for p in places]
 
 
-def qualifier_of(place: Place, names: list[str]) -> str:
-    """The other name of the video said right after this one and a comma in its evidence
+class _Qualifiers:
+    """The other name of the video said right after a place's name and a comma in its evidence
     ("Venice, Italy", "Springfield, Ill."): the region or country it lies in, when the
     geocoder finds the name inside it. Not inside a list of names ("Georgia, Oklahoma,
     Pennsylvania", "Brazil, Argentina and Chile": Oklahoma is not the borough in
     Pennsylvania). Read from the evidence the place keeps, so a retry of a stored place asks
-    the same question."""
-    if not place.evidence or not place.name:
+    the same question. One pattern for all the video's names, tried only where a name and a
+    comma stand (linear in the evidence: a long transcript has a thousand names)."""
+
+    _LIST_WORDS = (", ", " and ", " or ")
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = {n for n in names if n}
+        alternatives = "|".join(re.escape(n) for n in sorted(self.names, key=len, reverse=True))
+        self.name_at = re.compile(f"(?:{alternatives})(?!\\w)") if self.names else None
+
+    def of(self, place: Place) -> str:
+        text, name = place.evidence, place.name
+        if not text or not name or self.name_at is None:
+            return ""
+        pos = text.find(name + ", ")
+        while pos != -1:
+            after = pos + len(name) + 2
+            m = self.name_at.match(text, after)
+            if (pos == 0 or not text[pos - 1].isalnum()) and m and m.group(0) != name:
+                if not self._listed_before(text, pos) and not self._listed_after(text, m.end()):
+                    return m.group(0)
+            pos = text.find(name + ", ", pos + 1)
         return ""
-    others = sorted({n for n in names if n and n != place.name}, key=len, reverse=True)
-    if not others:
-        return ""
-    alternatives = "|".join(re.escape(n) for n in others)
-    listed_before = re.compile(r"(?:" + alternatives + r"), $")
-    listed_after = re.compile(r"(?:,| and| or) (?:" + alternatives + r")(?!\w)")
-    pattern = re.compile(r"(?<!\w)" + re.escape(place.name) + r", (" + alternatives + r")(?!\w)")
-    for m in pattern.finditer(place.evidence):
-        if listed_before.search(place.evidence, 0, m.start()) or listed_after.match(place.evidence, m.end()):
-            continue
-        return m.group(1)
-    return ""
+
+    def _listed_before(self, text: str, pos: int) -> bool:
+        if text[max(0, pos - 2) : pos] != ", ":
+            return False
+        words = text[max(0, pos - 82) : pos - 2].split(" ")
+        return any(" ".join(words[-k:]) in self.names for k in range(1, min(5, len(words)) + 1))
+
+    def _listed_after(self, text: str, end: int) -> bool:
+        name_at = self.name_at
+        return name_at is not None and any(
+            text.startswith(w, end) and name_at.match(text, end + len(w)) for w in self._LIST_WORDS)
 
 
 def run_geocode(payload: dict[str, Any], env: StageEnv) -> dict[str, Any]:
