@@ -485,7 +485,8 @@ class Resolver:
                 return inside
             key = head
         postings = self.gz.postings(key)
-        spaced = _ABBREV_NO_SPACE.sub(r"\1. ", key, count=1)  # "St.Louis", "Ft.Worth" as tweets write them
+        # "St.Louis", "Ft.Worth" as tweets write them (the cheap test first: this runs for every name)
+        spaced = _ABBREV_NO_SPACE.sub(r"\1. ", key, count=1) if key[2:3] == "." else key
         extra: tuple[int, ...] = ()
         if spaced != key:  # both spellings: "St.Louis" is also an alternate name of a village in the Seychelles
             key, extra, postings = spaced, postings, self.gz.postings(spaced)
