@@ -40,13 +40,13 @@ import sys
 from array import array
 from collections import defaultdict
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 from .text import (
     ABBREVIATION_KEYS,
     COUNTRY_EXTRA_NAMES,
     US_STATE_ABBREVIATIONS,
+    curated_rows,
     has_cjk,
     name_key,
     usable_key,
@@ -318,17 +318,9 @@ FEATURE_CLASSES: dict[str, str] = {
 FEATURE_ID_BASE = 10_000_000  # curated features get ids -(base + row): no GeoNames feature behind them
 
 
-def _curated_rows(filename: str, columns: int) -> list[list[str]]:
-    """The rows of a hand-curated table in this folder (tab-separated, "#" comments), each
-    padded to ``columns`` fields."""
-    lines = Path(__file__).with_name(filename).read_text(encoding="utf-8").splitlines()
-    rows = [line for line in lines if line.strip() and not line.startswith("#")]
-    return [(line.split("\t") + [""] * columns)[:columns] for line in rows]
-
-
 def _add_features(t: _Table) -> None:
     """The curated features of ``features.tsv`` (code, name, lat, lon, country, aliases)."""
-    for row, (code, name, lat, lon, cc, aliases) in enumerate(_curated_rows("features.tsv", 6), start=1):
+    for row, (code, name, lat, lon, cc, aliases) in enumerate(curated_rows("features.tsv", 6), start=1):
         alts = [a for a in aliases.split("|") if a]
         t.add(-(FEATURE_ID_BASE + row), name, float(lat), float(lon), cc, "", "", FEATURE_CLASSES[code], code, 0, alts)
 
@@ -346,7 +338,7 @@ def _add_nicknames(t: _Table, filename: str = "nicknames.tsv", with_article: boo
         if t.fcl[i] in ("P", "A") and (k not in by_name or rank(i) > rank(by_name[k])):
             by_name[k] = i
     added = 0
-    for nickname, place, cc in _curated_rows(filename, 3):
+    for nickname, place, cc in curated_rows(filename, 3):
         i = by_name.get((name_key(place), cc.strip()))
         if i is None:
             log.warning("%s: no entry %s (%s) for %r", filename, place, cc, nickname)

@@ -185,13 +185,17 @@ for _cc, _former in COUNTRY_FORMER_NAMES.items():
     COUNTRY_EXTRA_NAMES[_cc] = COUNTRY_EXTRA_NAMES.get(_cc, ()) + _former
 del _cc, _former
 
+def curated_rows(filename: str, columns: int) -> list[list[str]]:
+    """The rows of a hand-curated table in this folder (tab-separated, "#" comments), each
+    padded to ``columns`` fields."""
+    lines = Path(__file__).with_name(filename).read_text(encoding="utf-8").splitlines()
+    rows = [line for line in lines if line.strip() and not line.startswith("#")]
+    return [(line.split("\t") + [""] * columns)[:columns] for line in rows]
+
+
 # Cities' short forms written in capitals ("LA", "KL"; ``short_forms.tsv``): index keys. Standing
 # alone they are the city, even where the form is also a state's postal code ("LA").
-CITY_SHORT_FORMS = frozenset(
-    line.split("\t", 1)[0].strip().lower()
-    for line in (Path(__file__).with_name("short_forms.tsv")).read_text(encoding="utf-8").splitlines()
-    if line.strip() and not line.startswith("#")
-)
+CITY_SHORT_FORMS = frozenset(row[0].strip().lower() for row in curated_rows("short_forms.tsv", 3))
 _STATE_CODES = frozenset(code.lower() for code in US_STATE_ABBREVIATIONS)
 # Short all-capital forms accepted although they are 2-3 letters long (the short forms that are
 # also postal codes stay codes for the index: "Baton Rouge, LA").
